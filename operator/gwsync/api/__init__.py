@@ -1,0 +1,1 @@
+"""The API of gwsync: pydantic models of both kinds, the single source of the CRD schemas."""

@@ -1,0 +1,48 @@
+"""Names shared by the API, the operator and the CLI, kept in one place.
+
+Every string a user may type or grep for (annotation keys, condition types, reasons,
+labels) lives here so that docs, tests and code cannot drift apart.
+"""
+
+from typing import Final
+
+GROUP: Final = "provisioning.gwsync.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+PROVISIONING_KIND: Final = "GoogleProvisioning"
+PROVISIONING_PLURAL: Final = "googleprovisionings"
+PROVISIONING_SINGULAR: Final = "googleprovisioning"
+PROVISIONING_SHORT_NAMES: Final = ("gprov",)
+
+REPORT_KIND: Final = "SyncReport"
+REPORT_PLURAL: Final = "syncreports"
+REPORT_SINGULAR: Final = "syncreport"
+REPORT_SHORT_NAMES: Final = ("sreport",)
+
+CATEGORY: Final = "gwsync"
+
+# Annotations a user sets on a GoogleProvisioning.
+ANNOTATION_PREFIX: Final = "gwsync.io"
+SYNC_REQUESTED_AT: Final = "gwsync.io/sync-requested-at"
+APPROVE_DEPROVISIONING: Final = "gwsync.io/approve-deprovisioning"
+
+# Labels the operator puts on what it creates.
+PROVISIONING_LABEL: Final = "gwsync.io/provisioning"
+REPORT_LABEL: Final = "gwsync.io/report"
+PART_LABEL: Final = "gwsync.io/part"
+
+# Condition types.
+READY: Final = "Ready"
+CONNECTED: Final = "Connected"
+TARGET_REACHABLE: Final = "TargetReachable"
+ACTIVE: Final = "Active"
+CONFIGURATION_PENDING: Final = "ConfigurationPending"
+CONDITION_TYPES: Final = (READY, CONNECTED, TARGET_REACHABLE, ACTIVE, CONFIGURATION_PENDING)
+
+# Condition reasons.
+AWAITING_FIRST_SYNC: Final = "AwaitingFirstSync"
+ANOTHER_PROVISIONING_ACTIVE: Final = "AnotherProvisioningActive"
+
+DEFAULT_GOOGLE_ENDPOINT: Final = "https://admin.googleapis.com/"
+DEFAULT_CUSTOMER_ID: Final = "my_customer"

@@ -1,0 +1,421 @@
+"""GoogleProvisioning: which Google Workspace people and teams go to which SCIM target.
+
+These models are the schema: the CRD in crds/ is generated from them (`gwsync crds`).
+Every rule that spans fields is written twice on purpose: once as a pydantic validator
+(for `gwsync validate` and the operator) and once as CEL (for the API server), with the
+same message, so that kubectl and GitOps CI refuse the same objects.
+"""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import durationpy
+from pydantic import Field, field_validator, model_validator
+
+from gwsync.api.base import ApiModel, cel
+from gwsync.api.common import Condition, SecretKeyRef
+from gwsync.api.constants import DEFAULT_CUSTOMER_ID, DEFAULT_GOOGLE_ENDPOINT
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320)]
+MIN_INTERVAL = timedelta(hours=1)
+LOOPBACK_PREFIXES = ("http://127.", "http://localhost", "http://[::1]")
+
+
+def parse_interval(text: str) -> timedelta:
+    """A Go-style duration ("24h", "1h30m") as Kubernetes users write them."""
+    try:
+        return timedelta(seconds=durationpy.from_str(text).total_seconds())
+    except Exception as exc:  # durationpy raises bare Exceptions for bad input
+        raise ValueError(
+            f"'{text}' is not a duration; write it like 24h, 12h or 1h30m (Go duration syntax)"
+        ) from exc
+
+
+def is_loopback_http(url: str) -> bool:
+    """Plain http is only for loopback (tests and the demo); everything else is TLS."""
+    return url.startswith(LOOPBACK_PREFIXES)
+
+
+class MemberSource(StrEnum):
+    ALL_USERS = "AllUsers"
+    GROUPS = "Groups"
+
+
+class DeprovisionAction(StrEnum):
+    DEACTIVATE = "Deactivate"
+    DELETE = "Delete"
+
+
+class GoogleSource(ApiModel):
+    """How to reach the Google Workspace organization (Admin SDK Directory API, read-only)."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "has(self.credentialsSecretRef) != has(self.serviceAccountEmail)",
+                    "set exactly one of credentialsSecretRef (a service-account key) or "
+                    "serviceAccountEmail (keyless, signed through IAM Credentials)",
+                )
+            ]
+        }
+    }
+
+    customer_id: str = Field(
+        default=DEFAULT_CUSTOMER_ID,
+        min_length=1,
+        description="Google customer id of the organization; my_customer means the admin's own.",
+    )
+    admin_email: Email = Field(
+        description="Workspace administrator impersonated through domain-wide delegation.",
+    )
+    credentials_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret key holding the service-account JSON key with domain-wide delegation.",
+    )
+    service_account_email: Email | None = Field(
+        default=None,
+        description="Keyless alternative: the service account whose delegation JWT is signed "
+        "through the IAM Credentials signJwt API by the operator's own identity.",
+    )
+    api_endpoint: str = Field(
+        default=DEFAULT_GOOGLE_ENDPOINT,
+        pattern=r"^https?://",
+        description="Admin SDK endpoint; override for Private Service Connect (or an emulator).",
+    )
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> "GoogleSource":
+        if (self.credentials_secret_ref is None) == (self.service_account_email is None):
+            raise ValueError(
+                "set exactly one of credentialsSecretRef (a service-account key) or "
+                "serviceAccountEmail (keyless, signed through IAM Credentials)"
+            )
+        return self
+
+
+class ScimTarget(ApiModel):
+    """A SCIM 2.0 (RFC 7643/7644) service provider."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "self.url.startsWith('https://') || self.url.startsWith('http://127.') || "
+                    "self.url.startsWith('http://localhost') || self.url.startsWith('http://[::1]')",
+                    "url must use https:// (plain http is allowed only for loopback addresses)",
+                    ".url",
+                )
+            ]
+        }
+    }
+
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="Base URL of the SCIM endpoint, e.g. https://example.com/scim/v2.",
+    )
+    token_secret_ref: SecretKeyRef = Field(description="Secret key holding the bearer token.")
+    ca_bundle_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret key holding extra PEM CA certificates; TLS verification is always on.",
+    )
+    max_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Most requests in flight to the target at once."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _tls_unless_loopback(cls, url: str) -> str:
+        if not (url.startswith("https://") or is_loopback_http(url)):
+            raise ValueError(
+                "url must use https:// (plain http is allowed only for loopback addresses)"
+            )
+        return url
+
+
+class Target(ApiModel):
+    """Where people are provisioned to."""
+
+    scim: ScimTarget = Field(description="The SCIM 2.0 target.")
+
+
+class Members(ApiModel):
+    """Which Google users are provisioned."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0)",
+                    "groups is required when from is Groups: list at least one group email",
+                    ".groups",
+                )
+            ]
+        }
+    }
+
+    from_: MemberSource = Field(
+        default=MemberSource.ALL_USERS,
+        alias="from",
+        description="AllUsers: every user of the organization. Groups: the members of groups.",
+    )
+    groups: list[Email] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Group emails whose members (nested groups expanded) are provisioned; "
+        "required when from is Groups.",
+    )
+    include_suspended: bool = Field(
+        default=False,
+        description="Provision suspended and archived users too; by default they count as removed.",
+    )
+
+    @model_validator(mode="after")
+    def _groups_when_from_groups(self) -> "Members":
+        if self.from_ is MemberSource.GROUPS and not self.groups:
+            raise ValueError(
+                "groups is required when from is Groups: list at least one group email"
+            )
+        return self
+
+
+class TeamMapping(ApiModel):
+    """One target team and the Google groups whose members make it up."""
+
+    team: str = Field(min_length=1, max_length=256, description="Display name of the target team.")
+    groups: list[Email] = Field(
+        min_length=1, max_length=100, description="Google group emails mapped to this team."
+    )
+
+
+class Teams(ApiModel):
+    """Google groups mapped to target teams (SCIM groups)."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.mappings) || self.mappings.all(m, "
+                    "self.mappings.exists_one(n, n.team == m.team))",
+                    "team names must be unique within mappings: merge the groups of a repeated "
+                    "team into one mapping",
+                    ".mappings",
+                )
+            ]
+        }
+    }
+
+    enabled: bool = Field(default=False, description="Sync team memberships from the mappings.")
+    mappings: list[TeamMapping] = Field(
+        default_factory=list, max_length=200, description="Team to Google groups mappings."
+    )
+
+    @model_validator(mode="after")
+    def _unique_teams(self) -> "Teams":
+        seen: set[str] = set()
+        for mapping in self.mappings:
+            if mapping.team in seen:
+                raise ValueError(
+                    f"team '{mapping.team}' is mapped twice: team names must be unique within "
+                    "mappings; merge the groups of a repeated team into one mapping"
+                )
+            seen.add(mapping.team)
+        return self
+
+
+class Schedule(ApiModel):
+    """When scheduled syncs run."""
+
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "duration(self.interval) >= duration('1h')",
+                    "interval must be at least 1h (Go duration syntax, e.g. 24h)",
+                    ".interval",
+                )
+            ]
+        }
+    }
+
+    interval: str = Field(
+        default="24h",
+        max_length=32,
+        pattern=r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+        description="Time between scheduled syncs, Go duration syntax (24h, 12h); at least 1h.",
+    )
+
+    @field_validator("interval")
+    @classmethod
+    def _at_least_an_hour(cls, text: str) -> str:
+        if parse_interval(text) < MIN_INTERVAL:
+            raise ValueError(
+                f"interval {text} is too short: it must be at least 1h (Go duration syntax, e.g. 24h)"
+            )
+        return text
+
+    @property
+    def every(self) -> timedelta:
+        return parse_interval(self.interval)
+
+
+class Deprovision(ApiModel):
+    """What happens to a managed user who is no longer desired, and the safety brake."""
+
+    action: DeprovisionAction = Field(
+        default=DeprovisionAction.DEACTIVATE,
+        description="Deactivate sets SCIM active=false (reversible); Delete removes the user.",
+    )
+    max_count: int = Field(
+        default=50,
+        ge=0,
+        description="More removals than this in one sync are held until approved.",
+    )
+    max_percent: int = Field(
+        default=10,
+        ge=0,
+        le=100,
+        description="Removals above this percentage of managed users are held until approved.",
+    )
+
+
+class History(ApiModel):
+    """How many SyncReports are kept."""
+
+    keep: int = Field(
+        default=30, ge=1, le=1000, description="SyncReports kept; older ones are deleted."
+    )
+
+
+class GoogleProvisioningSpec(ApiModel):
+    """Desired provisioning from one Google Workspace organization to one SCIM target."""
+
+    google: GoogleSource = Field(description="The Google Workspace organization to read.")
+    target: Target = Field(description="The system people are provisioned into.")
+    members: Members = Field(default_factory=Members, description="Which users are provisioned.")
+    teams: Teams = Field(default_factory=Teams, description="Google groups to target teams.")
+    schedule: Schedule = Field(default_factory=Schedule, description="Scheduled sync interval.")
+    deprovision: Deprovision = Field(
+        default_factory=Deprovision, description="Removal behaviour and its safety threshold."
+    )
+    dry_run: bool = Field(default=False, description="Plan and report only; change nothing.")
+    suspend: bool = Field(
+        default=False, description="Stop scheduled syncs; a requested sync still runs."
+    )
+    history: History = Field(default_factory=History, description="SyncReport retention.")
+
+
+SyncPhase = Literal[
+    "Pending", "Running", "Succeeded", "PartiallySucceeded", "Failed", "Blocked", "Interrupted"
+]
+
+
+class GoogleConnection(ApiModel):
+    """What the last connection check learned about the organization."""
+
+    customer_id: str | None = Field(default=None, description="The organization's customer id.")
+    primary_domain: str | None = Field(default=None, description="Its primary domain.")
+    checked_at: datetime | None = Field(default=None, description="When it was checked.")
+
+
+class UserCounts(ApiModel):
+    """User outcomes of one sync."""
+
+    created: int = Field(default=0, description="Users created.")
+    updated: int = Field(default=0, description="Users whose attributes changed.")
+    renamed: int = Field(default=0, description="Users whose email (userName) changed.")
+    adopted: int = Field(default=0, description="Existing target users taken under management.")
+    deprovisioned: int = Field(default=0, description="Users deactivated or deleted.")
+    held: int = Field(default=0, description="Removals held by the safety threshold.")
+    unchanged: int = Field(default=0, description="Users already up to date.")
+    failed: int = Field(default=0, description="User items that failed.")
+
+
+class TeamCounts(ApiModel):
+    """Team outcomes of one sync."""
+
+    created: int = Field(default=0, description="Teams created or adopted.")
+    unchanged: int = Field(default=0, description="Teams already present.")
+    failed: int = Field(default=0, description="Team items that failed.")
+
+
+class MembershipCounts(ApiModel):
+    """Team membership outcomes of one sync."""
+
+    added: int = Field(default=0, description="Members added to teams.")
+    removed: int = Field(default=0, description="Members removed from teams.")
+    failed: int = Field(default=0, description="Membership changes that failed.")
+
+
+class SyncSummary(ApiModel):
+    """Counts of one sync's items."""
+
+    users: UserCounts = Field(default_factory=UserCounts, description="User outcomes.")
+    teams: TeamCounts = Field(default_factory=TeamCounts, description="Team outcomes.")
+    memberships: MembershipCounts = Field(
+        default_factory=MembershipCounts, description="Membership outcomes."
+    )
+
+
+class LastSync(ApiModel):
+    """The most recent sync, as recorded by its SyncReport."""
+
+    report: str | None = Field(default=None, description="Name of the SyncReport.")
+    phase: SyncPhase | None = Field(default=None, description="Phase of that sync.")
+    trigger: str | None = Field(default=None, description="What started it.")
+    start_time: datetime | None = Field(default=None, description="When it started.")
+    completion_time: datetime | None = Field(default=None, description="When it ended.")
+    summary: SyncSummary | None = Field(default=None, description="Its counts.")
+
+
+class LedgerStatus(ApiModel):
+    """Where the ledger of managed users and teams lives, and its size."""
+
+    config_maps: list[str] = Field(default_factory=list, description="ConfigMaps holding it.")
+    users: int = Field(default=0, description="Managed users.")
+    teams: int = Field(default=0, description="Managed teams.")
+
+
+class GoogleProvisioningStatus(ApiModel):
+    """Observed state, written by the operator."""
+
+    model_config = {"extra": "ignore"}
+
+    observed_generation: int | None = Field(
+        default=None, description="The generation the operator last processed."
+    )
+    synced_generation: int | None = Field(
+        default=None, description="The generation the last sync ran with."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Connected, TargetReachable, Active, ConfigurationPending.",
+    )
+    google: GoogleConnection | None = Field(default=None, description="The Google organization.")
+    last_sync: LastSync | None = Field(default=None, description="The most recent sync.")
+    last_successful_sync_time: datetime | None = Field(
+        default=None, description="When a sync last succeeded (fully or partially)."
+    )
+    next_sync_time: datetime | None = Field(default=None, description="When the next sync is due.")
+    failed_attempts: int = Field(
+        default=0, description="Failed syncs in a row; drives the retry back-off."
+    )
+    last_handled_sync_request: str | None = Field(
+        default=None, description="The last gwsync.io/sync-requested-at value acted upon."
+    )
+    ledger: LedgerStatus | None = Field(default=None, description="The ledger's location and size.")
+
+
+class GoogleProvisioning(ApiModel):
+    """A GoogleProvisioning object as stored in the cluster."""
+
+    model_config = {"extra": "ignore"}
+
+    api_version: str = Field(default="provisioning.gwsync.io/v1alpha1")
+    kind: Literal["GoogleProvisioning"] = "GoogleProvisioning"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    spec: GoogleProvisioningSpec
+    status: GoogleProvisioningStatus = Field(default_factory=GoogleProvisioningStatus)

@@ -1,0 +1,1 @@
+"""The gwsync command line (typer + rich)."""

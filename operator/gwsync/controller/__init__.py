@@ -1,0 +1,1 @@
+"""The Kopf operator: the only package that imports kopf."""

@@ -1,0 +1,1 @@
+"""Kubernetes persistence: SyncReports, their item store, the ledger, Secrets."""

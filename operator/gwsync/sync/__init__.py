@@ -1,0 +1,1 @@
+"""The sync core: plan (pure), guards, apply and the engine that runs one sync."""

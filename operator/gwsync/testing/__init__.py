@@ -1,0 +1,1 @@
+"""Emulators shipped for tests, the demo and benchmarks (public surface)."""
