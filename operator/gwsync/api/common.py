@@ -11,9 +11,7 @@ from gwsync.api.base import ApiModel
 class SecretKeyRef(ApiModel):
     """A key of a Secret in the GoogleProvisioning's own namespace."""
 
-    name: str = Field(
-        min_length=1, max_length=253, description="Name of the Secret, in the same namespace."
-    )
+    name: str = Field(min_length=1, max_length=253, description="Name of the Secret, in the same namespace.")
     key: str = Field(min_length=1, max_length=253, description="Key within the Secret's data.")
 
 

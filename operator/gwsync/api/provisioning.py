@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import durationpy
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from gwsync.api.base import ApiModel, cel
 from gwsync.api.common import Condition, SecretKeyRef
@@ -130,9 +130,7 @@ class ScimTarget(ApiModel):
     @classmethod
     def _tls_unless_loopback(cls, url: str) -> str:
         if not (url.startswith("https://") or is_loopback_http(url)):
-            raise ValueError(
-                "url must use https:// (plain http is allowed only for loopback addresses)"
-            )
+            raise ValueError("url must use https:// (plain http is allowed only for loopback addresses)")
         return url
 
 
@@ -173,13 +171,12 @@ class Members(ApiModel):
         description="Provision suspended and archived users too; by default they count as removed.",
     )
 
-    @model_validator(mode="after")
-    def _groups_when_from_groups(self) -> "Members":
-        if self.from_ is MemberSource.GROUPS and not self.groups:
-            raise ValueError(
-                "groups is required when from is Groups: list at least one group email"
-            )
-        return self
+    @field_validator("groups")
+    @classmethod
+    def _groups_when_from_groups(cls, groups: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("from_") is MemberSource.GROUPS and not groups:
+            raise ValueError("groups is required when from is Groups: list at least one group email")
+        return groups
 
 
 class TeamMapping(ApiModel):
@@ -213,17 +210,18 @@ class Teams(ApiModel):
         default_factory=list, max_length=200, description="Team to Google groups mappings."
     )
 
-    @model_validator(mode="after")
-    def _unique_teams(self) -> "Teams":
+    @field_validator("mappings")
+    @classmethod
+    def _unique_teams(cls, mappings: list[TeamMapping]) -> list[TeamMapping]:
         seen: set[str] = set()
-        for mapping in self.mappings:
+        for mapping in mappings:
             if mapping.team in seen:
                 raise ValueError(
                     f"team '{mapping.team}' is mapped twice: team names must be unique within "
                     "mappings; merge the groups of a repeated team into one mapping"
                 )
             seen.add(mapping.team)
-        return self
+        return mappings
 
 
 class Schedule(ApiModel):
@@ -285,9 +283,7 @@ class Deprovision(ApiModel):
 class History(ApiModel):
     """How many SyncReports are kept."""
 
-    keep: int = Field(
-        default=30, ge=1, le=1000, description="SyncReports kept; older ones are deleted."
-    )
+    keep: int = Field(default=30, ge=1, le=1000, description="SyncReports kept; older ones are deleted.")
 
 
 class GoogleProvisioningSpec(ApiModel):
@@ -302,9 +298,7 @@ class GoogleProvisioningSpec(ApiModel):
         default_factory=Deprovision, description="Removal behaviour and its safety threshold."
     )
     dry_run: bool = Field(default=False, description="Plan and report only; change nothing.")
-    suspend: bool = Field(
-        default=False, description="Stop scheduled syncs; a requested sync still runs."
-    )
+    suspend: bool = Field(default=False, description="Stop scheduled syncs; a requested sync still runs.")
     history: History = Field(default_factory=History, description="SyncReport retention.")
 
 
@@ -387,9 +381,7 @@ class GoogleProvisioningStatus(ApiModel):
     observed_generation: int | None = Field(
         default=None, description="The generation the operator last processed."
     )
-    synced_generation: int | None = Field(
-        default=None, description="The generation the last sync ran with."
-    )
+    synced_generation: int | None = Field(default=None, description="The generation the last sync ran with.")
     conditions: list[Condition] = Field(
         default_factory=list,
         description="Ready, Connected, TargetReachable, Active, ConfigurationPending.",
@@ -400,9 +392,7 @@ class GoogleProvisioningStatus(ApiModel):
         default=None, description="When a sync last succeeded (fully or partially)."
     )
     next_sync_time: datetime | None = Field(default=None, description="When the next sync is due.")
-    failed_attempts: int = Field(
-        default=0, description="Failed syncs in a row; drives the retry back-off."
-    )
+    failed_attempts: int = Field(default=0, description="Failed syncs in a row; drives the retry back-off.")
     last_handled_sync_request: str | None = Field(
         default=None, description="The last gwsync.io/sync-requested-at value acted upon."
     )

@@ -67,9 +67,7 @@ class ReportItem(ApiModel):
     target_id: str | None = Field(default=None, description="Target (SCIM) id, when known.")
     action: Action = Field(description="What the sync did or planned.")
     result: Result = Field(description="Succeeded, Failed, Skipped or Planned (dry run).")
-    data_changed: bool = Field(
-        default=False, description="Whether data changed since the last sync."
-    )
+    data_changed: bool = Field(default=False, description="Whether data changed since the last sync.")
     changes: list[FieldChange] = Field(default_factory=list, description="Changed fields.")
     details: str = Field(default="", description="What happened, and why when it failed.")
 

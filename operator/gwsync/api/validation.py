@@ -1,0 +1,119 @@
+"""Offline validation of GoogleProvisioning manifests, for `gwsync validate` and GitOps CI.
+
+Every problem becomes one line a person can act on: the file, the object, the field path
+and the fix. Other kinds in a multi-document file are skipped and named, so a whole GitOps
+folder can be checked in one go.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gwsync.api import constants as c
+from gwsync.api.provisioning import GoogleProvisioningSpec
+
+PYDANTIC_FIXES: dict[str, str] = {
+    "extra_forbidden": "unknown field: remove it or check its spelling "
+    "(`kubectl explain gprov.spec` lists the fields)",
+    "missing": "required field is missing: add it",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one object, phrased for a person."""
+
+    file: str
+    subject: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.subject}: " if self.subject else ""
+        at = f"{self.path}: " if self.path else ""
+        return f"{self.file}: {where}{at}{self.message}"
+
+
+@dataclass
+class FileResult:
+    """What validating one file found."""
+
+    file: str
+    checked: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _describe(doc: dict[str, Any]) -> str:
+    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    name = metadata.get("name", "<unnamed>") if metadata else "<unnamed>"
+    namespace = metadata.get("namespace") if metadata else None
+    return f"{doc.get('kind', '<no kind>')} {namespace + '/' if namespace else ''}{name}"
+
+
+def _loc(loc: Iterable[int | str]) -> str:
+    out = "spec"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind in PYDANTIC_FIXES:
+        return PYDANTIC_FIXES[kind]
+    text = str(error["msg"])
+    return text.removeprefix("Value error, ")
+
+
+def _check_object(doc: dict[str, Any], file: str, subject: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if doc.get("apiVersion") != c.API_VERSION:
+        problems.append(
+            Problem(file, subject, "apiVersion", f"must be {c.API_VERSION}, not {doc.get('apiVersion')!r}")
+        )
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("name"):
+        problems.append(Problem(file, subject, "metadata.name", "required field is missing: add it"))
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        problems.append(Problem(file, subject, "spec", "required field is missing: add it"))
+        return problems
+    try:
+        GoogleProvisioningSpec.model_validate(spec)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append(Problem(file, subject, _loc(error["loc"]), _message(error)))
+    return problems
+
+
+def validate_text(text: str, file: str) -> FileResult:
+    """Validate every GoogleProvisioning in one YAML text (possibly multi-document)."""
+    result = FileResult(file)
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1}: " if mark else ""
+        problem = exc.problem or "invalid YAML"
+        result.problems.append(Problem(file, "", "", f"{line}YAML syntax error: {problem}"))
+        return result
+    except yaml.YAMLError as exc:
+        result.problems.append(Problem(file, "", "", f"YAML syntax error: {exc}"))
+        return result
+    for doc in docs:
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            result.skipped.append(f"a {type(doc).__name__} document")
+            continue
+        subject = _describe(doc)
+        if doc.get("kind") != c.PROVISIONING_KIND:
+            result.skipped.append(subject)
+            continue
+        result.checked.append(subject)
+        result.problems.extend(_check_object(doc, file, subject))
+    return result

@@ -1,0 +1,104 @@
+"""The CEL rules the API server enforces refuse the same objects as the pydantic models.
+
+The rules are evaluated with a real CEL interpreter (cel-python) on the generated CRD, at
+the schema node that carries them, on objects defaulted the way the API server would.
+"""
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import celpy
+import pytest
+from pydantic import ValidationError
+
+from gwsync.api.crd import provisioning_crd
+from gwsync.api.provisioning import GoogleProvisioningSpec
+from tests.unit.api.samples import SPEC
+
+SCHEMA = provisioning_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+CEL = celpy.Environment()
+
+
+def _rules(schema: dict[str, Any], value: Any) -> Iterator[tuple[str, str, Any]]:
+    for rule in schema.get("x-kubernetes-validations", []):
+        yield rule["rule"], rule["message"], value
+    if isinstance(value, dict):
+        for name, prop in schema.get("properties", {}).items():
+            if name in value:
+                yield from _rules(prop, value[name])
+    elif isinstance(value, list) and "items" in schema:
+        for item in value:
+            yield from _rules(schema["items"], item)
+
+
+def cel_refusals(spec: dict[str, Any]) -> list[str]:
+    refused = []
+    for rule, message, value in _rules(SCHEMA, spec):
+        program = CEL.program(CEL.compile(rule))
+        if not bool(program.evaluate({"self": celpy.json_to_cel(value)})):
+            refused.append(message)
+    return refused
+
+
+def defaulted(spec: dict[str, Any]) -> dict[str, Any]:
+    return GoogleProvisioningSpec.model_validate(spec).to_wire()
+
+
+def test_a_valid_spec_passes_every_rule() -> None:
+    assert cel_refusals(defaulted(SPEC)) == []
+
+
+def _broken(path: str, value: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(defaulted(SPEC))
+    *parents, leaf = path.split(".")
+    node = spec
+    for part in parents:
+        node = node[part]
+    if value is None:
+        del node[leaf]
+    else:
+        node[leaf] = value
+    return spec
+
+
+CASES = {
+    "groups missing": (
+        _broken("members.groups", []),
+        "groups is required when from is Groups: list at least one group email",
+    ),
+    "interval too short": (
+        _broken("schedule.interval", "5m"),
+        "interval must be at least 1h (Go duration syntax, e.g. 24h)",
+    ),
+    "duplicate team": (
+        _broken(
+            "teams.mappings",
+            [{"team": "Eng", "groups": ["a@acme.com"]}, {"team": "Eng", "groups": ["b@acme.com"]}],
+        ),
+        "team names must be unique within mappings: merge the groups of a repeated team into one mapping",
+    ),
+    "two credentials": (
+        _broken("google.serviceAccountEmail", "sa@acme.iam.gserviceaccount.com"),
+        "set exactly one of credentialsSecretRef (a service-account key) or serviceAccountEmail "
+        "(keyless, signed through IAM Credentials)",
+    ),
+    "plain http": (
+        _broken("target.scim.url", "http://scim.example.com"),
+        "url must use https:// (plain http is allowed only for loopback addresses)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_cel_and_pydantic_refuse_the_same_object(case: str) -> None:
+    spec, message = CASES[case]
+    assert cel_refusals(spec) == [message]
+    with pytest.raises(ValidationError):
+        GoogleProvisioningSpec.model_validate(spec)
+
+
+def test_loopback_http_is_allowed_for_tests_and_the_demo() -> None:
+    spec = _broken("target.scim.url", "http://127.0.0.1:8080/scim/v2")
+    assert cel_refusals(spec) == []
+    GoogleProvisioningSpec.model_validate(spec)

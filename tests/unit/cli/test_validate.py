@@ -1,0 +1,115 @@
+"""`gwsync validate`: one precise line per problem, exit 1; GitOps folders welcome."""
+
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from gwsync.cli.main import app
+from tests.unit.api.samples import SPEC, provisioning
+
+runner = CliRunner()
+
+
+def _write(tmp_path: Path, name: str, *docs: object) -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _with(**changes: object) -> dict[str, object]:
+    spec = {key: dict(value) if isinstance(value, dict) else value for key, value in SPEC.items()}
+    for dotted, value in changes.items():
+        section, field = dotted.split("__")
+        spec[section] = {**spec[section], field: value}
+    return spec
+
+
+def _validate(*paths: Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["validate", *map(str, paths)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_valid_file_passes(tmp_path: Path) -> None:
+    code, out, _ = _validate(_write(tmp_path, "ok.yaml", provisioning()))
+    assert code == 0
+    assert "ok: 1 GoogleProvisioning object(s) valid in 1 file(s)." in out
+
+
+def test_groups_are_required_when_members_come_from_groups(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.yaml", provisioning(_with(members__groups=[])))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert (
+        f"{path}: GoogleProvisioning default/acme: spec.members.groups: groups is required when "
+        "from is Groups: list at least one group email"
+    ) in err
+
+
+def test_an_unknown_field_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.yaml", provisioning(_with(members__includeSuspend=True)))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert (
+        f"{path}: GoogleProvisioning default/acme: spec.members.includeSuspend: unknown field: "
+        "remove it or check its spelling (`kubectl explain gprov.spec` lists the fields)"
+    ) in err
+
+
+def test_an_interval_under_an_hour_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.yaml", provisioning({**SPEC, "schedule": {"interval": "5m"}}))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert (
+        f"{path}: GoogleProvisioning default/acme: spec.schedule.interval: interval 5m is too "
+        "short: it must be at least 1h (Go duration syntax, e.g. 24h)"
+    ) in err
+
+
+def test_a_team_mapped_twice_is_refused(tmp_path: Path) -> None:
+    mappings = [
+        {"team": "Engineering", "groups": ["eng@acme.com"]},
+        {"team": "Engineering", "groups": ["platform@acme.com"]},
+    ]
+    path = _write(tmp_path, "bad.yaml", provisioning(_with(teams__mappings=mappings)))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert (
+        f"{path}: GoogleProvisioning default/acme: spec.teams.mappings: team 'Engineering' is "
+        "mapped twice: team names must be unique within mappings; merge the groups of a "
+        "repeated team into one mapping"
+    ) in err
+
+
+def test_a_yaml_syntax_error_gives_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("kind: GoogleProvisioning\nspec:\n  members: [AllUsers\n  dryRun: true\n")
+    code, _, err = _validate(path)
+    assert code == 1
+    assert f"{path}: line 4: YAML syntax error: expected ',' or ']', but got ':'" in err
+
+
+def test_a_file_without_a_google_provisioning_is_a_problem(tmp_path: Path) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "acme-scim"}}
+    path = _write(tmp_path, "secret.yaml", secret)
+    code, out, err = _validate(path)
+    assert code == 1
+    assert f"{path}: skipped Secret acme-scim (not a GoogleProvisioning)" in out
+    assert (f"{path}: holds no GoogleProvisioning (kind: GoogleProvisioning); nothing was validated") in err
+
+
+def test_a_gitops_folder_skips_and_names_other_kinds(tmp_path: Path) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "acme-scim"}}
+    _write(tmp_path, "a.yaml", secret, provisioning())
+    (tmp_path / "apps").mkdir()
+    _write(tmp_path / "apps", "b.yml", provisioning(name="other"))
+    code, out, _ = _validate(tmp_path)
+    assert code == 0
+    assert f"{tmp_path / 'a.yaml'}: skipped Secret acme-scim (not a GoogleProvisioning)" in out
+    assert "ok: 2 GoogleProvisioning object(s) valid in 2 file(s)." in out
+
+
+def test_a_missing_file_is_a_problem(tmp_path: Path) -> None:
+    code, _, err = _validate(tmp_path / "nope.yaml")
+    assert code == 1
+    assert f"{tmp_path / 'nope.yaml'}: no such file" in err
