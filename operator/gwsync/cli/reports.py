@@ -1,0 +1,131 @@
+"""Reading SyncReports: filters, the item table, and CSV export.
+
+Pure functions over report items, so `report show` and `report export` filter the same way
+and the CSV can be tested without a cluster.
+"""
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.table import Table
+
+from gwsync.api.report import Action, ItemType, ReportItem, Result, SyncReport
+
+CSV_COLUMNS = (
+    "type",
+    "key",
+    "action",
+    "result",
+    "dataChanged",
+    "changes",
+    "details",
+    "sourceId",
+    "targetId",
+)
+RUNNING_PHASES = frozenset({"Pending", "Running"})
+
+
+class ReportNotReady(Exception):
+    """A report whose sync has not completed cannot be viewed or exported yet."""
+
+
+def ensure_complete(report: SyncReport) -> None:
+    """Refuse a Pending/Running report, as the seed says, with the exact sentence users see."""
+    if report.status.phase in RUNNING_PHASES:
+        name = report.metadata.get("name", "?")
+        raise ReportNotReady(
+            f"Report {name} is still running; it can be viewed and exported once the sync completes."
+        )
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What `--result`, `--action`, `--type`, `--changed` and `--search` select."""
+
+    results: frozenset[Result] = frozenset()
+    actions: frozenset[Action] = frozenset()
+    types: frozenset[ItemType] = frozenset()
+    changed: bool | None = None
+    search: str = ""
+
+    def matches(self, item: ReportItem) -> bool:
+        if self.results and item.result not in self.results:
+            return False
+        if self.actions and item.action not in self.actions:
+            return False
+        if self.types and item.type not in self.types:
+            return False
+        if self.changed is not None and item.data_changed != self.changed:
+            return False
+        if self.search:
+            needle = self.search.casefold()
+            haystack = " ".join(filter(None, (item.key, item.details, item.source_id, item.target_id)))
+            if needle not in haystack.casefold():
+                return False
+        return True
+
+    def apply(self, items: Iterable[ReportItem]) -> Iterator[ReportItem]:
+        return (item for item in items if self.matches(item))
+
+
+def describe_changes(item: ReportItem) -> str:
+    return "; ".join(f"{c.field}: {c.from_ or ''} -> {c.to or ''}" for c in item.changes)
+
+
+def write_csv(items: Iterable[ReportItem], stream: TextIO) -> int:
+    """Write a header row and one row per item (RFC 4180 quoting); return the row count."""
+    writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for item in items:
+        writer.writerow(
+            (
+                item.type.value,
+                item.key,
+                item.action.value,
+                item.result.value,
+                "true" if item.data_changed else "false",
+                describe_changes(item),
+                item.details,
+                item.source_id or "",
+                item.target_id or "",
+            )
+        )
+        count += 1
+    return count
+
+
+RESULT_STYLES = {
+    Result.SUCCEEDED: "green",
+    Result.FAILED: "bold red",
+    Result.SKIPPED: "yellow",
+    Result.PLANNED: "cyan",
+}
+
+
+def item_table(items: Iterable[ReportItem], title: str = "Items", limit: int = 500) -> Table:
+    """A rich table of items (the first `limit`; the caption says when more were left out)."""
+    table = Table(title=title, show_lines=False, expand=False)
+    for column in ("Type", "Key", "Action", "Result", "Changed", "Details"):
+        table.add_column(column, overflow="fold")
+    shown = total = 0
+    for item in items:
+        total += 1
+        if shown >= limit:
+            continue
+        shown += 1
+        style = RESULT_STYLES.get(item.result, "")
+        details = item.details or describe_changes(item)
+        table.add_row(
+            item.type.value,
+            item.key,
+            item.action.value,
+            f"[{style}]{item.result.value}[/]",
+            "yes" if item.data_changed else "",
+            details,
+        )
+    if total > shown:
+        table.caption = f"{total - shown} more item(s) not shown; use filters or `report export`."
+    return table
