@@ -1,0 +1,137 @@
+"""Running the Kopf operator: its settings, how it logs in, and the two ways to start it.
+
+``run`` is what ``gwsync run`` calls in a Pod (blocking, kubeconfig or in-cluster login,
+peering on). ``serve`` is the same operator as a coroutine for tests and the demo: the API
+server URL, the clock and the start/stop flags are injected, so nothing is monkeypatched.
+"""
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from gwsync.api import constants as c
+from gwsync.controller.handlers import Clock, register_provisioning_handlers
+
+FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
+PEERING_NAME = "gwsync"
+
+Flag = asyncio.Event | asyncio.Future[Any] | threading.Event | concurrent.futures.Future[Any] | None
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(tz=UTC)
+
+
+def configure(settings: kopf.OperatorSettings, *, priority: int = 0) -> None:
+    """Kopf settings: our own annotation prefix and finalizer, quiet events, peering."""
+    # Kopf's bookkeeping lives under gwsync.io, not Kopf's default kopf.zalando.org keys.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=c.ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = FINALIZER
+    # Only warnings and errors from handler logs become Kubernetes Events; the operator posts
+    # its own meaningful Events (SyncStarted, SyncFailed, ...) explicitly.
+    settings.posting.level = logging.WARNING
+    # Two replicas must never both sync: the ClusterKopfPeering in manifests/ elects one.
+    settings.peering.name = PEERING_NAME
+    settings.peering.clusterwide = True
+    settings.peering.mandatory = False
+    settings.peering.priority = priority
+
+
+def build_registry(
+    *, clock: Clock, server: str | None = None, insecure: bool = False
+) -> kopf.OperatorRegistry:
+    """All handlers of the operator, bound to a clock and (optionally) a fixed API server."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        if server is not None:
+            return kopf.ConnectionInfo(server=server, insecure=insecure)
+        # The kubernetes client resolves kubeconfig or the in-cluster service account.
+        return kopf.login_via_client(**kwargs)
+
+    register_provisioning_handlers(registry, clock=clock)
+    return registry
+
+
+async def serve(
+    *,
+    server: str | None = None,
+    insecure: bool = False,
+    namespace: str | None = None,
+    liveness: str | None = None,
+    standalone: bool = True,
+    priority: int = 0,
+    stop_flag: Flag = None,
+    ready_flag: Flag = None,
+    clock: Clock = utc_now,
+) -> None:
+    """Run the operator in the current event loop until ``stop_flag`` is set."""
+    settings = kopf.OperatorSettings()
+    configure(settings, priority=priority)
+    await kopf.operator(
+        registry=build_registry(clock=clock, server=server, insecure=insecure),
+        settings=settings,
+        standalone=standalone,
+        clusterwide=namespace is None,
+        namespaces=[namespace] if namespace is not None else [],
+        liveness_endpoint=liveness,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )
+
+
+@contextmanager
+def serving_in_thread(
+    *, server: str, clock: Clock = utc_now, startup_timeout: float = 30, **options: Any
+) -> Iterator[None]:
+    """Run ``serve`` in a thread of its own until the block exits (tests and the demo).
+
+    Kopf must own its event loop: when it stops, it cancels every task that appeared in its
+    loop while it ran, which would include the caller's own tasks (and pytest's teardown).
+    """
+    ready, stop = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        coroutine = serve(server=server, clock=clock, stop_flag=stop, ready_flag=ready, **options)
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:
+            failure.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=main, name="gwsync-operator", daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(startup_timeout) or failure:
+            cause = failure[0] if failure else None
+            raise RuntimeError(f"The operator did not start against {server}.") from cause
+        yield
+    finally:
+        stop.set()
+        thread.join(startup_timeout)
+
+
+def run(
+    *,
+    namespace: str | None = None,
+    liveness: str | None = None,
+    standalone: bool = False,
+    priority: int = 0,
+    verbose: bool = False,
+) -> None:
+    """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment."""
+    kopf.configure(verbose=verbose)
+    asyncio.run(serve(namespace=namespace, liveness=liveness, standalone=standalone, priority=priority))
