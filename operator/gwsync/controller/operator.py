@@ -9,12 +9,13 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+import prometheus_client
 
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, register_provisioning_handlers
@@ -69,7 +70,7 @@ async def serve(
     *,
     server: str | None = None,
     insecure: bool = False,
-    namespace: str | None = None,
+    namespaces: Sequence[str] = (),
     liveness: str | None = None,
     standalone: bool = True,
     priority: int = 0,
@@ -84,8 +85,8 @@ async def serve(
         registry=build_registry(clock=clock, server=server, insecure=insecure),
         settings=settings,
         standalone=standalone,
-        clusterwide=namespace is None,
-        namespaces=[namespace] if namespace is not None else [],
+        clusterwide=not namespaces,
+        namespaces=list(namespaces),
         liveness_endpoint=liveness,
         stop_flag=stop_flag,
         ready_flag=ready_flag,
@@ -126,12 +127,20 @@ def serving_in_thread(
 
 def run(
     *,
+    namespaces: Sequence[str] = (),
     namespace: str | None = None,
     liveness: str | None = None,
+    metrics_port: int = 9090,
     standalone: bool = False,
     priority: int = 0,
     verbose: bool = False,
 ) -> None:
-    """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment."""
+    """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
+
+    Watches every namespace unless ``namespaces`` (or ``namespace``) narrows it.
+    """
     kopf.configure(verbose=verbose)
-    asyncio.run(serve(namespace=namespace, liveness=liveness, standalone=standalone, priority=priority))
+    if metrics_port:
+        prometheus_client.start_http_server(metrics_port)
+    watched = [*namespaces, *([namespace] if namespace else [])]
+    asyncio.run(serve(namespaces=watched, liveness=liveness, standalone=standalone, priority=priority))
