@@ -10,7 +10,12 @@ marked below with the real behaviour it reproduces:
 - server-filled metadata (uid, creationTimestamp, resourceVersion, generation, generateName);
 - the status subresource, metadata.generation and resourceVersion conflicts (HTTP 409);
 - PUT (replace), list responses with ``kind: XList``, label/field selectors, Namespaces;
-- garbage collection of objects whose owner is deleted.
+- garbage collection of objects whose owner is deleted;
+- the OpenAPI v3 index kubectl consults before ``apply`` (server-side field validation).
+
+Not reproduced: schema validation and CEL rules (checked offline in the tests), printer
+columns (``kubectl get`` shows NAME and AGE), and strategic-merge-patch directives (patches
+merge like JSON merge patches, which is what CRs and ``kubectl annotate`` use).
 
 It deliberately knows nothing of Kopf (``gwsync.testing`` sits below the controller).
 """
@@ -185,8 +190,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 categories=set(categories),
                 subresources=set(subresources),
             )
-        for name in ("default", "kube-system"):
+        for name in ("default", "kube-system", "gwsync"):
             self.seed(NAMESPACES, {"metadata": {"name": name}})
+        # kubectl asks the OpenAPI v3 documents whether the server validates fields itself
+        # (server-side field validation, as every current API server does); without them it
+        # refuses to apply. Schemas themselves are checked offline in gwsync's tests.
+        self.fallback["get /openapi/v3"] << self._serve_openapi_index
+        self.fallback["get", re.compile(r"/openapi/v3/.+")] << self._serve_openapi_group_version
 
     # ----------------------------------------------------------------------------------------
     # Synchronous access for tests and the demo (no HTTP, no watch event).
@@ -482,6 +492,49 @@ class KubeEmulator(kmock.KubernetesEmulator):
             "metadata": {"resourceVersion": str(self._revision)},
             "items": [obj for obj in payload["items"] if selects(obj, labels=labels, fields=fields)],
         }
+
+    async def _serve_openapi_index(self, request: kmock.Request) -> dict[str, Any]:
+        versions = {_api_version(resource) for resource in self.resources}
+        return {
+            "paths": {
+                (f"apis/{version}" if "/" in version else f"api/{version}"): {
+                    "serverRelativeURL": f"/openapi/v3/{'apis' if '/' in version else 'api'}/{version}"
+                }
+                for version in sorted(versions)
+            }
+        }
+
+    async def _serve_openapi_group_version(self, request: kmock.Request) -> dict[str, Any]:
+        """One group-version: every resource's PATCH, accepting the fieldValidation parameter."""
+        wanted = request.url.path.removeprefix("/openapi/v3/").removeprefix("apis/").removeprefix("api/")
+        paths: dict[str, Any] = {}
+        for resource in self.resources:
+            if _api_version(resource) != wanted:
+                continue
+            info = self._info(resource)
+            prefix = f"/apis/{wanted}" if resource.group else f"/api/{wanted}"
+            scope = "/namespaces/{namespace}" if info.namespaced else ""
+            gvk = {"group": resource.group, "version": resource.version, "kind": info.kind}
+            parameters = [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}]
+            paths[f"{prefix}{scope}/{resource.plural}/{{name}}"] = {
+                "patch": {"x-kubernetes-group-version-kind": gvk, "parameters": parameters, "responses": {}},
+            }
+        return {
+            "openapi": "3.0.0",
+            "info": {"title": "Kubernetes emulator", "version": wanted},
+            "paths": paths,
+        }
+
+    async def _serve_version(self, request: kmock.Request) -> dict[str, Any]:
+        payload = await super()._serve_version(request)
+        assert isinstance(payload, dict)  # KMock's own discovery payload is a plain dict
+        payload["groupVersion"] = payload["groupVersion"].lstrip("/")  # core is "v1", not "/v1"
+        for entry in payload["resources"]:
+            if "/" in entry["name"]:
+                # Real API server: subresources have no short names or categories of their own,
+                # else kubectl resolves `gprov` to googleprovisionings/status.
+                entry.update(shortNames=[], categories=[], singularName="", verbs=["get", "patch", "update"])
+        return payload
 
     async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[Any]:
         labels = request.params.get("labelSelector")
