@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from gwsync.api import constants
-from gwsync.api.provisioning import SyncSummary
+from gwsync.api.provisioning import LastSync, SyncSummary
 from gwsync.api.report import (
     ITEM_STORE_FORMAT,
     MAX_STATUS_ITEMS,
@@ -208,6 +208,18 @@ def finish_report(
     }
     finished = patch_status(kube, REPORTS, namespace, name, lambda _current: status)
     return SyncReport.model_validate(finished)
+
+
+def last_sync(report: SyncReport) -> LastSync:
+    """What a GoogleProvisioning's status.lastSync says about this report."""
+    return LastSync(
+        report=str(report.metadata.get("name", "")),
+        phase=report.status.phase,
+        trigger=str(report.spec.trigger),
+        start_time=report.status.start_time,
+        completion_time=report.status.completion_time,
+        summary=report.status.summary if report.status.phase not in ACTIVE_PHASES else None,
+    )
 
 
 def _order(report: Mapping[str, Any]) -> tuple[str, str, int, str]:

@@ -86,6 +86,14 @@ def test_a_30000_user_sync_stores_every_item_in_config_maps_under_900_kib(
 
     assert list(reports.iter_report_items(kube, reports.read_report(kube, "default", name))) == items
     assert finished.status.duration == "1m12s"
+    assert reports.last_sync(finished).to_wire() == {
+        "report": name,
+        "phase": "Succeeded",
+        "trigger": "Scheduled",
+        "startTime": "2025-03-14T09:26:53Z",
+        "completionTime": "2025-03-14T09:28:05Z",
+        "summary": SyncSummary(users=UserCounts(unchanged=30_000)).to_wire(),
+    }
 
 
 def test_status_keeps_200_notable_items_failed_first(kube: Kube, acme: dict[str, Any]) -> None:
