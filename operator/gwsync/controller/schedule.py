@@ -56,10 +56,11 @@ def next_sync(
     if request is not None:
         return NextSync(Trigger.MANUAL, now, request)
     last = status.last_sync
+    never_synced = last is None or last.start_time is None
+    if spec.suspend:  # no automatic syncs at all, the initial one included
+        return NextSync(Trigger.INITIAL if never_synced else Trigger.SCHEDULED, None)
     if last is None or last.start_time is None:
         return NextSync(Trigger.INITIAL, now)
-    if spec.suspend:
-        return NextSync(Trigger.SCHEDULED, None)
     interval = spec.schedule.every
     if last.phase in RETRY_PHASES:
         ended = last.completion_time or last.start_time

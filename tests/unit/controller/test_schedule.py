@@ -54,6 +54,7 @@ def test_a_requested_sync_runs_once_per_value() -> None:
 def test_suspend_stops_scheduled_syncs_but_not_requested_ones() -> None:
     suspended = _spec(suspend=True)
     assert next_sync(suspended, _status(), {}, T0 + timedelta(days=3)).due is None
+    assert next_sync(suspended, _status(None), {}, T0).due is None
     annotations = {"gwsync.io/sync-requested-at": "now"}
     assert next_sync(suspended, _status(), annotations, T0).trigger is Trigger.MANUAL
 
