@@ -1,6 +1,7 @@
 """What the sync core needs from the outside world, as protocols adapters implement."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from gwsync.directory import Directory
@@ -20,3 +21,128 @@ class Source(Protocol):
         partial result.
         """
         ...
+
+
+# --- The target side -----------------------------------------------------------------------
+
+USER_FIELDS: tuple[str, ...] = (
+    "userName",
+    "emails",
+    "externalId",
+    "name.givenName",
+    "name.familyName",
+    "displayName",
+    "active",
+    "title",
+    "department",
+    "userType",
+    "photos",
+)
+"""The attributes gwsync owns on a target user, in report order (DESIGN §3 rule 2).
+
+Names are the SCIM attribute paths people know from their target's admin console; the
+adapter maps `department` to the enterprise extension and `emails` to the primary work email.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class UserAttributes:
+    """A user as gwsync writes it: the desired state, or what the target holds of it.
+
+    `photo` is the photo URL with the Google photo etag as its fragment (`...#etag=abc`):
+    Google may keep a URL when the picture changes, the etag always changes, and a fragment
+    leaves the URL fetchable. So a new photo is a plain value change on `photos`.
+    """
+
+    user_name: str
+    external_id: str | None = None
+    email: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
+    active: bool = True
+    title: str | None = None
+    department: str | None = None
+    user_type: str | None = None
+    photo: str | None = None
+
+    def value(self, field: str) -> str | bool | None:
+        """The value of one of USER_FIELDS."""
+        return {
+            "userName": self.user_name,
+            "emails": self.email,
+            "externalId": self.external_id,
+            "name.givenName": self.given_name,
+            "name.familyName": self.family_name,
+            "displayName": self.display_name,
+            "active": self.active,
+            "title": self.title,
+            "department": self.department,
+            "userType": self.user_type,
+            "photos": self.photo,
+        }[field]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetUser:
+    """A user read from the target."""
+
+    id: str
+    attributes: UserAttributes
+
+    @property
+    def external_id(self) -> str | None:
+        return self.attributes.external_id
+
+    @property
+    def user_name(self) -> str:
+        return self.attributes.user_name
+
+
+@dataclass(frozen=True, slots=True)
+class TargetGroup:
+    """A group (team) read from the target, with the ids of its members."""
+
+    id: str
+    display_name: str
+    members: frozenset[str] = frozenset()
+
+
+class TargetError(Exception):
+    """A target request failed; str() is the sentence for the item's details."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TargetUnavailable(TargetError):
+    """The target cannot be reached or refuses our credentials: nothing can be synced."""
+
+
+class Target(Protocol):
+    """A SCIM-like service provider that users and teams are written to."""
+
+    async def list_users(self) -> list[TargetUser]: ...
+
+    async def list_groups(self) -> list[TargetGroup]: ...
+
+    async def create_user(self, user: UserAttributes) -> str:
+        """Create the user; returns its target id."""
+        ...
+
+    async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
+        """Write `fields` (names from USER_FIELDS) of `user`; a None value removes the attribute."""
+        ...
+
+    async def deactivate_user(self, target_id: str) -> None: ...
+
+    async def delete_user(self, target_id: str) -> None: ...
+
+    async def create_group(self, display_name: str) -> str:
+        """Create an empty group; returns its target id."""
+        ...
+
+    async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
+
+    async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...

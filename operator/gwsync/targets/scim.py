@@ -1,0 +1,496 @@
+"""The SCIM 2.0 target: gwsync's users and teams written to any RFC 7643/7644 service provider.
+
+This is the only module that imports the SCIM client (scim2-client, over httpx) and the SCIM
+models. It implements `gwsync.sync.ports.Target`, so the sync core never sees HTTP.
+
+What a real provider needs, and where it is handled:
+- capabilities differ: ServiceProviderConfig is read once and decides PATCH or PUT, and the
+  page size (filter.maxResults);
+- rate limits: 429/503 are retried in the transport, honouring Retry-After, with exponential
+  back-off and jitter (tenacity), a bounded number of times; the wait happens outside the
+  concurrency slot, so a storm does not pin the slots;
+- a bound on requests in flight (`max_concurrency`, an asyncio.Semaphore around each send);
+- membership changes are PATCHes of at most 100 member operations, because providers
+  (Azure, Okta, Slack) cap PATCH size around there;
+- TLS verification is always on; a PEM CA bundle may be added, never replace verification;
+- a refused write becomes a `TargetError` whose message is a sentence for the report
+  ("Target refused: 409 uniqueness on userName ..."); the token never appears anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+from scim2_client import RequestNetworkException, SCIMClientException
+from scim2_client.client import BaseAsyncSCIMClient, RawResponse, describe_resource_models
+from scim2_models import EnterpriseUser, Group, ScimProvider, ServiceProviderConfig, User
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
+
+from gwsync.sync.ports import TargetError, TargetGroup, TargetUnavailable, TargetUser, UserAttributes
+
+__all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
+
+log = logging.getLogger(__name__)
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+MAX_MEMBER_OPS = 100
+DEFAULT_PAGE_SIZE = 500
+RETRIED_STATUSES = frozenset({429, 503})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Our field names (gwsync.sync.ports.USER_FIELDS) as SCIM PATCH paths.
+PATCH_PATHS = {
+    "userName": "userName",
+    "emails": "emails",
+    "externalId": "externalId",
+    "name.givenName": "name.givenName",
+    "name.familyName": "name.familyName",
+    "displayName": "displayName",
+    "active": "active",
+    "title": "title",
+    "department": f"{ENTERPRISE}:department",
+    "userType": "userType",
+    "photos": "photos",
+}
+
+
+@dataclass
+class Capabilities:
+    """What the provider's ServiceProviderConfig says we may use."""
+
+    patch: bool = True
+    page_size: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass
+class Counters:
+    """Requests sent (retries included) and, of those, writes."""
+
+    requests: int = 0
+    writes: int = 0
+    retries: int = 0
+
+
+def retry_after_seconds(value: str | None, default: float) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else default
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """System trust plus the optional PEM bundle; verification can never be switched off."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        try:
+            context.load_verify_locations(cadata=ca_bundle)
+        except ssl.SSLError as exc:
+            raise TargetUnavailable(
+                "The CA bundle (caBundleSecretRef) is not valid PEM certificates; "
+                "put one or more -----BEGIN CERTIFICATE----- blocks in that Secret key."
+            ) from exc
+    return context
+
+
+class ScimTransport(BaseAsyncSCIMClient):
+    """scim2-client over httpx, with a concurrency bound and 429/503 retries.
+
+    scim2-client 0.13 ships an engine for "httpx2"; this is the same thin engine for httpx.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        max_concurrency: int,
+        retry_base: float,
+        max_attempts: int,
+        counters: Counters,
+    ) -> None:
+        models, resource_types = describe_resource_models([User[EnterpriseUser], Group])
+        super().__init__(
+            provider=ScimProvider(models=models, resource_types=resource_types),
+            check_request_payload=False,
+            check_response_payload=False,
+        )
+        self.client = client
+        self.slots = asyncio.Semaphore(max_concurrency)
+        self.retry_base = retry_base
+        self.max_attempts = max_attempts
+        self.counters = counters
+
+    def _stays_under_base_url(self, endpoint: str) -> bool:
+        return not endpoint.startswith(("http://", "https://", "//"))
+
+    def _parse_json(self, response: RawResponse) -> Any:
+        return cast(httpx.Response, response).json()
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self.wait,
+            retry=retry_if_result(lambda response: response.status_code in RETRIED_STATUSES),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        return cast(httpx.Response, await retrying(self.send_once, method, url, **kwargs))
+
+    def wait(self, state: RetryCallState) -> float:
+        """Retry-After when the provider says, else exponential back-off with jitter."""
+        self.counters.retries += 1
+        response = cast(httpx.Response, state.outcome.result()) if state.outcome else None
+        backoff = self.retry_base * 2 ** (state.attempt_number - 1)
+        jittered = backoff * (0.5 + random.random())
+        header = response.headers.get("Retry-After") if response is not None else None
+        asked: float = retry_after_seconds(header, 0.0)
+        # Retry-After is honoured as a floor; a little jitter keeps clients from re-syncing.
+        return float(asked + jittered * 0.1 if asked else jittered)
+
+    async def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async with self.slots:
+            self.counters.requests += 1
+            if method in WRITE_METHODS:
+                self.counters.writes += 1
+            try:
+                return await self.client.request(method, url, **kwargs)
+            except httpx.RequestError as exc:
+                error = RequestNetworkException()
+                error.add_note(describe_network_error(exc))
+                raise error from exc
+
+
+def describe_network_error(exc: httpx.RequestError) -> str:
+    text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc.__cause__, ssl.SSLError):
+        return f"TLS verification failed ({text}); add the server's CA to caBundleSecretRef"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed ({text})"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the request timed out"
+    return text
+
+
+class ScimTarget:
+    """A SCIM 2.0 service provider as a gwsync `Target`."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        ca_bundle: str | None = None,
+        max_concurrency: int = 8,
+        retry_base: float = 0.5,
+        max_attempts: int = 6,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.counters = Counters()
+        self.capabilities: Capabilities | None = None
+        self._client = httpx.AsyncClient(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/scim+json"},
+            verify=ssl_context(ca_bundle),
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+        )
+        self._scim = ScimTransport(
+            self._client,
+            max_concurrency=max_concurrency,
+            retry_base=retry_base,
+            max_attempts=max_attempts,
+            counters=self.counters,
+        )
+
+    def __repr__(self) -> str:  # never show the token
+        return f"ScimTarget({self.url!r})"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> ScimTarget:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- capabilities and reachability -----------------------------------------------------
+
+    async def check(self) -> Capabilities:
+        """GET ServiceProviderConfig: the TargetReachable check; raises TargetUnavailable."""
+        try:
+            response = await self._scim.request("GET", "/ServiceProviderConfig")
+        except SCIMClientException as exc:
+            notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
+            raise TargetUnavailable(f"The SCIM target {self.url} cannot be reached: {notes}.") from exc
+        if response.status_code != 200:
+            raise TargetUnavailable(
+                f"The SCIM target {self.url} answered {response.status_code} to GET "
+                "/ServiceProviderConfig; check spec.target.scim.url points at the SCIM base URL.",
+                status=response.status_code,
+            )
+        try:
+            config = ServiceProviderConfig.model_validate(response.json())
+        except ValueError as exc:
+            raise TargetUnavailable(
+                f"The SCIM target {self.url} did not answer a ServiceProviderConfig; check "
+                "spec.target.scim.url points at the SCIM base URL (e.g. https://host/scim/v2)."
+            ) from exc
+        self.capabilities = capabilities_of(config)
+        await self._check_token()
+        return self.capabilities
+
+    async def _check_token(self) -> None:
+        """Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users."""
+        try:
+            response = await self._scim.request("GET", "/Users", params={"startIndex": 1, "count": 1})
+        except SCIMClientException as exc:
+            notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
+            raise TargetUnavailable(f"The SCIM target {self.url} cannot be reached: {notes}.") from exc
+        if response.status_code in (401, 403):
+            raise TargetUnavailable(
+                f"The SCIM token was refused ({response.status_code}) by {self.url}; check the Secret "
+                "named in spec.target.scim.tokenSecretRef holds a valid bearer token.",
+                status=response.status_code,
+            )
+
+    async def _capabilities(self) -> Capabilities:
+        return self.capabilities or await self.check()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def list_users(self) -> list[TargetUser]:
+        return [user_of(resource) for resource in await self._list("User", "/Users")]
+
+    async def list_groups(self) -> list[TargetGroup]:
+        return [group_of(resource) for resource in await self._list("Group", "/Groups")]
+
+    async def _list(self, resource_type: str, endpoint: str) -> list[dict[str, Any]]:
+        page_size = (await self._capabilities()).page_size
+        found: list[dict[str, Any]] = []
+        while True:
+            page = await self._call(
+                self._scim.query(
+                    resource_type,
+                    query_parameters={"startIndex": len(found) + 1, "count": page_size},
+                    expected_status_codes=None,
+                ),
+                f"listing {endpoint}",
+            )
+            resources = page.get("Resources") or []
+            found.extend(resources)
+            total = int(page.get("totalResults", len(found)))
+            if not resources or len(found) >= total:
+                return found
+
+    # --- user writes ---------------------------------------------------------------------------
+
+    async def create_user(self, user: UserAttributes) -> str:
+        created = await self._call(
+            self._scim.create("User", user_resource(user), url="/Users", expected_status_codes=None),
+            f"creating {user.user_name}",
+        )
+        return str(created["id"])
+
+    async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
+        if not fields:
+            return
+        if (await self._capabilities()).patch:
+            operations = [user_operation(field, user) for field in fields]
+            await self._patch("User", target_id, operations, f"updating {user.user_name}")
+        else:
+            payload = {**user_resource(user), "id": target_id}
+            await self._call(
+                self._scim.replace("User", payload, url=f"/Users/{target_id}", expected_status_codes=None),
+                f"replacing {user.user_name}",
+            )
+
+    async def deactivate_user(self, target_id: str) -> None:
+        if (await self._capabilities()).patch:
+            operation = {"op": "replace", "path": "active", "value": False}
+            await self._patch("User", target_id, [operation], "deactivating the user")
+            return
+        current = await self._call(
+            self._scim.query("User", target_id, expected_status_codes=None), "reading the user"
+        )
+        current["active"] = False
+        current.pop("meta", None)
+        await self._call(
+            self._scim.replace("User", current, url=f"/Users/{target_id}", expected_status_codes=None),
+            "deactivating the user",
+        )
+
+    async def delete_user(self, target_id: str) -> None:
+        await self._call(
+            self._scim.delete("User", target_id, expected_status_codes=None), "deleting the user"
+        )
+
+    # --- groups ----------------------------------------------------------------------------------
+
+    async def create_group(self, display_name: str) -> str:
+        payload = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": []}
+        created = await self._call(
+            self._scim.create("Group", payload, url="/Groups", expected_status_codes=None),
+            f"creating team {display_name}",
+        )
+        return str(created["id"])
+
+    async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
+        for chunk in chunks(user_ids, MAX_MEMBER_OPS):
+            operation = {"op": "add", "path": "members", "value": [{"value": uid} for uid in chunk]}
+            await self._patch("Group", group_id, [operation], "adding team members")
+
+    async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None:
+        for chunk in chunks(user_ids, MAX_MEMBER_OPS):
+            operations = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in chunk]
+            await self._patch("Group", group_id, operations, "removing team members")
+
+    async def _patch(
+        self, resource_type: str, target_id: str, operations: list[dict[str, Any]], doing: str
+    ) -> None:
+        payload = {"schemas": [PATCH_SCHEMA], "Operations": operations}
+        await self._call(
+            self._scim.modify(resource_type, target_id, payload, expected_status_codes=None), doing
+        )
+
+    async def _call(self, request: Awaitable[Any], doing: str) -> Any:
+        """Await one scim2-client call; turn refusals and network errors into TargetError."""
+        try:
+            result = await request
+        except SCIMClientException as exc:
+            notes = "; ".join(getattr(exc, "__notes__", []))
+            status = getattr(getattr(exc, "source", None), "status_code", None)
+            raise TargetError(f"Target failed while {doing}: {notes or exc}", status=status) from exc
+        if isinstance(result, dict) and ERROR_SCHEMA in (result.get("schemas") or []):
+            raise refusal(result, doing)
+        return result
+
+
+def refusal(error: dict[str, Any], doing: str) -> TargetError:
+    """A SCIM Error as the sentence people read in the report."""
+    status = str(error.get("status", "")).strip()
+    scim_type = error.get("scimType")
+    detail = str(error.get("detail") or "").strip().rstrip(".")
+    words = " ".join(w for w in (status, scim_type) if w)
+    text = f"Target refused {doing}: {words}" + (f": {detail}" if detail else "")
+    if status == "401":
+        raise TargetUnavailable(
+            "The SCIM token was refused (401); check the Secret named in "
+            "spec.target.scim.tokenSecretRef holds a valid bearer token.",
+            status=401,
+        )
+    return TargetError(text, status=int(status) if status.isdigit() else None)
+
+
+def capabilities_of(config: ServiceProviderConfig) -> Capabilities:
+    patch = bool(config.patch and config.patch.supported)
+    max_results = config.filter.max_results if config.filter and config.filter.supported else None
+    page_size = min(DEFAULT_PAGE_SIZE, max_results) if max_results else DEFAULT_PAGE_SIZE
+    return Capabilities(patch=patch, page_size=max(1, page_size))
+
+
+def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# --- the attribute mapping (DESIGN §3 rule 2) ------------------------------------------------
+
+
+def user_resource(user: UserAttributes) -> dict[str, Any]:
+    """The SCIM User (with the enterprise extension when there is a department)."""
+    resource: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user.user_name, "active": user.active}
+    if user.external_id:
+        resource["externalId"] = user.external_id
+    name = {k: v for k, v in (("givenName", user.given_name), ("familyName", user.family_name)) if v}
+    if name:
+        resource["name"] = name
+    for key, value in (
+        ("displayName", user.display_name),
+        ("title", user.title),
+        ("userType", user.user_type),
+    ):
+        if value:
+            resource[key] = value
+    if user.email:
+        resource["emails"] = work_email(user.email)
+    if user.photo:
+        resource["photos"] = photo(user.photo)
+    if user.department:
+        resource["schemas"] = [USER_SCHEMA, ENTERPRISE]
+        resource[ENTERPRISE] = {"department": user.department}
+    return resource
+
+
+def work_email(value: str) -> list[dict[str, Any]]:
+    return [{"value": value, "type": "work", "primary": True}]
+
+
+def photo(value: str) -> list[dict[str, Any]]:
+    return [{"value": value, "type": "photo"}]
+
+
+def user_operation(field: str, user: UserAttributes) -> dict[str, Any]:
+    """One PATCH operation writing `field`; a missing value removes the attribute."""
+    value = user.value(field)
+    path = PATCH_PATHS[field]
+    if value is None:
+        return {"op": "remove", "path": path}
+    if field == "emails":
+        return {"op": "replace", "path": path, "value": work_email(str(value))}
+    if field == "photos":
+        return {"op": "replace", "path": path, "value": photo(str(value))}
+    return {"op": "replace", "path": path, "value": value}
+
+
+def user_of(resource: dict[str, Any]) -> TargetUser:
+    """Read back what gwsync maps; anything else on the user is left alone."""
+    name = resource.get("name") or {}
+    enterprise = resource.get(ENTERPRISE) or {}
+    return TargetUser(
+        id=str(resource["id"]),
+        attributes=UserAttributes(
+            user_name=str(resource.get("userName", "")),
+            external_id=resource.get("externalId") or None,
+            email=pick(resource.get("emails"), "work"),
+            given_name=name.get("givenName") or None,
+            family_name=name.get("familyName") or None,
+            display_name=resource.get("displayName") or None,
+            active=bool(resource.get("active", True)),
+            title=resource.get("title") or None,
+            department=enterprise.get("department") or None,
+            user_type=resource.get("userType") or None,
+            photo=pick(resource.get("photos"), "photo"),
+        ),
+    )
+
+
+def pick(values: Any, kind: str) -> str | None:
+    """The primary value of a multi-valued attribute, else the first of `kind`, else the first."""
+    if not values:
+        return None
+    ranked = sorted(values, key=lambda v: (not v.get("primary", False), v.get("type") != kind))
+    value = ranked[0].get("value")
+    return str(value) if value else None
+
+
+def group_of(resource: dict[str, Any]) -> TargetGroup:
+    members = frozenset(str(m["value"]) for m in resource.get("members") or [] if m.get("value"))
+    return TargetGroup(
+        id=str(resource["id"]), display_name=str(resource.get("displayName", "")), members=members
+    )
