@@ -1,0 +1,82 @@
+"""One sync (DESIGN §3): read the source → read the target → plan → guard → apply → report.
+
+Usable without Kubernetes: the controller, `gwsync sync` and the benchmarks all call
+`run_sync`. The engine owns no state: it takes the ledger and returns the updated one.
+A source that cannot be read completely fails the sync before anything is read from or
+written to the target, because a partial read would look like departures.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass, field
+
+from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
+from gwsync.api.report import Action, ReportItem, Result
+from gwsync.sync.apply import apply_plan
+from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
+from gwsync.sync.ledger import Ledger
+from gwsync.sync.plan import make_plan, source_groups
+from gwsync.sync.ports import Source, SourceUnavailable, Target, TargetError
+from gwsync.sync.summary import describe, summarize
+
+
+@dataclass
+class SyncOutcome:
+    """The result of one sync, ready for a SyncReport and the ledger store."""
+
+    phase: SyncPhase
+    message: str
+    items: list[ReportItem] = field(default_factory=list)
+    summary: SyncSummary = field(default_factory=SyncSummary)
+    ledger: Ledger = field(default_factory=Ledger.empty)
+    held: list[str] = field(default_factory=list)
+
+
+async def run_sync(
+    source: Source,
+    target: Target,
+    spec: GoogleProvisioningSpec,
+    ledger: Ledger,
+    *,
+    dry_run: bool = False,
+    approved_removals: Collection[str] = (),
+    checkpoint: Callable[[Ledger], Awaitable[None]] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    approve_hint: str = DEFAULT_APPROVE_HINT,
+) -> SyncOutcome:
+    """Run one sync of `spec` from `source` to `target`; never raises for item failures."""
+    try:
+        directory = await asyncio.to_thread(source.read, source_groups(spec))
+    except SourceUnavailable as exc:
+        return SyncOutcome(
+            "Failed", f"Google could not be read completely, so nothing was changed: {exc}", ledger=ledger
+        )
+    try:
+        users, groups = await target.list_users(), await target.list_groups()
+    except TargetError as exc:
+        return SyncOutcome(
+            "Failed", f"The target could not be read, so nothing was changed: {exc}", ledger=ledger
+        )
+    if progress is not None:
+        progress("read", len(users), len(directory.people))
+    plan = make_plan(directory, spec, ledger, users, groups)
+    verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
+    if dry_run:
+        items, new_ledger = plan.items, ledger
+    else:
+        items, new_ledger = await apply_plan(plan, target, ledger, checkpoint=checkpoint, progress=progress)
+    summary = summarize(items)
+    failed = any(item.result is Result.FAILED for item in items)
+    phase: SyncPhase = "Blocked" if verdict.reason else "PartiallySucceeded" if failed else "Succeeded"
+    message = describe(summary, dry_run=dry_run, held_reason=verdict.reason)
+    return SyncOutcome(phase, message, items, summary, new_ledger, verdict.held)
+
+
+def notable_items(items: Iterable[ReportItem], limit: int = 200) -> list[ReportItem]:
+    """The items worth showing in status: failed first, then the changed ones, in order."""
+    listed = list(items)
+    failed = [item for item in listed if item.result is Result.FAILED]
+    changed = [
+        item for item in listed if item.result is not Result.FAILED and item.action is not Action.UNCHANGED
+    ]
+    return [*failed, *changed][:limit]

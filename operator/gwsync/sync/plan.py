@@ -1,0 +1,309 @@
+"""The plan (DESIGN §3 rules 2-4): source snapshot + target state + ledger -> steps. Pure.
+
+No I/O here, so every ownership rule is a plain function tested with plain values:
+- managed = in the ledger, or externalId equal to the id of a user Google returns now;
+- a target user without externalId whose userName is a desired email is adopted, never
+  duplicated; every other target user is unmanaged and never touched;
+- same Google id with a new email is one Rename, not a removal plus a creation;
+- a mapped team's members = union of its groups' members ∩ desired users; only managed users
+  are added or removed, so a person added to a team by hand is left alone;
+- teams no mapping names are never read further.
+Each step carries its report item (result Planned); apply fills in the outcome.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
+from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
+from gwsync.directory import Directory, Person
+from gwsync.sync.ledger import Ledger
+from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes
+
+CASE_INSENSITIVE = frozenset({"userName", "emails"})
+
+
+@dataclass(frozen=True)
+class UserStep:
+    """One user: what to write (`fields` of `desired`) to which target user."""
+
+    item: ReportItem
+    desired: UserAttributes | None = None
+    target_id: str | None = None
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamStep:
+    """One mapped team: Create (no group yet), Adopt (same-named group) or Unchanged."""
+
+    item: ReportItem
+    team: str
+    group_id: str | None
+
+
+@dataclass(frozen=True)
+class MemberStep:
+    """One membership change; the user's target id may only be known after its creation."""
+
+    item: ReportItem
+    team: str
+    source_id: str
+    add: bool
+
+
+@dataclass
+class Plan:
+    users: list[UserStep] = field(default_factory=list)
+    removals: list[UserStep] = field(default_factory=list)
+    teams: list[TeamStep] = field(default_factory=list)
+    members: list[MemberStep] = field(default_factory=list)
+    managed: dict[str, str] = field(default_factory=dict)  # Google id -> target id, before apply
+
+    @property
+    def items(self) -> list[ReportItem]:
+        steps: Iterable[UserStep | TeamStep | MemberStep] = [
+            *self.users,
+            *self.teams,
+            *self.members,
+            *self.removals,
+        ]
+        return [step.item for step in steps]
+
+
+def source_groups(spec: GoogleProvisioningSpec) -> list[str]:
+    """The groups the source must expand: member groups and mapped groups, once each."""
+    groups: list[str] = []
+    if spec.members.from_ is MemberSource.GROUPS:
+        groups.extend(spec.members.groups)
+    if spec.teams.enabled:
+        groups.extend(g for mapping in spec.teams.mappings for g in mapping.groups)
+    return list(dict.fromkeys(g.lower() for g in groups))
+
+
+def desired_people(directory: Directory, spec: GoogleProvisioningSpec) -> dict[str, Person]:
+    """Rule 2: everyone or the chosen groups' members; suspended/archived out unless asked."""
+    people = directory.people
+    if spec.members.from_ is MemberSource.GROUPS:
+        ids = directory.members_of(spec.members.groups)
+        chosen = {pid: people[pid] for pid in ids if pid in people}
+    else:
+        chosen = dict(people)
+    if not spec.members.include_suspended:
+        chosen = {pid: p for pid, p in chosen.items() if not p.inactive}
+    return chosen
+
+
+def photo_value(person: Person) -> str | None:
+    """The photo URL with the etag as fragment, so a new photo is a changed value."""
+    if not person.photo_url:
+        return None
+    return f"{person.photo_url}#etag={person.photo_etag}" if person.photo_etag else person.photo_url
+
+
+def desired_attributes(person: Person) -> UserAttributes:
+    return UserAttributes(
+        user_name=person.primary_email,
+        external_id=person.id,
+        email=person.primary_email,
+        given_name=person.given_name or None,
+        family_name=person.family_name or None,
+        display_name=person.display_name or None,
+        active=not person.inactive,
+        title=person.title or None,
+        department=person.department or None,
+        user_type=person.employee_type or None,
+        photo=photo_value(person),
+    )
+
+
+def shown(value: str | bool | None) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def same(field_name: str, left: str | bool | None, right: str | bool | None) -> bool:
+    if field_name in CASE_INSENSITIVE and isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    return (left or None) == (right or None) if not isinstance(left, bool) else left == right
+
+
+def changed_fields(desired: UserAttributes, current: UserAttributes) -> list[FieldChange]:
+    return [
+        FieldChange(field=name, from_=shown(current.value(name)), to=shown(desired.value(name)))
+        for name in USER_FIELDS
+        if not same(name, desired.value(name), current.value(name))
+    ]
+
+
+def managed_users(
+    ledger: Ledger, directory: Directory, target_users: Iterable[TargetUser]
+) -> dict[str, TargetUser]:
+    """Rule 3: Google id -> target user, from the ledger, then by externalId."""
+    by_id = {user.id: user for user in target_users}
+    managed = {gid: by_id[tid] for gid, tid in ledger.users.items() if tid in by_id}
+    claimed = {user.id for user in managed.values()}
+    for user in by_id.values():
+        gid = user.external_id
+        if gid and gid in directory.people and gid not in managed and user.id not in claimed:
+            managed[gid] = user
+            claimed.add(user.id)
+    return managed
+
+
+def plan_user(person: Person, current: TargetUser | None, adopting: bool) -> UserStep:
+    desired = desired_attributes(person)
+    if current is None:
+        item = user_item(person.primary_email, person.id, None, Action.CREATE, "New in Google.")
+        return UserStep(item, desired, None, USER_FIELDS)
+    changes = changed_fields(desired, current.attributes)
+    fields = tuple(change.field for change in changes)
+    if adopting:
+        action, details = Action.ADOPT, f"Existing target user {current.user_name} (no externalId) adopted."
+    elif "userName" in fields:
+        action, details = Action.RENAME, f"Email changed from {current.user_name} to {person.primary_email}."
+    elif fields:
+        action, details = Action.UPDATE, "Changed: " + ", ".join(fields) + "."
+    else:
+        action, details = Action.UNCHANGED, ""
+    item = user_item(person.primary_email, person.id, current.id, action, details, changes)
+    return UserStep(item, desired, current.id, fields)
+
+
+def user_item(
+    key: str,
+    source_id: str | None,
+    target_id: str | None,
+    action: Action,
+    details: str,
+    changes: list[FieldChange] | None = None,
+    item_type: ItemType = ItemType.USER,
+) -> ReportItem:
+    return ReportItem(
+        type=item_type,
+        key=key,
+        source_id=source_id,
+        target_id=target_id,
+        action=action,
+        result=Result.PLANNED,
+        data_changed=action is not Action.UNCHANGED,
+        changes=changes or [],
+        details=details,
+    )
+
+
+def departure_reason(gid: str, directory: Directory) -> str:
+    person = directory.people.get(gid)
+    if person is None:
+        return "Deleted from Google"
+    if person.suspended:
+        return "Suspended in Google"
+    if person.archived:
+        return "Archived in Google"
+    return "No longer in the chosen groups"
+
+
+def plan_removal(gid: str, user: TargetUser, directory: Directory, action: DeprovisionAction) -> UserStep:
+    reason = departure_reason(gid, directory)
+    if action is DeprovisionAction.DELETE:
+        item = user_item(user.user_name, gid, user.id, Action.DELETE, f"{reason}; deleted from the target.")
+        return UserStep(item, None, user.id)
+    if not user.attributes.active:
+        item = user_item(user.user_name, gid, user.id, Action.UNCHANGED, f"{reason}; already deactivated.")
+        return UserStep(item, None, user.id)
+    change = FieldChange(field="active", from_="true", to="false")
+    details = f"{reason}; deactivated (active=false)."
+    item = user_item(user.user_name, gid, user.id, Action.DEPROVISION, details, [change])
+    return UserStep(item, None, user.id, ("active",))
+
+
+def plan_users(
+    directory: Directory,
+    spec: GoogleProvisioningSpec,
+    ledger: Ledger,
+    target_users: list[TargetUser],
+) -> Plan:
+    desired = desired_people(directory, spec)
+    managed = managed_users(ledger, directory, target_users)
+    managed_ids = {user.id for user in managed.values()}
+    unowned = {
+        user.user_name.casefold(): user
+        for user in target_users
+        if not user.external_id and user.id not in managed_ids
+    }
+    plan = Plan(managed={gid: user.id for gid, user in managed.items()})
+    for gid in sorted(desired, key=lambda g: desired[g].primary_email):
+        person = desired[gid]
+        current = managed.get(gid)
+        adopting = current is None and person.primary_email.casefold() in unowned
+        if adopting:
+            current = unowned.pop(person.primary_email.casefold())
+        plan.users.append(plan_user(person, current, adopting))
+    for gid in sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name):
+        plan.removals.append(plan_removal(gid, managed[gid], directory, spec.deprovision.action))
+    return plan
+
+
+def plan_teams(
+    plan: Plan,
+    directory: Directory,
+    spec: GoogleProvisioningSpec,
+    ledger: Ledger,
+    target_groups: list[TargetGroup],
+) -> None:
+    """Rule 4 for teams, after the users (membership needs who will be managed)."""
+    if not spec.teams.enabled:
+        return
+    by_id = {group.id: group for group in target_groups}
+    by_name = {group.display_name: group for group in target_groups}
+    desired_ids = {step.item.source_id for step in plan.users if step.item.source_id}
+    email_of = {step.item.source_id: step.item.key for step in [*plan.users, *plan.removals]}
+    gid_of = {tid: gid for gid, tid in plan.managed.items()}
+    for mapping in spec.teams.mappings:
+        team = mapping.team
+        group = by_id.get(ledger.teams.get(team, "")) or by_name.get(team)
+        plan.teams.append(team_step(team, group, ledger))
+        members = directory.members_of(mapping.groups) & desired_ids
+        current = group.members if group is not None else frozenset()
+        current_gids = {gid_of[tid] for tid in current if tid in gid_of}
+        for gid in sorted(members - current_gids, key=lambda g: email_of.get(g, g)):
+            plan.members.append(member_step(team, gid, email_of.get(gid, gid), add=True))
+        for gid in sorted(current_gids - members, key=lambda g: email_of.get(g, g)):
+            plan.members.append(member_step(team, gid, email_of.get(gid, gid), add=False))
+
+
+def team_step(team: str, group: TargetGroup | None, ledger: Ledger) -> TeamStep:
+    if group is None:
+        item = user_item(
+            team, None, None, Action.CREATE, "Mapped team missing in the target.", None, ItemType.TEAM
+        )
+        return TeamStep(item, team, None)
+    if ledger.teams.get(team) != group.id:
+        details = f"Existing group {group.display_name} adopted as the team."
+        item = user_item(team, None, group.id, Action.ADOPT, details, None, ItemType.TEAM)
+        return TeamStep(item, team, group.id)
+    item = user_item(team, None, group.id, Action.UNCHANGED, "", None, ItemType.TEAM)
+    return TeamStep(item, team, group.id)
+
+
+def member_step(team: str, gid: str, email: str, *, add: bool) -> MemberStep:
+    if add:
+        action, details = Action.ADD_MEMBER, f"In a group mapped to {team}."
+    else:
+        action, details = Action.REMOVE_MEMBER, f"In no group mapped to {team} any more."
+    item = user_item(f"{team}/{email}", gid, None, action, details, None, ItemType.MEMBERSHIP)
+    return MemberStep(item, team, gid, add)
+
+
+def make_plan(
+    directory: Directory,
+    spec: GoogleProvisioningSpec,
+    ledger: Ledger,
+    target_users: list[TargetUser],
+    target_groups: list[TargetGroup],
+) -> Plan:
+    """Every step of one sync, in apply order, each with its Planned report item."""
+    plan = plan_users(directory, spec, ledger, target_users)
+    plan_teams(plan, directory, spec, ledger, target_groups)
+    return plan

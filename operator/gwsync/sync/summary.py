@@ -1,0 +1,79 @@
+"""Counts and the one-sentence message of a sync (DESIGN §2 SyncReport summary), from items."""
+
+from collections.abc import Iterable
+
+from gwsync.api.provisioning import SyncSummary
+from gwsync.api.report import Action, ItemType, ReportItem, Result
+
+DONE = frozenset({Result.SUCCEEDED, Result.PLANNED})
+USER_COUNTS = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.RENAME: "renamed",
+    Action.ADOPT: "adopted",
+    Action.DEPROVISION: "deprovisioned",
+    Action.DELETE: "deprovisioned",
+    Action.UNCHANGED: "unchanged",
+}
+
+
+def summarize(items: Iterable[ReportItem]) -> SyncSummary:
+    summary = SyncSummary()
+    for item in items:
+        if item.type is ItemType.USER:
+            count_user(summary, item)
+        elif item.type is ItemType.TEAM:
+            teams = summary.teams
+            if item.result is Result.FAILED:
+                teams.failed += 1
+            elif item.action is Action.UNCHANGED:
+                teams.unchanged += 1
+            else:
+                teams.created += 1
+        else:
+            memberships = summary.memberships
+            if item.result is Result.FAILED:
+                memberships.failed += 1
+            elif item.result in DONE and item.action is Action.ADD_MEMBER:
+                memberships.added += 1
+            elif item.result in DONE:
+                memberships.removed += 1
+    return summary
+
+
+def count_user(summary: SyncSummary, item: ReportItem) -> None:
+    users = summary.users
+    if item.result is Result.FAILED:
+        users.failed += 1
+    elif item.result is Result.SKIPPED:
+        users.held += 1
+    else:
+        name = USER_COUNTS[item.action]
+        setattr(users, name, getattr(users, name) + 1)
+
+
+def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None) -> str:
+    """One sentence: what changed (or would), what failed, and what was held."""
+    u, t, m = summary.users, summary.teams, summary.memberships
+    parts = [
+        f"{n} {label}"
+        for n, label in (
+            (u.created, "users created"),
+            (u.updated, "updated"),
+            (u.renamed, "renamed"),
+            (u.adopted, "adopted"),
+            (u.deprovisioned, "deprovisioned"),
+            (t.created, "teams created"),
+            (m.added, "members added"),
+            (m.removed, "members removed"),
+        )
+        if n
+    ]
+    changed = ", ".join(parts) if parts else "nothing to change"
+    text = f"Dry run, would apply: {changed}" if dry_run else changed[0].upper() + changed[1:]
+    failed = u.failed + t.failed + m.failed
+    if failed:
+        text += f"; {failed} items failed and will be retried by the next sync"
+    if held_reason:
+        text += f"; {u.held} removals held ({held_reason}) until approved"
+    return text + f" ({u.unchanged} users unchanged)."

@@ -1,0 +1,106 @@
+"""In-memory stand-ins for the two sides of a sync: a fixed Directory and a dict-backed Target.
+
+`StaticSource` serves a Directory built in the test (or fails like an unhealthy Google).
+`MemoryTarget` implements gwsync.sync.ports.Target with plain dicts: the planner's properties
+(apply, then plan again = only Unchanged) are checked against it by the hundred, where the
+real scim2-server would be too slow; the SCIM behaviour itself is tested against scim2-server.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from gwsync.directory import Directory
+from gwsync.sync.ports import SourceUnavailable, TargetError, TargetGroup, TargetUser, UserAttributes
+
+
+@dataclass
+class StaticSource:
+    """A Source returning `directory` (restricted to the asked groups), or failing."""
+
+    directory: Directory
+    failure: str | None = None
+    reads: list[Sequence[str]] = field(default_factory=list)
+
+    def read(self, groups: Sequence[str]) -> Directory:
+        self.reads.append(list(groups))
+        if self.failure is not None:
+            raise SourceUnavailable(self.failure)
+        wanted = {g.lower() for g in groups}
+        kept = {email: ids for email, ids in self.directory.groups.items() if email in wanted}
+        return replace(self.directory, groups=kept)
+
+
+@dataclass
+class MemoryTarget:
+    """A Target keeping users and groups in dicts; userName is unique, case-insensitively."""
+
+    users: dict[str, UserAttributes] = field(default_factory=dict)
+    groups: dict[str, TargetGroup] = field(default_factory=dict)
+    writes: int = 0
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def list_users(self) -> list[TargetUser]:
+        return [TargetUser(tid, attrs) for tid, attrs in self.users.items()]
+
+    async def list_groups(self) -> list[TargetGroup]:
+        return list(self.groups.values())
+
+    def _unique(self, user_name: str, own_id: str | None = None) -> None:
+        for tid, attrs in self.users.items():
+            if tid != own_id and attrs.user_name.casefold() == user_name.casefold():
+                raise TargetError(f"Target refused: 409 uniqueness on userName {user_name}", status=409)
+
+    async def create_user(self, user: UserAttributes) -> str:
+        self.writes += 1
+        self._unique(user.user_name)
+        tid = f"u{next(self.ids)}"
+        self.users[tid] = user
+        return tid
+
+    async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
+        self.writes += 1
+        self._unique(user.user_name, target_id)
+        names = {
+            "userName": "user_name",
+            "emails": "email",
+            "externalId": "external_id",
+            "name.givenName": "given_name",
+            "name.familyName": "family_name",
+            "displayName": "display_name",
+            "active": "active",
+            "title": "title",
+            "department": "department",
+            "userType": "user_type",
+            "photos": "photo",
+        }
+        values = {names[f]: getattr(user, names[f]) for f in fields}
+        self.users[target_id] = replace(self.users[target_id], **values)
+
+    async def deactivate_user(self, target_id: str) -> None:
+        self.writes += 1
+        self.users[target_id] = replace(self.users[target_id], active=False)
+
+    async def delete_user(self, target_id: str) -> None:
+        self.writes += 1
+        del self.users[target_id]
+        for gid, group in self.groups.items():
+            self.groups[gid] = replace(group, members=group.members - {target_id})
+
+    async def create_group(self, display_name: str) -> str:
+        self.writes += 1
+        gid = f"g{next(self.ids)}"
+        self.groups[gid] = TargetGroup(gid, display_name)
+        return gid
+
+    async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
+        self.writes += 1
+        group = self.groups[group_id]
+        self.groups[group_id] = replace(group, members=group.members | set(user_ids))
+
+    async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None:
+        self.writes += 1
+        group = self.groups[group_id]
+        self.groups[group_id] = replace(group, members=group.members - set(user_ids))
