@@ -156,8 +156,9 @@ async def apply_plan(
     progress: Progress | None = None,
 ) -> tuple[list[ReportItem], Ledger]:
     """Apply every step; return the items with their results and the updated ledger."""
-    run = Run(target, ledger.copy(), checkpoint, progress)
-    run.ledger.users.update(plan.managed)  # re-adopted by externalId: no write needed
+    # Users as planned: ledger entries whose target user still exists, plus those re-adopted
+    # by externalId (no write needed); entries of users deleted by hand in the target go.
+    run = Run(target, Ledger(dict(plan.managed), dict(ledger.teams)), checkpoint, progress)
     users = await in_batches(run, "users", plan.users, apply_user)
     teams = await in_batches(run, "teams", plan.teams, apply_team)
     groups = [list(g) for _, g in groupby(plan.members, key=lambda m: (m.team, m.add))]
