@@ -1,0 +1,656 @@
+"""Google Workspace, read through the Admin SDK Directory API with read-only scopes.
+
+The only module importing googleapiclient, google-auth and httplib2. It turns the API into
+a `Directory` (every user, plus the transitive user members of the groups asked for) and
+Google's failures into one sentence a person can act on. A read is all or nothing: any
+page that still fails after bounded retries raises `SourceUnavailable`, so a failed read is
+never mistaken for people leaving.
+
+googleapiclient's HTTP object is not thread-safe, so every worker thread builds its own
+service; they share one set of credentials, refreshed before the workers start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlencode
+
+import google.auth
+import google_auth_httplib2
+import httplib2
+from google.auth import credentials as google_credentials
+from google.auth import exceptions as google_exceptions
+from google.auth.transport import Request as TransportRequest
+from google.oauth2 import credentials as oauth2_credentials
+from google.oauth2 import service_account
+from googleapiclient import discovery
+from googleapiclient.errors import HttpError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from gwsync.directory import Directory, Person
+from gwsync.sync.ports import SourceUnavailable
+
+log = logging.getLogger(__name__)
+
+SCOPES: tuple[str, ...] = tuple(
+    "https://www.googleapis.com/auth/" + name
+    for name in (
+        "admin.directory.user.readonly",
+        "admin.directory.group.readonly",
+        "admin.directory.group.member.readonly",
+        "admin.directory.customer.readonly",
+    )
+)
+DEFAULT_ENDPOINT = "https://admin.googleapis.com/"
+DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
+DEFAULT_IAM_ENDPOINT = "https://iamcredentials.googleapis.com"
+USERS_PAGE = 500  # users.list maximum
+MEMBERS_PAGE = 200  # members.list maximum
+USER_FIELDS = (
+    "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,"
+    "organizations(title,department,description,primary),thumbnailPhotoUrl,thumbnailPhotoEtag)"
+)
+MEMBER_FIELDS = "nextPageToken,members(id,email,type)"
+GROUP_FIELDS = "nextPageToken,groups(email,name,directMembersCount)"
+RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"})
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class GoogleAuthError(SourceUnavailable):
+    """Google refuses these credentials or this administrator: a person must fix the setup."""
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """A Google group found by `search_groups`."""
+
+    email: str
+    name: str
+    members: int
+
+
+@dataclass
+class RequestCounts:
+    """API requests made and failed (tokens excluded), for benchmarks and metrics."""
+
+    requests: int = 0
+    errors: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, failed: bool) -> None:
+        with self._lock:
+            self.requests += 1
+            self.errors += failed
+
+
+# --- Keyless delegation: the JWT is signed by IAM Credentials, not by a key we hold -----------
+
+
+class KeylessDelegation(google_credentials.Credentials):
+    """Domain-wide delegation without a key: IAM Credentials `signJwt` signs the assertion.
+
+    The caller's own identity (Workload Identity, or `google.auth.default()`) needs
+    roles/iam.serviceAccountTokenCreator on the service account. google-auth's IAM signer
+    uses signBlob at a fixed host; this asks signJwt at a configurable endpoint so that
+    Private Service Connect and the emulator work.
+    """
+
+    def __init__(
+        self,
+        source: google_credentials.Credentials,
+        service_account_email: str,
+        subject: str,
+        *,
+        scopes: Sequence[str] = SCOPES,
+        token_uri: str = DEFAULT_TOKEN_URI,
+        iam_endpoint: str = DEFAULT_IAM_ENDPOINT,
+    ) -> None:
+        super().__init__()
+        self._source = source
+        self.service_account_email = service_account_email
+        self._subject = subject
+        self._scopes = tuple(scopes)
+        self._token_uri = token_uri
+        self._iam_endpoint = iam_endpoint.rstrip("/")
+
+    def refresh(self, request: TransportRequest) -> None:
+        now = int(time.time())
+        claims = {
+            "iss": self.service_account_email,
+            "sub": self._subject,
+            "scope": " ".join(self._scopes),
+            "aud": DEFAULT_TOKEN_URI,  # Google's audience, wherever the token is exchanged
+            "iat": now,
+            "exp": now + 3600,
+        }
+        if not self._source.valid:
+            self._source.refresh(request)
+        headers = {"Content-Type": "application/json"}
+        self._source.apply(headers)
+        url = f"{self._iam_endpoint}/v1/projects/-/serviceAccounts/{self.service_account_email}:signJwt"
+        signed = request(
+            url=url, method="POST", body=json.dumps({"payload": json.dumps(claims)}), headers=headers
+        )
+        if signed.status != 200:
+            raise google_exceptions.RefreshError(f"signJwt: HTTP {signed.status}: {_error_text(signed.data)}")
+        assertion = json.loads(signed.data)["signedJwt"]
+        body = urlencode(
+            {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+        )
+        answer = request(
+            url=self._token_uri,
+            method="POST",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        data = json.loads(answer.data or b"{}")
+        if answer.status != 200 or "access_token" not in data:
+            error = f"{data.get('error', answer.status)}: {data.get('error_description', '')}"
+            raise google_exceptions.RefreshError(error, data)
+        self.token = data["access_token"]
+        lifetime = timedelta(seconds=int(data.get("expires_in", 3600)))
+        self.expiry = datetime.now(UTC).replace(tzinfo=None) + lifetime  # google-auth keeps naive UTC
+
+
+def _error_text(data: bytes) -> str:
+    try:
+        return str(json.loads(data)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return data.decode("utf-8", "replace")[:200]
+
+
+def static_token_credentials(token: str) -> google_credentials.Credentials:
+    """Credentials that present a fixed access token (emulators; short-lived tokens)."""
+    return oauth2_credentials.Credentials(token=token)
+
+
+# --- The reader ---------------------------------------------------------------------------------
+
+
+class GoogleDirectory:
+    """Reads one Workspace organization; `read()` implements `gwsync.sync.ports.Source`."""
+
+    def __init__(
+        self,
+        credentials: google_credentials.Credentials,
+        *,
+        admin_email: str,
+        service_account: str,
+        customer_id: str = "my_customer",
+        api_endpoint: str = DEFAULT_ENDPOINT,
+        max_workers: int = 8,
+        max_attempts: int = 6,
+        retry_base: float = 1.0,
+        retry_cap: float = 32.0,
+        timeout: float = 60.0,
+    ) -> None:
+        self._credentials = credentials
+        self.admin_email = admin_email
+        self.service_account = service_account
+        self.customer_id = customer_id
+        self.api_endpoint = api_endpoint.rstrip("/") + "/"
+        self.max_workers = max(1, max_workers)
+        self.max_attempts = max(1, max_attempts)
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.timeout = timeout
+        self.counts = RequestCounts()
+        self._local = threading.local()
+        self._refresh_lock = threading.Lock()
+        self._customer: tuple[str, str] | None = None
+
+    @classmethod
+    def from_service_account_key(
+        cls,
+        key: str,
+        *,
+        admin_email: str,
+        customer_id: str = "my_customer",
+        api_endpoint: str = DEFAULT_ENDPOINT,
+        **options: Any,
+    ) -> GoogleDirectory:
+        """Delegation signed with a JSON key; GoogleAuthError if the key is not usable."""
+        try:
+            info = _key_info(key)
+            credentials = service_account.Credentials.from_service_account_info(
+                info, scopes=SCOPES, subject=admin_email
+            )
+        except (ValueError, google_exceptions.MalformedError) as exc:
+            problem = str(exc) if isinstance(exc, _KeyProblem) else "its private key cannot be read"
+            raise GoogleAuthError(
+                f"The service-account key is not a JSON key file of a service account ({problem}); "
+                "download a new JSON key in the Google Cloud console and store it in the Secret."
+            ) from None
+        email = str(info.get("client_email", "?"))
+        return cls(
+            credentials,
+            admin_email=admin_email,
+            service_account=email,
+            customer_id=customer_id,
+            api_endpoint=api_endpoint,
+            **options,
+        )
+
+    @classmethod
+    def keyless(
+        cls,
+        service_account_email: str,
+        *,
+        admin_email: str,
+        customer_id: str = "my_customer",
+        api_endpoint: str = DEFAULT_ENDPOINT,
+        token_uri: str = DEFAULT_TOKEN_URI,
+        iam_endpoint: str = DEFAULT_IAM_ENDPOINT,
+        source_credentials: google_credentials.Credentials | None = None,
+        **options: Any,
+    ) -> GoogleDirectory:
+        """Delegation signed by IAM Credentials signJwt as the operator's own identity."""
+        if source_credentials is None:
+            try:
+                found = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            except google_exceptions.DefaultCredentialsError as exc:
+                raise GoogleAuthError(
+                    "Keyless access needs the operator's own Google identity (Workload Identity or "
+                    f"Application Default Credentials) and none was found: {exc}"
+                ) from None
+            source_credentials = found[0]
+        credentials = KeylessDelegation(
+            source_credentials,
+            service_account_email,
+            admin_email,
+            token_uri=token_uri,
+            iam_endpoint=iam_endpoint,
+        )
+        return cls(
+            credentials,
+            admin_email=admin_email,
+            service_account=service_account_email,
+            customer_id=customer_id,
+            api_endpoint=api_endpoint,
+            **options,
+        )
+
+    # -- what callers use -------------------------------------------------------------------------
+
+    def check_connection(self) -> tuple[str, str]:
+        """(customer id, primary domain); GoogleAuthError/SourceUnavailable with the reason."""
+        self._ensure_token()
+        answer = self._call(
+            "Reading the customer", lambda api: api.customers().get(customerKey=self.customer_id)
+        )
+        self._customer = (str(answer["id"]), str(answer.get("customerDomain", "")))
+        return self._customer
+
+    def read(self, groups: Sequence[str]) -> Directory:
+        """Every user and the transitive user members of `groups`; never a partial result."""
+        wanted = list(dict.fromkeys(g.lower() for g in groups))
+        customer = self._customer or self.check_connection()
+        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="google-read") as pool:
+            users_future = pool.submit(self._list_users)
+            graph = self._read_groups(pool, wanted)
+            people = users_future.result()
+        memberships, notes = _expand(wanted, graph, people)
+        log.info("Read %d users and %d groups from %s.", len(people), len(graph), customer[1])
+        return Directory(customer[0], customer[1], people, memberships, tuple(notes))
+
+    def search_groups(self, text: str, limit: int = 20) -> list[GroupInfo]:
+        """Groups whose name or email starts with `text` (the seed's type-ahead)."""
+        self._ensure_token()
+        prefix = text.strip().replace("'", "")
+        found: dict[str, GroupInfo] = {}
+        for query in (f"name:'{prefix}*'", f"email:{prefix}*"):
+
+            def search(api: Any, query: str = query) -> Any:
+                size = min(200, max(1, limit))
+                return api.groups().list(
+                    customer=self.customer_id, query=query, maxResults=size, fields=GROUP_FIELDS
+                )
+
+            answer = self._call(f"Searching groups for {text!r}", search)
+            for group in answer.get("groups", []):
+                email = str(group["email"]).lower()
+                found[email] = GroupInfo(
+                    email, str(group.get("name", "")), int(group.get("directMembersCount", 0))
+                )
+        return sorted(found.values(), key=lambda g: (g.name.lower(), g.email))[:limit]
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def _list_users(self) -> dict[str, Person]:
+        people: dict[str, Person] = {}
+        for page_number, page in enumerate(self._pages("users", self._users_request)):
+            for user in page.get("users", []):
+                person = to_person(user)
+                people[person.id] = person
+            log.debug("Users page %d read (%d users so far).", page_number + 1, len(people))
+        return people
+
+    def _users_request(self, api: Any, token: str | None) -> Any:
+        return api.users().list(
+            customer=self.customer_id,
+            maxResults=USERS_PAGE,
+            pageToken=token,
+            fields=USER_FIELDS,
+            projection="basic",
+        )
+
+    def _direct_members(self, group: str) -> list[Mapping[str, Any]]:
+        def request(api: Any, token: str | None) -> Any:
+            return api.members().list(
+                groupKey=group, maxResults=MEMBERS_PAGE, pageToken=token, fields=MEMBER_FIELDS
+            )
+
+        members: list[Mapping[str, Any]] = []
+        for page in self._pages(f"members of {group}", request):
+            members.extend(page.get("members", []))
+        return members
+
+    def _read_groups(
+        self, pool: ThreadPoolExecutor, wanted: list[str]
+    ) -> dict[str, list[Mapping[str, Any]] | None]:
+        """Direct members of every group reachable from `wanted` (None: a nested group not found)."""
+        graph: dict[str, list[Mapping[str, Any]] | None] = {}
+        pending: dict[Future[list[Mapping[str, Any]]], str] = {}
+        requested = set(wanted)
+
+        def visit(email: str) -> None:
+            if email not in graph and email not in pending.values():
+                pending[pool.submit(self._direct_members, email)] = email
+
+        for email in wanted:
+            visit(email)
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                email = pending.pop(future)
+                try:
+                    members = future.result()
+                except _GroupNotFound:
+                    if email in requested:
+                        _cancel(pending)
+                        raise SourceUnavailable(
+                            f"Group {email} does not exist in this Google Workspace organization; fix the "
+                            "group email in members.groups or teams.mappings."
+                        ) from None
+                    graph[email] = None
+                    continue
+                except BaseException:
+                    _cancel(pending)
+                    raise
+                graph[email] = members
+                for member in members:
+                    if member.get("type") == "GROUP":
+                        visit(str(member["email"]).lower())
+        return graph
+
+    def _pages(self, what: str, request: Callable[[Any, str | None], Any]) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        page = 1
+        while True:
+
+            def one_page(api: Any, token: str | None = token) -> Any:
+                return request(api, token)
+
+            answer = self._call(f"Reading {what} (page {page})", one_page)
+            yield answer
+            token = answer.get("nextPageToken")
+            if not token:
+                return
+            page += 1
+
+    # -- HTTP, retries and errors ----------------------------------------------------------------
+
+    def _api(self) -> Any:
+        service = getattr(self._local, "service", None)
+        if service is None:
+            http = google_auth_httplib2.AuthorizedHttp(
+                self._credentials, http=httplib2.Http(timeout=self.timeout)
+            )
+            service = discovery.build(
+                "admin",
+                "directory_v1",
+                http=http,
+                client_options={"api_endpoint": self.api_endpoint},
+                static_discovery=True,
+                cache_discovery=False,
+            )
+            self._local.service = service
+        return service
+
+    def _ensure_token(self) -> None:
+        """Refresh once, here, rather than in every worker at the same moment."""
+        with self._refresh_lock:
+            if self._credentials.valid:
+                return
+            try:
+                self._credentials.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=self.timeout)))
+            except google_exceptions.RefreshError as exc:
+                raise self._refused(exc) from None
+            except (OSError, httplib2.HttpLib2Error, google_exceptions.TransportError) as exc:
+                raise SourceUnavailable(
+                    f"Google's token endpoint could not be reached: {_reason(exc)}."
+                ) from None
+
+    def _call(self, what: str, request: Callable[[Any], Any]) -> dict[str, Any]:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(_transient),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    try:
+                        answer = request(self._api()).execute(num_retries=0)
+                    except Exception:
+                        self.counts.add(failed=True)
+                        raise
+                    self.counts.add(failed=False)
+                    return cast(dict[str, Any], answer)
+        except HttpError as exc:
+            raise self._explain(what, exc) from None
+        except google_exceptions.RefreshError as exc:
+            raise self._refused(exc) from None
+        except (OSError, httplib2.HttpLib2Error, google_exceptions.TransportError) as exc:
+            raise SourceUnavailable(
+                f"{what} failed: Google Workspace at {self.api_endpoint} could not be reached "
+                f"({_reason(exc)})."
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = min(self.retry_cap, self.retry_base * 2 ** (state.attempt_number - 1))
+        delay = random.uniform(backoff / 2, backoff)  # jitter, not cryptography
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, HttpError):
+            after = exc.resp.get("retry-after")
+            if after and after.isdigit():
+                delay = max(delay, min(float(after), self.retry_cap))
+        log.info(
+            "Google answered %s; retrying in %.2fs (attempt %d).", _short(exc), delay, state.attempt_number
+        )
+        return delay
+
+    def _explain(self, what: str, exc: HttpError) -> SourceUnavailable:
+        status, reason, message = _details(exc)
+        if status == 401:
+            return GoogleAuthError(
+                f"Google refused the access token of service account {self.service_account} acting as "
+                f"{self.admin_email} ({message}); check its key and domain-wide delegation."
+            )
+        if status == 403 and reason == "forbidden":
+            return GoogleAuthError(
+                f"{self.admin_email} is not a Workspace administrator allowed to read users and groups; "
+                "set google.adminEmail to a super admin or a delegated admin with those read privileges."
+            )
+        if status == 403 and reason == "insufficientPermissions":
+            return GoogleAuthError(
+                f"The access token lacks a Directory API scope ({message}); grant {', '.join(SCOPES)} "
+                "to the service account's domain-wide delegation."
+            )
+        if status == 404 and what == "Reading the customer":
+            return GoogleAuthError(
+                f"Customer id {self.customer_id} is not this organization's; set google.customerId to "
+                "my_customer or to the id shown in the Admin console under Account settings."
+            )
+        if status == 404 and what.startswith("Reading members of "):
+            return _GroupNotFound(what)
+        attempts = f" after {self.max_attempts} attempts" if _transient(exc) else ""
+        return SourceUnavailable(f"{what} failed{attempts}: HTTP {status} {reason}: {message}.")
+
+    def _refused(self, exc: google_exceptions.RefreshError) -> GoogleAuthError:
+        text = str(exc.args[0]) if exc.args else str(exc)
+        sa, admin = self.service_account, self.admin_email
+        if "Invalid JWT Signature" in text:
+            return GoogleAuthError(
+                f"Google rejected the service-account key of {sa}: it is not one of the account's keys "
+                "(deleted, or from another account); create a new JSON key and store it in the Secret."
+            )
+        if "Invalid email or User ID" in text:
+            return GoogleAuthError(
+                f"{admin} is not a user of this Google Workspace organization; set google.adminEmail to "
+                "the email of a Workspace administrator."
+            )
+        if "unauthorized_client" in text:
+            return GoogleAuthError(
+                f"Domain-wide delegation of service account {sa} does not grant every scope gwsync needs; "
+                "in the Admin console (Security > API controls > Domain-wide delegation) grant: "
+                f"{', '.join(SCOPES)}."
+            )
+        if "account not found" in text:
+            return GoogleAuthError(
+                f"Service account {sa} does not exist or is disabled; check the key or "
+                "google.serviceAccountEmail."
+            )
+        if text.startswith("signJwt: HTTP 403"):
+            return GoogleAuthError(
+                f"The operator's Google identity may not sign as {sa}; grant it "
+                "roles/iam.serviceAccountTokenCreator on that service account."
+            )
+        return GoogleAuthError(f"Google did not issue an access token for {sa} acting as {admin}: {text}")
+
+
+class _GroupNotFound(SourceUnavailable):
+    """members.list answered 404 (a requested group is an error; a nested external one a note)."""
+
+
+def _cancel(pending: Mapping[Future[Any], str]) -> None:
+    for future in pending:
+        future.cancel()
+
+
+def _details(exc: HttpError) -> tuple[int, str, str]:
+    status = int(exc.resp.status)
+    try:
+        error = json.loads(exc.content)["error"]
+        first = (error.get("errors") or [{}])[0]
+        return status, str(first.get("reason") or error.get("status", "")), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return status, "", str(exc.reason or "")
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, HttpError):
+        status, reason, _ = _details(exc)
+        return status in TRANSIENT_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS)
+    return isinstance(
+        exc, (OSError, socket.timeout, httplib2.HttpLib2Error, google_exceptions.TransportError)
+    )
+
+
+def _short(exc: BaseException | None) -> str:
+    if isinstance(exc, HttpError):
+        status, reason, _ = _details(exc)
+        return f"HTTP {status} {reason}".strip()
+    return _reason(exc) if exc else "nothing"
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class _KeyProblem(ValueError):
+    """What is wrong with a key file, without quoting any of it."""
+
+
+def _key_info(key: str) -> dict[str, Any]:
+    try:
+        info = json.loads(key)
+    except ValueError:
+        raise _KeyProblem("not JSON") from None
+    if not isinstance(info, dict):
+        raise _KeyProblem("not a JSON object")
+    missing = [name for name in ("client_email", "private_key", "token_uri") if not info.get(name)]
+    if missing:
+        raise _KeyProblem("missing " + ", ".join(missing))
+    return info
+
+
+# --- Mapping ------------------------------------------------------------------------------------
+
+
+def to_person(user: Mapping[str, Any]) -> Person:
+    """A Directory API user resource as the source-neutral Person."""
+    name = user.get("name") or {}
+    organizations = user.get("organizations") or []
+    organization = next(
+        (o for o in organizations if o.get("primary")), organizations[0] if organizations else {}
+    )
+    return Person(
+        id=str(user["id"]),
+        primary_email=str(user["primaryEmail"]),
+        given_name=str(name.get("givenName") or ""),
+        family_name=str(name.get("familyName") or ""),
+        full_name=str(name.get("fullName") or ""),
+        suspended=bool(user.get("suspended")),
+        archived=bool(user.get("archived")),
+        title=organization.get("title") or None,
+        department=organization.get("department") or None,
+        employee_type=organization.get("description") or None,
+        photo_url=user.get("thumbnailPhotoUrl") or None,
+        photo_etag=user.get("thumbnailPhotoEtag") or None,
+    )
+
+
+def _expand(
+    wanted: Sequence[str], graph: Mapping[str, list[Mapping[str, Any]] | None], people: Mapping[str, Person]
+) -> tuple[dict[str, frozenset[str]], list[str]]:
+    """Transitive user members of each wanted group (cycles and diamonds visit once)."""
+    notes: dict[str, None] = {}
+    memberships: dict[str, frozenset[str]] = {}
+    for root in wanted:
+        ids: set[str] = set()
+        seen: set[str] = set()
+        stack = [root]
+        while stack:
+            group = stack.pop()
+            if group in seen:
+                continue
+            seen.add(group)
+            members = graph.get(group)
+            if members is None:
+                notes[f"Nested group {group} is not in this organization; its members were ignored."] = None
+                continue
+            for member in members:
+                kind, email = member.get("type"), str(member.get("email", ""))
+                if kind == "GROUP":
+                    stack.append(email.lower())
+                elif kind == "CUSTOMER":
+                    ids.update(people)
+                elif str(member.get("id")) in people:
+                    ids.add(str(member["id"]))
+                else:
+                    notes[f"{email} (in {group}) is not a user of this organization and was ignored."] = None
+        memberships[root] = frozenset(ids)
+    return memberships, list(notes)
