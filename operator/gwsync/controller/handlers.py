@@ -1,48 +1,376 @@
-"""Kopf handlers of GoogleProvisioning, kept thin: each computes a status patch with pure code.
+"""Kopf handlers of GoogleProvisioning, kept thin: decisions are pure, effects are wired here.
 
-For now the operator only acknowledges an object: it records the generation it has seen and
-says, through ``Ready=Unknown/AwaitingFirstSync``, that no sync has run yet. Syncing, the
-schedule and exclusivity hang off the same registration function in later steps.
+- create/update/resume: record the generation seen; before the first sync say
+  Ready=Unknown/AwaitingFirstSync; after a spec change say ConfigurationPending.
+- resume (operator start): reports left Running by a dead process become Interrupted, so
+  the schedule retries them.
+- a short timer per object: one active integration per target, then "is a sync due now?"
+  (controller/schedule.py). Kopf never runs two timer calls of one object at once, so two
+  syncs of one GoogleProvisioning never overlap, and a request made during a sync is seen
+  (once) by the next tick.
 """
 
+import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
+from pydantic import ValidationError
 
 from gwsync.api import constants as c
+from gwsync.api.provisioning import GoogleProvisioningSpec, GoogleProvisioningStatus
+from gwsync.api.report import SyncReport, Trigger
+from gwsync.controller import metrics
 from gwsync.controller.conditions import (
     conditions_from_status,
     conditions_to_wire,
     make_condition,
     merge_condition,
 )
+from gwsync.controller.exclusivity import Claim, active_holder, normalize_target_url
+from gwsync.controller.schedule import next_sync
+from gwsync.controller.syncing import SyncResult, run_provisioning_sync
+from gwsync.kube import reports as kube_reports
+from gwsync.kube.client import PROVISIONINGS, Kube, KubeNotFound
+from gwsync.kube.status import merge_status, patch_status
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
+RESOURCE = (c.GROUP, c.VERSION, c.PROVISIONING_PLURAL)
+SUCCESS_PHASES = frozenset({"Succeeded", "PartiallySucceeded"})
+READY_REASONS = {
+    "Succeeded": ("True", "Succeeded"),
+    "PartiallySucceeded": ("False", "ItemsFailed"),
+    "Blocked": ("False", "DeprovisioningBlocked"),
+    "Failed": ("False", "SyncFailed"),
+}
 
 
-def acknowledgement(*, generation: int | None, status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The status patch saying this generation was seen and no sync has completed yet."""
-    ready = make_condition(
-        c.READY,
-        "Unknown",
-        c.AWAITING_FIRST_SYNC,
-        "The configuration was accepted; no sync has completed yet.",
-        now=now,
-        generation=generation,
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def sync_now_command(namespace: str, name: str) -> str:
+    return f'kubectl annotate gprov/{name} -n {namespace} {c.SYNC_REQUESTED_AT}="$(date -Is)" --overwrite'
+
+
+def set_conditions(
+    status: Mapping[str, Any],
+    changes: Mapping[str, tuple[str, str, str]],
+    *,
+    now: datetime,
+    generation: int | None,
+) -> list[dict[str, Any]]:
+    """The status' conditions with `changes` (type -> status, reason, message) merged in."""
+    conditions = conditions_from_status(status)
+    for type_, (state, reason, message) in changes.items():
+        new = make_condition(type_, state, reason, message, now=now, generation=generation)  # type: ignore[arg-type]
+        conditions = merge_condition(conditions, new)
+    return conditions_to_wire(conditions)
+
+
+def acknowledgement(
+    *, generation: int | None, status: Mapping[str, Any], now: datetime, namespace: str = "", name: str = ""
+) -> dict[str, Any]:
+    """The status patch for a generation seen: AwaitingFirstSync, or ConfigurationPending."""
+    parsed = GoogleProvisioningStatus.model_validate(status or {})
+    changes: dict[str, tuple[str, str, str]] = {}
+    if parsed.last_sync is None:
+        changes[c.READY] = (
+            "Unknown",
+            c.AWAITING_FIRST_SYNC,
+            "The configuration was accepted; no sync has completed yet.",
+        )
+    elif parsed.synced_generation is not None and generation != parsed.synced_generation:
+        when = iso(parsed.next_sync_time) if parsed.next_sync_time else "the next scheduled sync"
+        changes[c.CONFIGURATION_PENDING] = (
+            "True",
+            "SyncPending",
+            f"The configuration changed (generation {generation}); it applies at the next sync "
+            f"({when}). To sync now: {sync_now_command(namespace, name)}",
+        )
+    conditions = set_conditions(status, changes, now=now, generation=generation)
+    return {"observedGeneration": generation, "conditions": conditions}
+
+
+def claim_of(body: Mapping[str, Any]) -> Claim:
+    meta, spec = body["metadata"], body.get("spec") or {}
+    url = ((spec.get("target") or {}).get("scim") or {}).get("url", "")
+    return Claim(meta["namespace"], meta["name"], str(meta.get("creationTimestamp", "")), url)
+
+
+def completion_status(
+    result: SyncResult,
+    *,
+    status: Mapping[str, Any],
+    spec: GoogleProvisioningSpec,
+    generation: int | None,
+    synced_generation: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The GoogleProvisioning status after a sync: last sync, next sync, conditions, ledger."""
+    before = GoogleProvisioningStatus.model_validate(status or {})
+    failed = result.phase == "Failed"
+    patch: dict[str, Any] = {
+        "lastSync": kube_reports.last_sync(result.report).to_wire(),
+        "failedAttempts": before.failed_attempts + 1 if failed else 0,
+        "syncedGeneration": synced_generation,
+    }
+    if result.phase in SUCCESS_PHASES:
+        patch["lastSuccessfulSyncTime"] = iso(now)
+    if result.google is not None:
+        patch["google"] = result.google.to_wire()
+    if result.ledger is not None:
+        patch["ledger"] = result.ledger.to_wire()
+    after = before.model_copy(
+        update={
+            "last_sync": kube_reports.last_sync(result.report),
+            "failed_attempts": patch["failedAttempts"],
+        }
     )
-    conditions = merge_condition(conditions_from_status(status), ready)
-    return {"observedGeneration": generation, "conditions": conditions_to_wire(conditions)}
+    upcoming = next_sync(spec, after, {}, now)
+    patch["nextSyncTime"] = iso(upcoming.due) if upcoming.due else None
+    ready_state, ready_reason = READY_REASONS.get(result.phase, ("False", "SyncFailed"))
+    changes = dict(result.conditions)
+    changes[c.READY] = (ready_state, ready_reason, result.message)
+    if synced_generation == generation:
+        changes[c.CONFIGURATION_PENDING] = ("False", "Applied", "The current configuration has been synced.")
+    patch["conditions"] = set_conditions(status, changes, now=now, generation=generation)
+    return patch
 
 
-def register_provisioning_handlers(registry: kopf.OperatorRegistry, *, clock: Clock) -> None:
-    """Register the GoogleProvisioning handlers on ``registry``, reading time from ``clock``."""
-    resource = (c.GROUP, c.VERSION, c.PROVISIONING_PLURAL)
+def register_provisioning_handlers(
+    registry: kopf.OperatorRegistry, *, clock: Clock, kube: Kube, tick: float = 10.0
+) -> None:
+    """Register the GoogleProvisioning handlers on `registry`, reading time from `clock`.
 
-    @kopf.on.resume(*resource, id="acknowledge", registry=registry)
-    @kopf.on.create(*resource, id="acknowledge", registry=registry)
-    @kopf.on.update(*resource, id="acknowledge", registry=registry)
-    def acknowledge(meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    Every status write is computed from a fresh read (kube/status.py), never from the body
+    Kopf handed over: the sync, the timer and these handlers all write conditions.
+    """
+
+    @kopf.on.resume(*RESOURCE, id="acknowledge", registry=registry)
+    @kopf.on.create(*RESOURCE, id="acknowledge", registry=registry)
+    @kopf.on.update(*RESOURCE, id="acknowledge", registry=registry, field="spec")
+    async def acknowledge(
+        body: kopf.Body, meta: kopf.Meta, namespace: str | None, name: str, **_: Any
+    ) -> None:
         generation = meta.get("generation")
-        patch.status.update(acknowledgement(generation=generation, status=status, now=clock()))
+        now = clock()
+
+        def change(current: dict[str, Any]) -> dict[str, Any]:
+            status = current.get("status") or {}
+            return acknowledgement(
+                generation=generation, status=status, now=now, namespace=str(namespace), name=name
+            )
+
+        written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, str(namespace), name, change)
+        conditions = (written.get("status") or {}).get("conditions") or []
+        pending = next((x for x in conditions if x["type"] == c.CONFIGURATION_PENDING), None)
+        if (
+            pending is not None
+            and pending["status"] == "True"
+            and pending["observedGeneration"] == generation
+            and pending["lastTransitionTime"] == iso(now)
+        ):
+            kopf.event(body, type="Normal", reason="ConfigurationPending", message=pending["message"])
+
+    @kopf.index(*RESOURCE, id="claims", registry=registry)
+    def claims(body: kopf.Body, **_: Any) -> dict[str, Claim]:
+        claim = claim_of(body)
+        return {normalize_target_url(claim.target_url): claim}
+
+    @kopf.timer(*RESOURCE, id="schedule", interval=tick, registry=registry)
+    async def schedule(namespace: str | None, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
+        assert namespace is not None
+        claims = cast(kopf.Index[str, Claim], kwargs["claims"])  # the index below, by its id
+        if not memo.get("recovered"):
+            # The first tick in this process: no sync of this object runs here yet.
+            await _recover_interrupted(kube, namespace, name, clock)
+            memo["recovered"] = True
+        # Decide on a fresh read, not on Kopf's cached body: the last sync's status may not
+        # have come back through the watch yet, and a stale lastSync would sync twice.
+        try:
+            body = await asyncio.to_thread(kube.get, PROVISIONINGS, namespace, name)
+        except KubeNotFound:
+            return
+        meta = body["metadata"]
+        now = clock()
+        generation = meta.get("generation")
+        current = dict(body.get("status") or {})
+        try:
+            spec = GoogleProvisioningSpec.model_validate(dict(body.get("spec") or {}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(["spec", *(str(part) for part in first["loc"])])
+            message = (
+                f"GoogleProvisioning {namespace}/{name} has an invalid {where}: {first['msg']}; "
+                "fix the manifest (gwsync validate FILE shows every problem) and apply it again."
+            )
+            await _write_conditions(
+                kube, current, {c.READY: ("False", "InvalidSpec", message)}, now, generation, namespace, name
+            )
+            return
+        mine = claim_of(body)
+        holder = active_holder(mine, claims.get(normalize_target_url(mine.target_url), []))
+        if holder.key != mine.key:
+            message = (
+                f"GoogleProvisioning {holder.key} is already active for {mine.target_url}; only one "
+                "provisioning integration may be active per target. Delete one of them."
+            )
+            await _write_conditions(
+                kube,
+                current,
+                {c.ACTIVE: ("False", c.ANOTHER_PROVISIONING_ACTIVE, message)},
+                now,
+                generation,
+                namespace,
+                name,
+            )
+            return
+        await _write_conditions(
+            kube,
+            current,
+            {c.ACTIVE: ("True", "Active", "This provisioning is the active one for its target.")},
+            now,
+            generation,
+            namespace,
+            name,
+        )
+        parsed = GoogleProvisioningStatus.model_validate(current)
+        annotations = dict(meta.get("annotations") or {})
+        upcoming = next_sync(spec, parsed, annotations, now)
+        if not upcoming.is_due(now):
+            due = iso(upcoming.due) if upcoming.due else None
+            if current.get("nextSyncTime") != due:
+                await asyncio.to_thread(
+                    merge_status, kube, PROVISIONINGS, namespace, name, {"nextSyncTime": due}
+                )
+            return
+        await _sync(kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock)
+
+
+async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clock) -> None:
+    """Reports left Running by a process that died become Interrupted; a Retry follows."""
+    now = clock()
+    names = await asyncio.to_thread(kube_reports.interrupt_reports, kube, namespace, name, now=now)
+    reports = {
+        report: await asyncio.to_thread(kube_reports.read_report, kube, namespace, report) for report in names
+    }
+
+    def change(current: dict[str, Any]) -> dict[str, Any] | None:
+        # The newest interrupted sync becomes the last sync (a first sync included), so
+        # the schedule retries it with back-off rather than starting over at once.
+        status = GoogleProvisioningStatus.model_validate(current.get("status") or {})
+        newest = max(reports.values(), key=lambda r: r.status.start_time or now)
+        last, started = status.last_sync, newest.status.start_time
+        if last is not None and last.start_time and started and last.start_time > started:
+            return None
+        return {
+            "lastSync": kube_reports.last_sync(newest).to_wire(),
+            "failedAttempts": status.failed_attempts + 1,
+        }
+
+    if reports:
+        await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+
+
+async def _write_conditions(
+    kube: Kube,
+    status: dict[str, Any],
+    changes: Mapping[str, tuple[str, str, str]],
+    now: datetime,
+    generation: int | None,
+    namespace: str,
+    name: str,
+) -> None:
+    """Write conditions only when they say something new (no status churn on every tick)."""
+
+    def news(conditions: list[dict[str, Any]]) -> bool:
+        existing = {x["type"]: x for x in conditions}
+        return any(
+            (existing.get(t) or {}).get("status") != state
+            or (existing.get(t) or {}).get("message") != message
+            for t, (state, _reason, message) in changes.items()
+        )
+
+    if not news(status.get("conditions") or []):
+        return
+
+    def change(current: dict[str, Any]) -> dict[str, Any] | None:
+        fresh = current.get("status") or {}
+        if not news(fresh.get("conditions") or []):
+            return None
+        return {"conditions": set_conditions(fresh, changes, now=now, generation=generation)}
+
+    written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    status["conditions"] = (written.get("status") or {}).get("conditions") or []
+
+
+async def _sync(
+    kube: Kube,
+    event_body: kopf.Body,
+    body: dict[str, Any],
+    spec: GoogleProvisioningSpec,
+    trigger: Trigger,
+    request: str | None,
+    clock: Clock,
+) -> None:
+    """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events)."""
+    meta = body["metadata"]
+    namespace, name, generation = meta["namespace"], meta["name"], meta.get("generation")
+    started_at = clock()
+
+    def started(report: SyncReport) -> None:
+        kopf.event(
+            event_body,
+            type="Normal",
+            reason="SyncStarted",
+            message=f"{trigger.value} sync started: SyncReport {report.metadata['name']}.",
+        )
+
+    result = await run_provisioning_sync(kube, body, trigger, clock=clock, on_started=started)
+    if request is not None:
+        await asyncio.to_thread(
+            merge_status, kube, PROVISIONINGS, namespace, name, {"lastHandledSyncRequest": request}
+        )
+    now = clock()
+
+    def change(current: dict[str, Any]) -> dict[str, Any]:
+        return completion_status(
+            result,
+            status=current.get("status") or {},
+            spec=spec,
+            generation=(current.get("metadata") or {}).get("generation"),
+            synced_generation=generation,
+            now=now,
+        )
+
+    await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    report_name = result.report.metadata["name"]
+    if result.phase == "Failed":
+        kopf.event(
+            event_body,
+            type="Warning",
+            reason="SyncFailed",
+            message=f"SyncReport {report_name}: {result.message}",
+        )
+    elif result.phase == "Blocked":
+        kopf.event(
+            event_body,
+            type="Warning",
+            reason="DeprovisioningBlocked",
+            message=f"SyncReport {report_name}: {result.message}",
+        )
+    else:
+        kopf.event(
+            event_body,
+            type="Normal",
+            reason="SyncSucceeded",
+            message=f"SyncReport {report_name} {result.phase}: {result.message}",
+        )
+    if result.phase in SUCCESS_PHASES:
+        metrics.LAST_SUCCESS.labels(namespace, name).set(now.timestamp())
+    metrics.SYNC_DURATION.labels(namespace, name, result.phase).observe((now - started_at).total_seconds())
+    metrics.SYNCS.labels(namespace, name, trigger.value, result.phase).inc()

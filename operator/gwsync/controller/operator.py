@@ -19,8 +19,11 @@ import prometheus_client
 
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, register_provisioning_handlers
+from gwsync.kube.client import Kube, connect
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
+# How often each GoogleProvisioning asks "is a sync due now?" (the schedule itself is in status).
+DEFAULT_TICK = 10.0
 PEERING_NAME = "gwsync"
 
 Flag = asyncio.Event | asyncio.Future[Any] | threading.Event | concurrent.futures.Future[Any] | None
@@ -50,9 +53,14 @@ def configure(settings: kopf.OperatorSettings, *, priority: int = 0) -> None:
 
 
 def build_registry(
-    *, clock: Clock, server: str | None = None, insecure: bool = False
+    *,
+    clock: Clock,
+    kube: Kube,
+    server: str | None = None,
+    insecure: bool = False,
+    tick: float = DEFAULT_TICK,
 ) -> kopf.OperatorRegistry:
-    """All handlers of the operator, bound to a clock and (optionally) a fixed API server."""
+    """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
@@ -62,7 +70,7 @@ def build_registry(
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
 
-    register_provisioning_handlers(registry, clock=clock)
+    register_provisioning_handlers(registry, clock=clock, kube=kube, tick=tick)
     return registry
 
 
@@ -77,12 +85,14 @@ async def serve(
     stop_flag: Flag = None,
     ready_flag: Flag = None,
     clock: Clock = utc_now,
+    tick: float = DEFAULT_TICK,
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
     configure(settings, priority=priority)
+    kube = connect(server, insecure=insecure)
     await kopf.operator(
-        registry=build_registry(clock=clock, server=server, insecure=insecure),
+        registry=build_registry(clock=clock, server=server, insecure=insecure, kube=kube, tick=tick),
         settings=settings,
         standalone=standalone,
         clusterwide=not namespaces,

@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import aiohttp.web
 import attrs
+import jsonpatch
 import kmock
 import yaml
 from kmock._internal import dicts as kmock_dicts
@@ -339,7 +340,12 @@ class KubeEmulator(kmock.KubernetesEmulator):
             return self._admit_delete(request, current)
         if request.method == kmock_enums.method.PATCH:
             self._check_precondition(request, current, request.data)
-            desired = dict(kmock_dicts.patch_dict(copy.deepcopy(current), request.data))
+            try:
+                desired = dict(kmock_dicts.patch_dict(copy.deepcopy(current), request.data))
+            except (jsonpatch.JsonPatchTestFailed, jsonpatch.JsonPatchConflict) as exc:
+                # Real API server: a failed JSON-patch "test" op is 422 Unprocessable Entity
+                # (Kopf tests metadata.resourceVersion and retries on its next cycle).
+                raise kmock.KubernetesError(status=422, reason="Invalid", message=str(exc)) from None
         elif request.method == kmock_enums.method.PUT:
             self._check_replace_version(request, current)
             desired = copy.deepcopy(request.data)

@@ -28,6 +28,7 @@ acme = {
             "scim": {"url": "https://scim.example.com/v2", "tokenSecretRef": {"name": "s", "key": "t"}}
         },
         "members": {"from": "AllUsers"},
+        "suspend": True,  # holds the initial sync: these tests look at acknowledgement alone
     },
 }
 

@@ -1,0 +1,221 @@
+"""One sync of one GoogleProvisioning, wired end to end (DESIGN §3, in order).
+
+start the report → read Secrets → connect both sides → load the ledger → run the engine
+(read → plan → guard → apply) → store items and ledger → finish the report → prune history.
+Every failure ends the report Failed with one sentence; nothing is removed from the target.
+The blocking Kubernetes and Google clients run in threads so the operator's loop stays free.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from gwsync.api import constants as c
+from gwsync.api.provisioning import GoogleConnection, GoogleProvisioningSpec, LedgerStatus, SyncSummary
+from gwsync.api.report import Action, ReportItem, Result, SyncReport, Trigger
+from gwsync.controller import metrics
+from gwsync.kube import reports as kube_reports
+from gwsync.kube.blobs import Owner
+from gwsync.kube.client import Kube
+from gwsync.kube.ledger import LedgerStore
+from gwsync.kube.secrets import SecretUnavailable, read_secret_value
+from gwsync.sources.google import GoogleAuthError, GoogleDirectory
+from gwsync.sync.engine import run_sync
+from gwsync.sync.ledger import Ledger
+from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
+from gwsync.targets.scim import ScimTarget
+
+log = logging.getLogger(__name__)
+HELD_ACTIONS = frozenset({Action.DEPROVISION, Action.DELETE})
+
+
+class SyncAborted(Exception):
+    """A step before applying failed: the sync ends Failed with `reason` on a condition."""
+
+    def __init__(self, message: str, *, condition: str, reason: str) -> None:
+        super().__init__(message)
+        self.condition = condition
+        self.reason = reason
+
+
+@dataclass
+class SyncResult:
+    """What the handler needs to update the GoogleProvisioning's status and post Events."""
+
+    report: SyncReport
+    phase: str
+    message: str
+    summary: SyncSummary = field(default_factory=SyncSummary)
+    google: GoogleConnection | None = None
+    ledger: LedgerStatus | None = None
+    conditions: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # type -> status, reason, msg
+
+
+def approve_command(namespace: str, name: str, report: str) -> str:
+    return f"kubectl annotate gprov/{name} -n {namespace} {c.APPROVE_DEPROVISIONING}={report} --overwrite"
+
+
+async def _secret(kube: Kube, namespace: str, ref: Any, purpose: str, condition: str) -> str:
+    try:
+        value = await asyncio.to_thread(read_secret_value, kube, namespace, ref, purpose)
+    except SecretUnavailable as exc:
+        raise SyncAborted(str(exc), condition=condition, reason="SecretUnavailable") from exc
+    return value.decode("utf-8")
+
+
+async def connect_google(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> GoogleDirectory:
+    google = spec.google
+    if google.credentials_secret_ref is not None:
+        key = await _secret(
+            kube, namespace, google.credentials_secret_ref, "the service-account key", c.CONNECTED
+        )
+        return GoogleDirectory.from_service_account_key(
+            key,
+            admin_email=google.admin_email,
+            customer_id=google.customer_id,
+            api_endpoint=google.api_endpoint,
+        )
+    assert google.service_account_email is not None  # the model guarantees one of the two
+    return GoogleDirectory.keyless(
+        google.service_account_email,
+        admin_email=google.admin_email,
+        customer_id=google.customer_id,
+        api_endpoint=google.api_endpoint,
+    )
+
+
+async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> ScimTarget:
+    scim = spec.target.scim
+    token = await _secret(kube, namespace, scim.token_secret_ref, "the SCIM bearer token", c.TARGET_REACHABLE)
+    ca_bundle = None
+    if scim.ca_bundle_secret_ref is not None:
+        ca_bundle = await _secret(
+            kube, namespace, scim.ca_bundle_secret_ref, "the PEM CA bundle", c.TARGET_REACHABLE
+        )
+    return ScimTarget(scim.url, token.strip(), ca_bundle=ca_bundle, max_concurrency=scim.max_concurrency)
+
+
+def held_ids(report: SyncReport, items: list[ReportItem]) -> list[str]:
+    return [
+        item.source_id
+        for item in items
+        if item.action in HELD_ACTIONS and item.result is Result.SKIPPED and item.source_id
+    ]
+
+
+async def approved_removals(kube: Kube, namespace: str, annotations: dict[str, str], name: str) -> list[str]:
+    """Google ids released by `gwsync.io/approve-deprovisioning: <report>` (a Blocked report)."""
+    report_name = annotations.get(c.APPROVE_DEPROVISIONING)
+    if not report_name:
+        return []
+
+    def read() -> list[str]:
+        try:
+            report = kube_reports.read_report(kube, namespace, report_name)
+        except Exception:
+            log.warning("Approval names SyncReport %s/%s, which cannot be read.", namespace, report_name)
+            return []
+        if report.spec.provisioning_ref.name != name or report.status.phase != "Blocked":
+            return []
+        return held_ids(report, list(kube_reports.iter_report_items(kube, report)))
+
+    return await asyncio.to_thread(read)
+
+
+def count_items(namespace: str, name: str, items: list[ReportItem]) -> None:
+    for item in items:
+        metrics.SYNC_ITEMS.labels(
+            namespace, name, item.type.value, item.action.value, item.result.value
+        ).inc()
+
+
+async def run_provisioning_sync(
+    kube: Kube,
+    body: dict[str, Any],
+    trigger: Trigger,
+    *,
+    clock: Callable[[], datetime],
+    on_started: Callable[[SyncReport], None] | None = None,
+) -> SyncResult:
+    """Run one sync of the GoogleProvisioning `body` (as read from the API server)."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    spec = GoogleProvisioningSpec.model_validate(body.get("spec") or {})
+    report = await asyncio.to_thread(kube_reports.start_report, kube, body, trigger, now=clock())
+    if on_started is not None:
+        on_started(report)
+    result = SyncResult(report=report, phase="Failed", message="")
+    items: list[ReportItem] = []
+    try:
+        try:
+            source = await connect_google(kube, namespace, spec)
+            customer, domain = await asyncio.to_thread(source.check_connection)
+        except SourceUnavailable as exc:
+            reason = "GoogleAuthFailed" if isinstance(exc, GoogleAuthError) else "GoogleUnavailable"
+            raise SyncAborted(str(exc), condition=c.CONNECTED, reason=reason) from exc
+        result.google = GoogleConnection(customer_id=customer, primary_domain=domain, checked_at=clock())
+        result.conditions[c.CONNECTED] = ("True", "Connected", f"Connected to {domain} ({customer}).")
+        target = await connect_target(kube, namespace, spec)
+        try:
+            try:
+                await target.check()
+            except TargetUnavailable as exc:
+                raise SyncAborted(str(exc), condition=c.TARGET_REACHABLE, reason="TargetUnreachable") from exc
+            result.conditions[c.TARGET_REACHABLE] = ("True", "Reachable", f"{spec.target.scim.url} answers.")
+            store = LedgerStore(kube, Owner.of(body), namespace)
+            raw = await asyncio.to_thread(store.load)
+            ledger = Ledger.from_json(raw) if raw else Ledger.empty()
+            approved = await approved_removals(kube, namespace, meta.get("annotations") or {}, name)
+            saved: list[str] = []
+
+            async def checkpoint(current: Ledger) -> None:
+                if not spec.dry_run:
+                    saved[:] = await asyncio.to_thread(store.save, current.to_json())
+
+            outcome = await run_sync(
+                source,
+                target,
+                spec,
+                ledger,
+                dry_run=spec.dry_run,
+                approved_removals=approved,
+                checkpoint=checkpoint,
+                approve_hint=approve_command(namespace, name, str(report.metadata["name"])),
+            )
+            await checkpoint(outcome.ledger)
+        finally:
+            await target.aclose()
+            metrics.API_REQUESTS.labels("google").inc(source.counts.requests)
+            metrics.API_ERRORS.labels("google").inc(source.counts.errors)
+            metrics.API_REQUESTS.labels("scim").inc(target.counters.requests)
+            metrics.API_RETRIES.labels("scim").inc(target.counters.retries)
+        items = outcome.items
+        result.phase, result.message, result.summary = outcome.phase, outcome.message, outcome.summary
+        result.ledger = LedgerStatus(
+            config_maps=saved, users=len(outcome.ledger.users), teams=len(outcome.ledger.teams)
+        )
+    except SyncAborted as exc:
+        result.message = str(exc)
+        result.conditions[exc.condition] = ("False", exc.reason, str(exc))
+    except SourceUnavailable as exc:
+        result.message = f"Google could not be read completely, so nothing was changed: {exc}"
+        result.conditions[c.CONNECTED] = ("False", "GoogleUnavailable", str(exc))
+    except Exception as exc:  # the report must end, whatever failed
+        log.exception("Sync of %s/%s failed unexpectedly.", namespace, name)
+        result.message = f"The sync failed unexpectedly: {type(exc).__name__}: {exc}"
+    result.report = await asyncio.to_thread(
+        kube_reports.finish_report,
+        kube,
+        report,
+        phase=result.phase,
+        message=result.message,
+        summary=result.summary,
+        items=items,
+        now=clock(),
+    )
+    count_items(namespace, name, items)
+    await asyncio.to_thread(kube_reports.prune_reports, kube, namespace, name, spec.history.keep)
+    return result

@@ -1,0 +1,242 @@
+"""The operator end to end: schedule, requests, conditions, exclusivity and SyncReports."""
+
+import asyncio
+import json
+import subprocess
+from datetime import timedelta
+
+import pytest
+
+from gwsync.api.report import Trigger
+from gwsync.kube import reports as kube_reports
+from gwsync.kube.client import connect
+from gwsync.testing.kube import kubectl_path
+
+from .conftest import NS, SCIM_TOKEN, World, eventually
+
+
+def triggers(world: World, name: str = "acme") -> list[str]:
+    return [r["spec"]["trigger"] for r in world.reports(name)]
+
+
+async def test_a_new_provisioning_syncs_at_once_and_reports_it(world: World) -> None:
+    await world.start()
+    await world.create(world.provisioning())
+
+    [report] = await eventually(world.finished)
+    assert report["spec"]["trigger"] == "Initial"
+    assert report["status"]["phase"] == "Succeeded", report["status"]
+    assert report["status"]["summary"]["users"]["created"] == 3
+    assert {u["userName"] for u in world.scim.users()} == {
+        "admin@acme.example",
+        "amelie@acme.example",
+        "bjorn@acme.example",
+    }
+    ready = await eventually(lambda: world.condition_is("Ready", "True"))
+    assert ready["reason"] == "Succeeded"
+    for type_ in ("Connected", "TargetReachable", "Active"):
+        assert (world.condition(type_) or {}).get("status") == "True", type_
+    status = world.status()
+    assert status["google"]["customerId"] == "C03acme01"
+    assert status["google"]["primaryDomain"] == "acme.example"
+    assert status["syncedGeneration"] == 1
+    await eventually(lambda: world.events("SyncSucceeded") or None)
+    assert [e["reason"] for e in world.events() if e["reason"].startswith("Sync")] == [
+        "SyncStarted",
+        "SyncSucceeded",
+    ]
+
+
+def kubectl(world: World, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [kubectl_path(), "--kubeconfig", str(world.kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+
+async def test_kubectl_annotate_requests_exactly_one_manual_sync(world: World) -> None:
+    await world.start()
+    await world.create(world.provisioning())
+    await eventually(world.finished)
+
+    annotate = [
+        "annotate",
+        "gprov/acme",
+        "-n",
+        NS,
+        "gwsync.io/sync-requested-at=2026-11-25T07:00:00Z",
+        "--overwrite",
+    ]
+    await asyncio.to_thread(kubectl, world, *annotate)
+    await eventually(lambda: world.finished(count=2))
+    await eventually(
+        lambda: world.status().get("lastHandledSyncRequest") == "2026-11-25T07:00:00Z" or None
+    )
+    assert triggers(world) == ["Initial", "Manual"]
+
+    await asyncio.to_thread(kubectl, world, *annotate)  # the same value again: nothing to do
+    await world.patch("acme", {"metadata": {"labels": {"touched": "yes"}}})
+    await asyncio.sleep(0.5)  # several ticks (20 ms polls would never see a sync that does not come)
+    assert triggers(world) == ["Initial", "Manual"]
+
+
+async def test_a_spec_change_is_pending_until_the_next_sync(world: World) -> None:
+    await world.start()
+    await world.create(world.provisioning())
+    await eventually(world.finished)
+    world.clock.now += timedelta(hours=2)
+
+    await world.patch(
+        "acme",
+        {
+            "spec": {
+                "teams": {
+                    "enabled": True,
+                    "mappings": [{"team": "Engineering", "groups": ["eng@acme.example"]}],
+                }
+            }
+        },
+    )
+
+    pending = await eventually(lambda: world.condition_is("ConfigurationPending", "True"))
+    assert pending["message"] == (
+        "The configuration changed (generation 2); it applies at the next sync (2026-11-26T06:00:00Z). "
+        "To sync now: kubectl annotate gprov/acme -n default "
+        'gwsync.io/sync-requested-at="$(date -Is)" --overwrite'
+    )
+    await eventually(lambda: world.events("ConfigurationPending") or None)
+    await asyncio.sleep(0.3)
+    assert triggers(world) == ["Initial"]
+
+    world.clock.now += timedelta(hours=23)  # past the interval: the scheduled sync applies it
+    await eventually(lambda: world.finished(count=2))
+    assert triggers(world) == ["Initial", "Scheduled"]
+    cleared = await eventually(lambda: world.condition_is("ConfigurationPending", "False"))
+    assert cleared["reason"] == "Applied"
+    assert world.scim.group_members("Engineering")
+
+
+async def test_a_restart_mid_interval_does_not_sync_early(world: World) -> None:
+    await world.start()
+    await world.create(world.provisioning())
+    await eventually(world.finished)
+    await world.stop()
+
+    world.clock.now += timedelta(hours=12)
+    await world.start()
+    await asyncio.sleep(0.5)
+    assert triggers(world) == ["Initial"]
+
+    world.clock.now += timedelta(hours=12, seconds=1)
+    await eventually(lambda: world.finished(count=2))
+    assert triggers(world) == ["Initial", "Scheduled"]
+
+
+async def test_a_sync_killed_midway_is_interrupted_then_retried(world: World) -> None:
+    # What a killed operator leaves behind: its first sync's report Running, nothing in status.
+    await world.create(world.provisioning())
+    client = connect(str(world.kube.url), insecure=True)
+    await asyncio.to_thread(
+        kube_reports.start_report, client, world.gprov(), Trigger.INITIAL, now=world.clock()
+    )
+    world.clock.now += timedelta(minutes=1)
+
+    await world.start()
+    [report] = await eventually(world.finished)
+    assert report["status"]["phase"] == "Interrupted"
+    await eventually(lambda: world.status().get("failedAttempts") == 1 or None)
+    assert world.status()["lastSync"]["phase"] == "Interrupted"
+    await asyncio.sleep(0.3)
+    assert triggers(world) == ["Initial"]  # the retry waits for its back-off
+
+    world.clock.now += timedelta(minutes=5)
+    reports = await eventually(lambda: world.finished(count=2))
+    assert [r["spec"]["trigger"] for r in reports] == ["Initial", "Retry"]
+    assert reports[-1]["status"]["phase"] == "Succeeded"
+    await eventually(lambda: world.status()["failedAttempts"] == 0 or None)
+
+
+async def test_one_active_provisioning_per_target(world: World) -> None:
+    await world.start()
+    await world.create(world.provisioning("first"))
+    await eventually(lambda: world.finished("first"))
+    world.clock.now += timedelta(seconds=10)
+    await world.create(world.provisioning("second"))
+
+    inactive = await eventually(lambda: world.condition("Active", "second"))
+    assert inactive["status"] == "False"
+    assert inactive["reason"] == "AnotherProvisioningActive"
+    assert inactive["message"] == (
+        f"GoogleProvisioning {NS}/first is already active for {world.scim.url}; only one provisioning "
+        "integration may be active per target. Delete one of them."
+    )
+    await asyncio.sleep(0.3)
+    assert world.reports("second") == []
+
+    await world.delete("first")
+    await eventually(lambda: world.finished("second"))
+    assert (world.condition("Active", "second") or {}).get("status") == "True"
+
+
+async def test_a_missing_secret_is_named(world: World) -> None:
+    await world.start()
+    spec = world.provisioning()
+    spec["spec"]["google"]["credentialsSecretRef"] = {"name": "absent", "key": "key.json"}
+    await world.create(spec)
+
+    [report] = await eventually(world.finished)
+    assert report["status"]["phase"] == "Failed"
+    connected = await eventually(lambda: world.condition("Connected"))
+    assert (connected["status"], connected["reason"]) == ("False", "SecretUnavailable")
+    assert connected["message"].startswith(
+        f"Secret {NS}/absent not found: create it with the service-account key"
+    )
+    [failed] = await eventually(lambda: world.events("SyncFailed") or None)
+    assert failed["type"] == "Warning" and "Secret default/absent not found" in failed["message"]
+
+
+async def test_a_wrong_key_is_named(world: World) -> None:
+    world.seed_secret("foreign", "key.json", world.google.foreign_key())
+    await world.start()
+    spec = world.provisioning()
+    spec["spec"]["google"]["credentialsSecretRef"] = {"name": "foreign", "key": "key.json"}
+    await world.create(spec)
+
+    await eventually(world.finished)
+    connected = await eventually(lambda: world.condition("Connected"))
+    assert (connected["status"], connected["reason"]) == ("False", "GoogleAuthFailed")
+    assert connected["message"].startswith("Google rejected the service-account key of gwsync@")
+    await eventually(lambda: world.events("SyncFailed") or None)
+
+
+async def test_an_unreachable_target_is_named_and_no_secret_leaks(
+    world: World, captured_logs: pytest.LogCaptureFixture
+) -> None:
+    await world.start()
+    spec = world.provisioning()
+    spec["spec"]["target"]["scim"]["url"] = "http://127.0.0.1:9/v2"
+    await world.create(spec)
+
+    await eventually(world.finished)
+    reachable = await eventually(lambda: world.condition("TargetReachable"))
+    assert (reachable["status"], reachable["reason"]) == ("False", "TargetUnreachable")
+    assert "127.0.0.1:9" in reachable["message"]
+    await eventually(lambda: world.events("SyncFailed") or None)
+    key = json.loads(world.google.service_account_key())["private_key"].splitlines()[1]
+    everything = json.dumps(
+        [
+            world.kube.list_objects(r)
+            for r in (
+                "v1/events",
+                "provisioning.gwsync.io/v1alpha1/syncreports",
+                "provisioning.gwsync.io/v1alpha1/googleprovisionings",
+                "v1/configmaps",
+            )
+        ]
+    )
+    everything += captured_logs.text
+    assert SCIM_TOKEN not in everything
+    assert key not in everything
