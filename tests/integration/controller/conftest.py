@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
@@ -66,7 +67,11 @@ def small_org(users: int = 0) -> Org:
     ]
     people += [
         OrgUser(
-            id=f"2{i:020d}", primary_email=f"user{i:05d}@acme.example", given_name="User", family_name=str(i)
+            id=f"2{i:020d}",
+            primary_email=f"user{i:05d}@acme.example",
+            given_name=hashlib.sha256(b"g%d" % i).hexdigest()[:10],  # names that compress like real ones
+            family_name=hashlib.sha256(b"f%d" % i).hexdigest()[:12],
+            title=hashlib.sha256(b"t%d" % i).hexdigest()[:16],
         )
         for i in range(users)
     ]

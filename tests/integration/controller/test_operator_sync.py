@@ -72,9 +72,7 @@ async def test_kubectl_annotate_requests_exactly_one_manual_sync(world: World) -
     ]
     await asyncio.to_thread(kubectl, world, *annotate)
     await eventually(lambda: world.finished(count=2))
-    await eventually(
-        lambda: world.status().get("lastHandledSyncRequest") == "2026-11-25T07:00:00Z" or None
-    )
+    await eventually(lambda: world.status().get("lastHandledSyncRequest") == "2026-11-25T07:00:00Z" or None)
     assert triggers(world) == ["Initial", "Manual"]
 
     await asyncio.to_thread(kubectl, world, *annotate)  # the same value again: nothing to do
