@@ -4,7 +4,9 @@ import math
 
 import pytest
 
+from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.sources.google import SCOPES, GoogleAuthError, GoogleDirectory, static_token_credentials
+from gwsync.sync.plan import desired_people, source_groups
 from gwsync.sync.ports import SourceUnavailable
 from gwsync.testing.google import Fault, GoogleEmulator, google_emulator_in_thread
 
@@ -216,3 +218,31 @@ def test_keyless_without_token_creator_is_named(emulator: GoogleEmulator) -> Non
         f"The operator's Google identity may not sign as {SA}; grant it "
         "roles/iam.serviceAccountTokenCreator on that service account."
     )
+
+
+@pytest.mark.parametrize(
+    ("include_suspended", "expected"),
+    [
+        (False, {"amelie@acme.example", "bjorn@acme.example"}),
+        (True, {"amelie@acme.example", "bjorn@acme.example", "sus@acme.example", "arch@acme.example"}),
+    ],
+)
+def test_suspended_and_archived_users_are_left_out_unless_included(
+    emulator: GoogleEmulator, include_suspended: bool, expected: set[str]
+) -> None:
+    spec = GoogleProvisioningSpec.model_validate(
+        {
+            "google": {"adminEmail": ADMIN, "credentialsSecretRef": {"name": "g", "key": "k"}},
+            "target": {
+                "scim": {"url": "https://scim.example/v2", "tokenSecretRef": {"name": "s", "key": "t"}}
+            },
+            "members": {
+                "from": "Groups",
+                "groups": ["sales@acme.example", "platform@acme.example"],
+                "includeSuspended": include_suspended,
+            },
+        }
+    )
+    directory = directory_for(emulator).read(source_groups(spec))
+    people = desired_people(directory, spec)
+    assert {person.primary_email for person in people.values()} == expected | {"kenji@acme.example"}
