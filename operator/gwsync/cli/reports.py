@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from rich.table import Table
+from rich.text import Text
 
 from gwsync.api.report import Action, ItemType, ReportItem, Result, SyncReport
 
@@ -107,9 +108,14 @@ RESULT_STYLES = {
 
 def item_table(items: Iterable[ReportItem], title: str = "Items", limit: int = 500) -> Table:
     """A rich table of items (the first `limit`; the caption says when more were left out)."""
-    table = Table(title=title, show_lines=False, expand=False)
-    for column in ("Type", "Key", "Action", "Result", "Changed", "Details"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=title, show_lines=False, expand=True)
+    # Short words never wrap; the key (an email) and the details share the rest, 3 to 2.
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Key", ratio=3, overflow="fold")
+    table.add_column("Action", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    table.add_column("Changed", no_wrap=True)
+    table.add_column("Details", ratio=2, overflow="fold")
     shown = total = 0
     for item in items:
         total += 1
@@ -118,13 +124,13 @@ def item_table(items: Iterable[ReportItem], title: str = "Items", limit: int = 5
         shown += 1
         style = RESULT_STYLES.get(item.result, "")
         details = item.details or describe_changes(item)
-        table.add_row(
+        table.add_row(  # Text, not markup: keys and target messages may hold [brackets]
             item.type.value,
-            item.key,
+            Text(item.key),
             item.action.value,
-            f"[{style}]{item.result.value}[/]",
+            Text(item.result.value, style=style),
             "yes" if item.data_changed else "",
-            details,
+            Text(details),
         )
     if total > shown:
         table.caption = f"{total - shown} more item(s) not shown; use filters or `report export`."

@@ -240,6 +240,14 @@ def list_reports(kube: Kube, namespace: str, provisioning: str) -> list[SyncRepo
     return [SyncReport.model_validate(obj) for obj in list_report_objects(kube, namespace, provisioning)]
 
 
+def list_namespace_reports(kube: Kube, namespace: str, provisioning: str | None = None) -> list[SyncReport]:
+    """The SyncReports of a namespace (of one GoogleProvisioning when named), oldest first."""
+    labels = report_labels(provisioning) if provisioning is not None else None
+    return [
+        SyncReport.model_validate(obj) for obj in sorted(kube.list(REPORTS, namespace, labels), key=_order)
+    ]
+
+
 def read_report(kube: Kube, namespace: str, name: str) -> SyncReport:
     return SyncReport.model_validate(kube.get(REPORTS, namespace, name))
 
