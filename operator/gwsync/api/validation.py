@@ -45,6 +45,7 @@ class FileResult:
     checked: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)  # the GoogleProvisionings, as parsed
 
 
 def _describe(doc: dict[str, Any]) -> str:
@@ -115,5 +116,6 @@ def validate_text(text: str, file: str) -> FileResult:
             result.skipped.append(subject)
             continue
         result.checked.append(subject)
+        result.objects.append(doc)
         result.problems.extend(_check_object(doc, file, subject))
     return result

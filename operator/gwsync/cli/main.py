@@ -4,14 +4,17 @@ Errors a user can fix are printed as one sentence on stderr with a non-zero exit
 as a traceback.
 """
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from gwsync import __version__
 from gwsync.api.crd import render_crds
+from gwsync.cli import cluster, sync_commands
+from gwsync.cli.emulate import emulate_app
+from gwsync.cli.output import err, fail, out
 from gwsync.cli.validate import validate_paths
 
 app = typer.Typer(
@@ -21,14 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-def fail(message: str, code: int = 1) -> None:
-    """Print one clear sentence and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
+__all__ = ["app", "err", "fail", "main"]
 
 
 @app.callback()
@@ -41,20 +37,29 @@ def _root(
 
 
 @app.command()
-def crds() -> None:
-    """Print the CustomResourceDefinitions generated from the API models."""
-    typer.echo(render_crds(), nl=False)
-
-
-@app.command()
-def validate(
-    paths: Annotated[
-        list[Path], typer.Argument(help="GoogleProvisioning YAML files or folders (GitOps repos).")
-    ],
+def demo(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(help="Run against this kubeconfig's cluster (CRDs installed) instead of the emulator."),
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace for the demo objects.")
+    ] = "default",
 ) -> None:
-    """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
-    code = validate_paths(paths, out, err)
-    raise typer.Exit(code)
+    """The whole product in under a minute: a sample organization, a SCIM app, two syncs."""
+    from gwsync.cli.demo import WHAT_HAPPENED, DemoError, run_demo
+
+    def say(text: str) -> None:
+        out.print(f"[bold cyan]→[/] {text}", soft_wrap=True)
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kopf").setLevel(logging.ERROR)  # its start-up notices are not for this audience
+    try:
+        result = run_demo(out, say, kubeconfig=kubeconfig, namespace=namespace)
+    except DemoError as exc:
+        fail(str(exc))
+    out.print(WHAT_HAPPENED)
+    out.print(f"The demo took {result.seconds:.1f}s.")
 
 
 @app.command()
@@ -75,6 +80,30 @@ def run(
     from gwsync.controller.operator import run as run_operator
 
     run_operator(namespaces=namespace or [], liveness=liveness, metrics_port=metrics_port)
+
+
+sync_commands.register(app)  # sync, plan
+cluster.register(app)  # report, status, groups
+
+
+@app.command()
+def crds() -> None:
+    """Print the CustomResourceDefinitions generated from the API models."""
+    typer.echo(render_crds(), nl=False)
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path], typer.Argument(help="GoogleProvisioning YAML files or folders (GitOps repos).")
+    ],
+) -> None:
+    """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
+    code = validate_paths(paths, out, err)
+    raise typer.Exit(code)
+
+
+app.add_typer(emulate_app)
 
 
 def main() -> None:

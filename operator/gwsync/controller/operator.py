@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import kopf
@@ -19,7 +20,7 @@ import prometheus_client
 
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, register_provisioning_handlers
-from gwsync.kube.client import Kube, connect
+from gwsync.kube.client import Kube, connect, kubeconfig_credentials
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
 # How often each GoogleProvisioning asks "is a sync due now?" (the schedule itself is in status).
@@ -57,6 +58,7 @@ def build_registry(
     clock: Clock,
     kube: Kube,
     server: str | None = None,
+    kubeconfig: str | Path | None = None,
     insecure: bool = False,
     tick: float = DEFAULT_TICK,
 ) -> kopf.OperatorRegistry:
@@ -67,6 +69,17 @@ def build_registry(
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         if server is not None:
             return kopf.ConnectionInfo(server=server, insecure=insecure)
+        if kubeconfig is not None:
+            found = kubeconfig_credentials(kubeconfig)
+            return kopf.ConnectionInfo(
+                server=found.server,
+                ca_path=found.ca_path,
+                insecure=found.insecure,
+                certificate_path=found.certificate_path,
+                private_key_path=found.private_key_path,
+                scheme="Bearer" if found.token else None,
+                token=found.token,
+            )
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
 
@@ -77,6 +90,7 @@ def build_registry(
 async def serve(
     *,
     server: str | None = None,
+    kubeconfig: str | Path | None = None,
     insecure: bool = False,
     namespaces: Sequence[str] = (),
     liveness: str | None = None,
@@ -90,9 +104,12 @@ async def serve(
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
     configure(settings, priority=priority)
-    kube = connect(server, insecure=insecure)
+    kube = connect(server, kubeconfig=kubeconfig, insecure=insecure)
+    registry = build_registry(
+        clock=clock, server=server, kubeconfig=kubeconfig, insecure=insecure, kube=kube, tick=tick
+    )
     await kopf.operator(
-        registry=build_registry(clock=clock, server=server, insecure=insecure, kube=kube, tick=tick),
+        registry=registry,
         settings=settings,
         standalone=standalone,
         clusterwide=not namespaces,
@@ -105,7 +122,7 @@ async def serve(
 
 @contextmanager
 def serving_in_thread(
-    *, server: str, clock: Clock = utc_now, startup_timeout: float = 30, **options: Any
+    *, server: str | None, clock: Clock = utc_now, startup_timeout: float = 30, **options: Any
 ) -> Iterator[None]:
     """Run ``serve`` in a thread of its own until the block exits (tests and the demo).
 

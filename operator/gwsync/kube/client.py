@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -28,6 +29,9 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 # Threads of the controller share the client; the default pool (5 per CPU) would queue them.
 CONNECTION_POOL_SIZE: Final = 32
 REQUEST_TIMEOUT_SECONDS: Final = 60.0
+DEFAULT_NAMESPACE: Final = "default"
+# Where a pod's service account token mounts say which namespace the pod runs in.
+SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,14 @@ class Kube:
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]  # untyped in the client
+
+    def namespace_exists(self, name: str) -> bool:
+        try:
+            with _translated(f"reading Namespace {name}"):
+                self._core.read_namespace(name, **_RAW)
+        except KubeNotFound:
+            return False
+        return True
 
     def _core_call(self, verb: str, resource: Resource) -> Callable[..., Any]:
         method: Callable[..., Any] = getattr(self._core, f"{verb}_namespaced_{_CORE_NAMES[resource.plural]}")
@@ -270,7 +282,7 @@ def connect(
 def _load_kubeconfig(
     configuration: k8s.Configuration, kubeconfig: str | Path | None, context: str | None
 ) -> None:
-    path = kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None)
+    path = _kubeconfig_path(kubeconfig)
     shown = str(path or Path("~/.kube/config"))
     if path is not None and not Path(path).is_file():
         raise KubeConfigError(
@@ -287,3 +299,59 @@ def _load_kubeconfig(
         raise KubeConfigError(
             f"cannot use kubeconfig {shown}: {exc}; pass --kubeconfig, set KUBECONFIG, or run in a cluster"
         ) from None
+
+
+def _kubeconfig_path(kubeconfig: str | Path | None) -> str | Path | None:
+    """The kubeconfig kubectl would read: the given one, else $KUBECONFIG's first file (else None)."""
+    return kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None)
+
+
+def context_namespace(kubeconfig: str | Path | None = None, context: str | None = None) -> str:
+    """The namespace kubectl would use: the (current or named) context's, else "default".
+
+    Like ``connect``: without a kubeconfig inside a pod, it is the pod's own namespace. A
+    missing or unreadable kubeconfig gives "default" here; ``connect`` says what is wrong.
+    """
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            return SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or DEFAULT_NAMESPACE
+        except OSError:
+            return DEFAULT_NAMESPACE
+    path = _kubeconfig_path(kubeconfig)
+    try:
+        contexts, current = k8s_config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=str(path) if path else None
+        )
+    except (ConfigException, OSError, ValueError, TypeError, yaml.YAMLError):
+        return DEFAULT_NAMESPACE
+    if context is not None:
+        current = next((entry for entry in contexts or [] if entry.get("name") == context), None)
+    namespace = ((current or {}).get("context") or {}).get("namespace")
+    return str(namespace) if namespace else DEFAULT_NAMESPACE
+
+
+@dataclass(frozen=True)
+class ClusterCredentials:
+    """How to reach and authenticate to the API server of a kubeconfig (for Kopf's login)."""
+
+    server: str
+    ca_path: str | None = None
+    insecure: bool = False
+    certificate_path: str | None = None
+    private_key_path: str | None = None
+    token: str | None = None
+
+
+def kubeconfig_credentials(kubeconfig: str | Path, context: str | None = None) -> ClusterCredentials:
+    """Read a kubeconfig the way kubectl does (certificates land in temporary files)."""
+    configuration = _configuration()
+    _load_kubeconfig(configuration, kubeconfig, context)
+    authorization = (configuration.api_key or {}).get("authorization", "")
+    return ClusterCredentials(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        token=authorization.removeprefix("Bearer ").strip() or None,
+    )

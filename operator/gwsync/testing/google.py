@@ -758,15 +758,17 @@ def _filter_groups(groups: list[dict[str, Any]], query: str) -> list[dict[str, A
 
 
 @asynccontextmanager
-async def running_google_emulator(org: Org) -> AsyncIterator[GoogleEmulator]:
-    """Serve a GoogleEmulator on 127.0.0.1 (free port) on the running loop."""
+async def running_google_emulator(
+    org: Org, *, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[GoogleEmulator]:
+    """Serve a GoogleEmulator on host:port (a free port by default) on the running loop."""
     emulator = GoogleEmulator(org)
     runner = web.AppRunner(emulator.app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, port)
     await site.start()
-    port = runner.addresses[0][1]
-    emulator.url = f"http://127.0.0.1:{port}"
+    bound = runner.addresses[0][1]
+    emulator.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound}"
     try:
         yield emulator
     finally:
@@ -774,7 +776,9 @@ async def running_google_emulator(org: Org) -> AsyncIterator[GoogleEmulator]:
 
 
 @contextmanager
-def google_emulator_in_thread(org: Org) -> Iterator[GoogleEmulator]:
+def google_emulator_in_thread(
+    org: Org, *, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[GoogleEmulator]:
     """Serve a GoogleEmulator from its own event loop in a background thread.
 
     The Google client is blocking: calling it from the loop that serves the emulator would
@@ -786,7 +790,7 @@ def google_emulator_in_thread(org: Org) -> Iterator[GoogleEmulator]:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         try:
-            async with running_google_emulator(org) as emulator:
+            async with running_google_emulator(org, host=host, port=port) as emulator:
                 started.put((emulator, lambda: loop.call_soon_threadsafe(stop.set)))
                 await stop.wait()
         except BaseException as exc:

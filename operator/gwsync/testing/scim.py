@@ -263,8 +263,10 @@ def run_scim_server(
     *,
     delay: float = 0.0,
     wrap: Callable[[WSGIApplication], WSGIApplication] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
 ) -> Iterator[ScimServer]:
-    """Serve scim2-server on 127.0.0.1 (free port) in a thread; the URL ends in /v2."""
+    """Serve scim2-server on host:port (a free port by default) in a thread; the URL ends in /v2."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -276,11 +278,12 @@ def run_scim_server(
     if wrap is not None:
         app = wrap(app)
     injector = FaultInjector(app, list(faults), delay)
-    server = make_server("127.0.0.1", 0, injector, server_class=BackloggedServer, handler_class=QuietHandler)
+    server = make_server(host, port, injector, server_class=BackloggedServer, handler_class=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="scim2-server", daemon=True)
     thread.start()
     try:
-        yield ScimServer(f"http://127.0.0.1:{server.server_port}/v2", token, injector, storage)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        yield ScimServer(f"http://{shown}:{server.server_port}/v2", token, injector, storage)
     finally:
         server.shutdown()
         server.server_close()

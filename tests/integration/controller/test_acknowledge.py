@@ -115,7 +115,11 @@ async def test_kopf_bookkeeping_uses_the_gwsync_prefix(operator: RunningOperator
         pass
     await eventually(lambda: ready_condition(operator, 1))
 
-    obj = operator.kube.read(PROVISIONINGS, "default", "acme") or {}
-    annotations = obj["metadata"].get("annotations", {})
-    assert "gwsync.io/last-handled-configuration" in annotations
-    assert not [key for key in annotations if key.startswith("kopf.zalando.org")]
+    def annotations() -> dict[str, str] | None:
+        # Kopf stores its diff base after the handler's own status patch: wait for it.
+        obj = operator.kube.read(PROVISIONINGS, "default", "acme") or {}
+        found: dict[str, str] = obj["metadata"].get("annotations", {})
+        return found if "gwsync.io/last-handled-configuration" in found else None
+
+    found = await eventually(annotations)
+    assert not [key for key in found if key.startswith("kopf.zalando.org")]

@@ -1,0 +1,269 @@
+"""One sync outside the cluster: `gwsync sync` and `gwsync plan`.
+
+The GoogleProvisioning comes from a YAML file, the secrets from local files, and the ledger
+from a `--state` file (created when missing, rewritten after every apply step, so an
+interrupted run loses nothing that re-adoption by externalId would not recover).
+`--directory-file` serves an organization snapshot (DESIGN §6) through the Google emulator,
+so the whole path, the real Google client included, runs without a Google account.
+"""
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gwsync.api import constants as c
+from gwsync.api.provisioning import GoogleProvisioningSpec
+from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
+from gwsync.api.validation import validate_text
+from gwsync.sources.google import GoogleDirectory
+from gwsync.sync.engine import SyncOutcome, run_sync
+from gwsync.sync.ledger import Ledger, LedgerError
+from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
+from gwsync.targets.scim import ScimTarget
+from gwsync.testing.google import google_emulator_in_thread
+from gwsync.testing.org import OrgError, load_org
+
+Progress = Callable[[str, int, int], None]
+
+
+class LocalSyncError(Exception):
+    """Something the person running `gwsync sync` can fix; the message says what."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The one GoogleProvisioning a local sync runs."""
+
+    path: Path
+    name: str
+    namespace: str
+    spec: GoogleProvisioningSpec
+
+
+@dataclass(frozen=True)
+class LocalSync:
+    """What `gwsync sync` was asked to do."""
+
+    manifest: Manifest
+    google_credentials: Path | None = None
+    scim_token_file: Path | None = None
+    directory_file: Path | None = None
+    state: Path | None = None
+    dry_run: bool = False
+    approve_removals: bool = False
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LocalSyncError(f"{what} {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalSyncError(f"{what} {path} cannot be read: {exc}.") from None
+
+
+def load_manifest(path: Path) -> Manifest:
+    """The single GoogleProvisioning in `path`, validated like `gwsync validate` does."""
+    result = validate_text(_read(path, "The GoogleProvisioning file"), str(path))
+    if result.problems:
+        more = (
+            f" ({len(result.problems) - 1} more: run `gwsync validate {path}`)"
+            if len(result.problems) > 1
+            else ""
+        )
+        raise LocalSyncError(f"{result.problems[0]}{more}.")
+    if len(result.objects) != 1:
+        raise LocalSyncError(
+            f"{path} holds {len(result.objects)} GoogleProvisioning objects; "
+            "`gwsync sync` runs exactly one: put it in a file of its own."
+        )
+    doc = result.objects[0]
+    metadata = doc["metadata"]
+    spec = GoogleProvisioningSpec.model_validate(doc["spec"])
+    return Manifest(path, str(metadata["name"]), str(metadata.get("namespace") or "default"), spec)
+
+
+def load_ledger(state: Path | None) -> Ledger:
+    if state is None or not state.exists():
+        return Ledger.empty()
+    try:
+        return Ledger.from_json(state.read_bytes())
+    except LedgerError as exc:
+        raise LocalSyncError(f"State file {state}: {exc}") from None
+    except OSError as exc:
+        raise LocalSyncError(f"State file {state} cannot be read: {exc.strerror}.") from None
+
+
+def save_ledger(state: Path, ledger: Ledger) -> None:
+    """Replace the state file atomically: a crash leaves the old or the new, never half."""
+    state.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{state.name}.", dir=state.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(ledger.to_json())
+        os.replace(temporary, state)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
+    """The Directory API reader for this run: the real Google, or a snapshot served locally."""
+    google = request.manifest.spec.google
+    if request.directory_file is not None:
+        try:
+            org = load_org(request.directory_file)
+        except OrgError as exc:
+            raise LocalSyncError(str(exc)) from None
+        if not org.admins:
+            raise LocalSyncError(
+                f"{request.directory_file}: admins: list at least one administrator (the delegation subject)."
+            )
+        admins = {a.lower() for a in org.admins}
+        subject = google.admin_email if google.admin_email.lower() in admins else org.admins[0]
+        with google_emulator_in_thread(org) as emulator:
+            yield GoogleDirectory.from_service_account_key(
+                emulator.service_account_key(), admin_email=subject, api_endpoint=emulator.url
+            )
+        return
+    if google.credentials_secret_ref is not None:
+        if request.google_credentials is None:
+            raise LocalSyncError(
+                f"GoogleProvisioning {request.manifest.name} reads its key from "
+                "spec.google.credentialsSecretRef: pass the key file with --google-credentials FILE, "
+                "or serve a snapshot with --directory-file ORG.yaml."
+            )
+        key = _read(request.google_credentials, "The service-account key file")
+        try:
+            yield GoogleDirectory.from_service_account_key(
+                key,
+                admin_email=google.admin_email,
+                customer_id=google.customer_id,
+                api_endpoint=google.api_endpoint,
+            )
+        except SourceUnavailable as exc:
+            raise LocalSyncError(f"{request.google_credentials}: {exc}") from None
+        return
+    assert google.service_account_email is not None  # the model guarantees one of the two
+    yield GoogleDirectory.keyless(
+        google.service_account_email,
+        admin_email=google.admin_email,
+        customer_id=google.customer_id,
+        api_endpoint=google.api_endpoint,
+    )
+
+
+def scim_target(request: LocalSync) -> ScimTarget:
+    scim = request.manifest.spec.target.scim
+    if request.scim_token_file is None:
+        raise LocalSyncError(
+            f"GoogleProvisioning {request.manifest.name} needs the SCIM bearer token of {scim.url}: "
+            "pass it with --scim-token-file FILE."
+        )
+    token = _read(request.scim_token_file, "The SCIM token file").strip()
+    if not token:
+        raise LocalSyncError(f"The SCIM token file {request.scim_token_file} is empty.")
+    return ScimTarget(scim.url, token, max_concurrency=scim.max_concurrency)
+
+
+async def _sync(request: LocalSync, source: GoogleDirectory, progress: Progress | None) -> SyncOutcome:
+    spec = request.manifest.spec
+    dry_run = request.dry_run or spec.dry_run
+    ledger = load_ledger(request.state)
+    target = scim_target(request)
+    try:
+        try:
+            await target.check()
+        except TargetUnavailable as exc:
+            raise LocalSyncError(str(exc)) from None
+
+        async def checkpoint(current: Ledger) -> None:
+            if request.state is not None and not dry_run:
+                await asyncio.to_thread(save_ledger, request.state, current)
+
+        outcome = await run_sync(
+            source,
+            target,
+            spec,
+            ledger,
+            dry_run=dry_run,
+            approved_removals=list(ledger.users) if request.approve_removals else (),
+            checkpoint=checkpoint,
+            progress=progress,
+            approve_hint="`gwsync sync ... --approve-removals`",
+        )
+        await checkpoint(outcome.ledger)
+        return outcome
+    finally:
+        await target.aclose()
+
+
+def run_local_sync(request: LocalSync, progress: Progress | None = None) -> SyncOutcome:
+    """Run one sync; LocalSyncError for anything the person can fix before it starts."""
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(google_source(request))
+            source.check_connection()
+        except SourceUnavailable as exc:
+            raise LocalSyncError(str(exc)) from None
+        return asyncio.run(_sync(request, source, progress))
+
+
+def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime) -> dict[str, Any]:
+    """The SyncReport object of a local run, with every item in status.items.
+
+    In a cluster, status keeps 200 notable items and the rest sit in ConfigMaps; a file has
+    no such limit, so this one holds them all (itemStore is absent).
+    """
+    finished = datetime.now(tz=UTC)
+    report = SyncReport(
+        metadata={
+            "name": f"{request.manifest.name}-{started:%Y%m%d-%H%M%S}",
+            "namespace": request.manifest.namespace,
+            "labels": {c.PROVISIONING_LABEL: request.manifest.name},
+        },
+        spec=SyncReportSpec(
+            provisioning_ref=ProvisioningRef(name=request.manifest.name),
+            trigger=Trigger.MANUAL,
+            dry_run=request.dry_run or request.manifest.spec.dry_run,
+        ),
+        status=SyncReportStatus(
+            phase=outcome.phase,
+            start_time=started,
+            completion_time=finished,
+            duration=f"{(finished - started).total_seconds():.1f}s",
+            message=outcome.message,
+            summary=outcome.summary,
+            item_count=len(outcome.items),
+        ),
+    )
+    document = report.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document["status"]["items"] = [
+        item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in outcome.items
+    ]
+    return document
+
+
+def write_report(path: Path, document: dict[str, Any]) -> None:
+    """JSON for .json, YAML otherwise (the shape `kubectl get -o` prints)."""
+    if path.suffix.lower() == ".json":
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LocalSyncError(f"The report cannot be written to {path}: {exc.strerror}.") from None
+
+
+EXIT_CODES = {"Succeeded": 0, "Failed": 1, "PartiallySucceeded": 2, "Blocked": 3}

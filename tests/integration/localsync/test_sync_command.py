@@ -1,0 +1,226 @@
+"""`gwsync sync` and `gwsync plan` outside a cluster: a snapshot in, scim2-server out."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import Result
+from typer.testing import CliRunner
+
+from gwsync.cli.main import app
+from gwsync.testing.org import Org, sample_org
+from gwsync.testing.orggen import next_day
+from gwsync.testing.scim import ScimServer, run_scim_server
+
+TOKEN = "local-sync-token"
+ACTIVE_PEOPLE = 38  # the sample org's 40 users, less one suspended and one archived
+runner = CliRunner()
+
+
+def flat(text: str) -> str:
+    """Output with rich's line wrapping undone, so sentences can be matched whole."""
+    return " ".join(text.split())
+
+
+def provisioning(scim_url: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "provisioning.gwsync.io/v1alpha1",
+        "kind": "GoogleProvisioning",
+        "metadata": {"name": "acme", "namespace": "people"},
+        "spec": {
+            "google": {
+                "adminEmail": "admin@acme.example",
+                "credentialsSecretRef": {"name": "acme-google", "key": "credentials.json"},
+            },
+            "target": {"scim": {"url": scim_url, "tokenSecretRef": {"name": "acme-scim", "key": "token"}}},
+            "teams": {
+                "enabled": True,
+                "mappings": [{"team": "Engineering", "groups": ["engineering@acme.example"]}],
+            },
+            **spec,
+        },
+    }
+
+
+class Workspace:
+    """The files a person passes to `gwsync sync`, in a temporary folder."""
+
+    def __init__(self, root: Path, scim: ScimServer) -> None:
+        self.root, self.scim = root, scim
+        self.manifest = self.write("acme.yaml", yaml.safe_dump(provisioning(scim.url)))
+        self.token = self.write("token", TOKEN + "\n")
+        self.state = root / "state" / "ledger.json"
+        self.snapshot(sample_org())
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def snapshot(self, org: Org) -> None:
+        self.org = self.write("org.yaml", org.to_yaml())
+
+    def run(self, command: str, *extra: str) -> Result:
+        args = [command, "-f", str(self.manifest), "--directory-file", str(self.org)]
+        args += ["--scim-token-file", str(self.token), "--state", str(self.state), *extra]
+        return runner.invoke(app, args)
+
+
+@pytest.fixture
+def scim() -> Iterator[ScimServer]:
+    with run_scim_server(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def work(tmp_path: Path, scim: ScimServer) -> Workspace:
+    return Workspace(tmp_path, scim)
+
+
+def test_a_snapshot_is_provisioned_and_the_report_holds_every_item(work: Workspace) -> None:
+    report_file = work.root / "report.json"
+    result = work.run("sync", "-o", str(report_file))
+    assert result.exit_code == 0, result.output
+    assert len(work.scim.users()) == ACTIVE_PEOPLE
+    assert work.scim.user_by_name("amelie.lefevre@acme.example")["name"]["givenName"] == "Amélie"
+    assert "noah.smith@acme.example" not in {u["userName"] for u in work.scim.users()}  # suspended
+    assert len(work.scim.group_members("Engineering")) == 15
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    assert (report["kind"], report["spec"]["provisioningRef"], report["status"]["phase"]) == (
+        "SyncReport",
+        {"name": "acme"},
+        "Succeeded",
+    )
+    assert report["status"]["itemCount"] == len(report["status"]["items"]) == ACTIVE_PEOPLE + 1 + 15
+    ledger = json.loads(work.state.read_text(encoding="utf-8"))
+    assert len(ledger["users"]) == ACTIVE_PEOPLE and list(ledger["teams"]) == ["Engineering"]
+    assert f"Succeeded: {ACTIVE_PEOPLE} users created, 1 teams created, 15 members added" in flat(
+        result.stdout
+    )
+
+
+def test_a_second_run_with_a_changed_snapshot_applies_just_the_change(work: Workspace) -> None:
+    assert work.run("sync").exit_code == 0
+    work.scim.reset_log()
+    changed, _ = next_day(sample_org())
+    work.snapshot(changed)
+    report_file = work.root / "second.yaml"
+    result = work.run("sync", "-o", str(report_file))
+    assert result.exit_code == 0, result.output
+    report = yaml.safe_load(report_file.read_text(encoding="utf-8"))
+    changes = sorted(
+        (item["action"], item["key"]) for item in report["status"]["items"] if item["action"] != "Unchanged"
+    )
+    assert changes == [
+        ("AddMember", "Engineering/noemie.laurent@acme.example"),
+        ("AddMember", "Engineering/zoe.muller@acme.example"),
+        ("Create", "noemie.laurent@acme.example"),
+        ("Deprovision", "sam.taylor@acme.example"),
+        ("Rename", "amelie.martin@acme.example"),
+        ("Update", "jose.nunez@acme.example"),
+    ]
+    # one POST, three user PATCHes, one group PATCH with both additions; nothing else touched
+    assert sorted(w.method for w in work.scim.writes) == ["PATCH"] * 4 + ["POST"]
+    assert work.scim.user_by_name("sam.taylor@acme.example")["active"] is False
+    assert work.scim.user_by_name("amelie.martin@acme.example")["name"]["familyName"] == "Martin"
+
+
+def test_plan_prints_the_plan_and_changes_nothing(work: Workspace) -> None:
+    assert work.run("sync").exit_code == 0
+    ledger_before = work.state.read_bytes()
+    work.scim.reset_log()
+    work.snapshot(next_day(sample_org())[0])
+    result = work.run("plan")
+    assert result.exit_code == 0, result.output
+    assert work.scim.writes == []
+    assert work.state.read_bytes() == ledger_before
+    text = flat(result.stdout)
+    assert "Dry run, would apply: 1 users created, 1 updated, 1 renamed, 1 deprovisioned" in text
+    assert text.count("Planned") == 6
+
+
+def test_a_run_that_would_remove_too_many_is_blocked_until_approved(work: Workspace) -> None:
+    assert work.run("sync").exit_code == 0
+    org = sample_org()
+    org.users = [u for u in org.users if u.department != "R&D" or u.primary_email.startswith("admin")]
+    for group in org.groups:
+        group.members = [
+            m for m in group.members if m.split("@")[0] in {u.primary_email.split("@")[0] for u in org.users}
+        ]
+    work.snapshot(org)
+    blocked = work.run("sync")
+    assert blocked.exit_code == 3
+    assert (
+        "Blocked: Nothing to change; 16 removals held (16 removals (42% of 38 managed users) exceed "
+        "maxPercent 10) until approved" in flat(blocked.stdout)
+    )
+    assert (
+        "Nothing was removed. To apply the held removals, run the same command with --approve-removals."
+        in flat(blocked.stdout)
+    )
+    assert all(u["active"] for u in work.scim.users())
+    approved = work.run("sync", "--approve-removals")
+    assert approved.exit_code == 0, approved.output
+    assert sum(not u["active"] for u in work.scim.users()) == 16
+
+
+ERRORS = [
+    (["-f", "missing.yaml"], "error: The GoogleProvisioning file {root}/missing.yaml does not exist."),
+    (
+        ["-f", "acme.yaml", "--directory-file", "org.yaml"],
+        "error: GoogleProvisioning acme needs the SCIM bearer token of {scim}: pass it with "
+        "--scim-token-file FILE.",
+    ),
+    (
+        ["-f", "acme.yaml", "--scim-token-file", "token"],
+        "error: GoogleProvisioning acme reads its key from spec.google.credentialsSecretRef: pass the key "
+        "file with --google-credentials FILE, or serve a snapshot with --directory-file ORG.yaml.",
+    ),
+    (
+        ["-f", "acme.yaml", "--scim-token-file", "token", "--directory-file", "broken.yaml"],
+        "error: {root}/broken.yaml: users.0.primaryEmail: Field required.",
+    ),
+    (
+        [
+            "-f",
+            "acme.yaml",
+            "--scim-token-file",
+            "token",
+            "--directory-file",
+            "org.yaml",
+            "--state",
+            "bad.json",
+        ],
+        "error: State file {root}/bad.json: The ledger is not valid JSON (Expecting value: line 1 column 1 "
+        "(char 0)); restore it or delete it to re-adopt.",
+    ),
+    (
+        ["-f", "invalid.yaml", "--scim-token-file", "token", "--directory-file", "org.yaml"],
+        "error: {root}/invalid.yaml: GoogleProvisioning people/acme: spec.deprovision.action: Input should "
+        "be 'Deactivate' or 'Delete'.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), ERRORS)
+def test_mistakes_are_one_sentence_and_exit_1(work: Workspace, args: list[str], message: str) -> None:
+    work.write("broken.yaml", "users:\n  - {id: '1', givenName: X}\n")
+    work.write("bad.json", "")
+    invalid = provisioning(work.scim.url, deprovision={"action": "Remove"})
+    work.write("invalid.yaml", yaml.safe_dump(invalid))
+    resolved = [str(work.root / a) if a.endswith((".yaml", ".json")) or a == "token" else a for a in args]
+    result = runner.invoke(app, ["sync", *resolved])
+    assert result.exit_code == 1
+    assert flat(result.stderr) == message.format(root=work.root, scim=work.scim.url)
+    assert work.scim.writes == []
+
+
+def test_an_unreachable_target_is_named(work: Workspace) -> None:
+    work.manifest = work.write("down.yaml", yaml.safe_dump(provisioning("http://127.0.0.1:9/v2")))
+    result = work.run("sync")
+    assert result.exit_code == 1
+    assert flat(result.stderr).startswith("error: The SCIM target http://127.0.0.1:9/v2 cannot be reached:")
+    assert not work.state.exists()
