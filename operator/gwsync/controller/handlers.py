@@ -71,6 +71,19 @@ def set_conditions(
     return conditions_to_wire(conditions)
 
 
+def pending_configuration(
+    generation: int | None, next_sync_time: datetime | None, namespace: str, name: str
+) -> tuple[str, str, str]:
+    """ConfigurationPending=True: when the changed spec applies, and how to apply it now."""
+    when = iso(next_sync_time) if next_sync_time else "the next scheduled sync"
+    return (
+        "True",
+        "SyncPending",
+        f"The configuration changed (generation {generation}); it applies at the next sync "
+        f"({when}). To sync now: {sync_now_command(namespace, name)}",
+    )
+
+
 def acknowledgement(
     *, generation: int | None, status: Mapping[str, Any], now: datetime, namespace: str = "", name: str = ""
 ) -> dict[str, Any]:
@@ -84,12 +97,8 @@ def acknowledgement(
             "The configuration was accepted; no sync has completed yet.",
         )
     elif parsed.synced_generation is not None and generation != parsed.synced_generation:
-        when = iso(parsed.next_sync_time) if parsed.next_sync_time else "the next scheduled sync"
-        changes[c.CONFIGURATION_PENDING] = (
-            "True",
-            "SyncPending",
-            f"The configuration changed (generation {generation}); it applies at the next sync "
-            f"({when}). To sync now: {sync_now_command(namespace, name)}",
+        changes[c.CONFIGURATION_PENDING] = pending_configuration(
+            generation, parsed.next_sync_time, namespace, name
         )
     conditions = set_conditions(status, changes, now=now, generation=generation)
     return {"observedGeneration": generation, "conditions": conditions}
@@ -109,6 +118,8 @@ def completion_status(
     generation: int | None,
     synced_generation: int | None,
     now: datetime,
+    namespace: str = "",
+    name: str = "",
 ) -> dict[str, Any]:
     """The GoogleProvisioning status after a sync: last sync, next sync, conditions, ledger."""
     before = GoogleProvisioningStatus.model_validate(status or {})
@@ -137,8 +148,25 @@ def completion_status(
     changes[c.READY] = (ready_state, ready_reason, result.message)
     if synced_generation == generation:
         changes[c.CONFIGURATION_PENDING] = ("False", "Applied", "The current configuration has been synced.")
+    elif synced_generation is not None:  # the spec changed while this sync ran with the old one
+        due = upcoming.due
+        changes[c.CONFIGURATION_PENDING] = pending_configuration(generation, due, namespace, name)
     patch["conditions"] = set_conditions(status, changes, now=now, generation=generation)
     return patch
+
+
+def announce_pending(body: kopf.Body, written: Mapping[str, Any], now: datetime) -> None:
+    """The ConfigurationPending Event, once: when the condition has just turned True."""
+    generation = (written.get("metadata") or {}).get("generation")
+    conditions = (written.get("status") or {}).get("conditions") or []
+    pending = next((x for x in conditions if x["type"] == c.CONFIGURATION_PENDING), None)
+    if (
+        pending is not None
+        and pending["status"] == "True"
+        and pending["observedGeneration"] == generation
+        and pending["lastTransitionTime"] == iso(now)
+    ):
+        kopf.event(body, type="Normal", reason="ConfigurationPending", message=pending["message"])
 
 
 def register_provisioning_handlers(
@@ -166,15 +194,7 @@ def register_provisioning_handlers(
             )
 
         written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, str(namespace), name, change)
-        conditions = (written.get("status") or {}).get("conditions") or []
-        pending = next((x for x in conditions if x["type"] == c.CONFIGURATION_PENDING), None)
-        if (
-            pending is not None
-            and pending["status"] == "True"
-            and pending["observedGeneration"] == generation
-            and pending["lastTransitionTime"] == iso(now)
-        ):
-            kopf.event(body, type="Normal", reason="ConfigurationPending", message=pending["message"])
+        announce_pending(body, written, now)
 
     @kopf.index(*RESOURCE, id="claims", registry=registry)
     def claims(body: kopf.Body, **_: Any) -> dict[str, Claim]:
@@ -345,9 +365,12 @@ async def _sync(
             generation=(current.get("metadata") or {}).get("generation"),
             synced_generation=generation,
             now=now,
+            namespace=namespace,
+            name=name,
         )
 
-    await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    announce_pending(event_body, written, now)  # the spec changed while this sync ran
     report_name = result.report.metadata["name"]
     if result.phase == "Failed":
         kopf.event(

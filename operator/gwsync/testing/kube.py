@@ -233,6 +233,11 @@ class KubeEmulator(kmock.KubernetesEmulator):
             if selects(obj.raw, labels=labels)
         ]
 
+    def reads_of(self, resource: str, namespace: str, name: str) -> int:
+        """How many GETs of one object were answered: lets a test wait for an operator's polls."""
+        tail = f"/namespaces/{namespace}/{resource.rsplit('/', 1)[-1]}/{name}"
+        return sum(1 for r in list(self._requests) if r.method == "GET" and r.url.path.endswith(tail))
+
     def write_kubeconfig(self, path: Path, *, namespace: str = "default") -> Path:
         """Write a kubeconfig pointing at this emulator, for kubectl and the kubernetes client."""
         config = {

@@ -154,6 +154,11 @@ class World:
         found = self.condition(type_, name)
         return found if found is not None and found["status"] == state else None
 
+    async def ticks(self, count: int = 5, name: str = "acme") -> None:
+        """Wait until the schedule timer of `name` has run `count` more times (it reads the object)."""
+        start = self.kube.reads_of(PROVISIONINGS, NS, name)
+        await eventually(lambda: self.kube.reads_of(PROVISIONINGS, NS, name) >= start + count or None)
+
     def reports(self, name: str = "acme") -> list[dict[str, Any]]:
         found = self.kube.list_objects(REPORTS, NS, labels=f"gwsync.io/provisioning={name}")
         return sorted(

@@ -10,6 +10,7 @@ import pytest
 from gwsync.api.report import Trigger
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.client import connect
+from gwsync.testing.google import Fault
 from gwsync.testing.kube import kubectl_path
 
 from .conftest import NS, SCIM_TOKEN, World, eventually
@@ -77,7 +78,7 @@ async def test_kubectl_annotate_requests_exactly_one_manual_sync(world: World) -
 
     await asyncio.to_thread(kubectl, world, *annotate)  # the same value again: nothing to do
     await world.patch("acme", {"metadata": {"labels": {"touched": "yes"}}})
-    await asyncio.sleep(0.5)  # several ticks (20 ms polls would never see a sync that does not come)
+    await world.ticks(5)  # the schedule looked five more times and did not sync
     assert triggers(world) == ["Initial", "Manual"]
 
 
@@ -106,7 +107,7 @@ async def test_a_spec_change_is_pending_until_the_next_sync(world: World) -> Non
         'gwsync.io/sync-requested-at="$(date -Is)" --overwrite'
     )
     await eventually(lambda: world.events("ConfigurationPending") or None)
-    await asyncio.sleep(0.3)
+    await world.ticks(5)
     assert triggers(world) == ["Initial"]
 
     world.clock.now += timedelta(hours=23)  # past the interval: the scheduled sync applies it
@@ -117,6 +118,25 @@ async def test_a_spec_change_is_pending_until_the_next_sync(world: World) -> Non
     assert world.scim.group_members("Engineering")
 
 
+async def test_a_spec_change_during_a_sync_is_pending_after_it(world: World) -> None:
+    world.google.faults.append(Fault(status=0, api="users", delay=1.0))  # a slow Google read
+    await world.start()
+    await world.create(world.provisioning())
+    await eventually(
+        lambda: [r for r in world.reports() if (r.get("status") or {}).get("phase") == "Running"] or None
+    )
+    await world.patch("acme", {"spec": {"dryRun": True}})
+
+    await eventually(world.finished)
+    pending = await eventually(lambda: world.condition_is("ConfigurationPending", "True"))
+    assert pending["observedGeneration"] == 2
+    assert pending["message"].startswith(
+        "The configuration changed (generation 2); it applies at the next sync"
+    )
+    await eventually(lambda: world.events("ConfigurationPending") or None)
+    assert world.status()["syncedGeneration"] == 1
+
+
 async def test_a_restart_mid_interval_does_not_sync_early(world: World) -> None:
     await world.start()
     await world.create(world.provisioning())
@@ -125,7 +145,7 @@ async def test_a_restart_mid_interval_does_not_sync_early(world: World) -> None:
 
     world.clock.now += timedelta(hours=12)
     await world.start()
-    await asyncio.sleep(0.5)
+    await world.ticks(5)
     assert triggers(world) == ["Initial"]
 
     world.clock.now += timedelta(hours=12, seconds=1)
@@ -147,7 +167,7 @@ async def test_a_sync_killed_midway_is_interrupted_then_retried(world: World) ->
     assert report["status"]["phase"] == "Interrupted"
     await eventually(lambda: world.status().get("failedAttempts") == 1 or None)
     assert world.status()["lastSync"]["phase"] == "Interrupted"
-    await asyncio.sleep(0.3)
+    await world.ticks(5)
     assert triggers(world) == ["Initial"]  # the retry waits for its back-off
 
     world.clock.now += timedelta(minutes=5)
@@ -171,7 +191,9 @@ async def test_one_active_provisioning_per_target(world: World) -> None:
         f"GoogleProvisioning {NS}/first is already active for {world.scim.url}; only one provisioning "
         "integration may be active per target. Delete one of them."
     )
-    await asyncio.sleep(0.3)
+    # Let the active one run its next scheduled sync: meanwhile the second one ticked many times.
+    world.clock.now += timedelta(hours=25)
+    await eventually(lambda: world.finished("first", count=2))
     assert world.reports("second") == []
 
     await world.delete("first")
