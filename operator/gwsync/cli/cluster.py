@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import RenderableType
 from rich.markup import escape
 from rich.panel import Panel
@@ -399,6 +400,9 @@ def report_list(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     server: ServerOption = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", "-w", help="Add each report's one-sentence message.")
+    ] = False,
 ) -> None:
     """List the SyncReports of a namespace, oldest first (the newest is the last row)."""
     with cluster(_options(namespace, kubeconfig, context, server)) as (kube, ns):
@@ -408,12 +412,22 @@ def report_list(
         out.print(f"No SyncReports for {whose} yet; one is created when a sync starts.", soft_wrap=True)
         return
     now = datetime.now(UTC)
-    table = Table(title=f"SyncReports in {ns} (oldest first)")
-    for column in ("Name", "Provisioning", "Trigger", "Phase", "Started", "Duration"):
-        table.add_column(column, no_wrap=column != "Provisioning")
-    for column in ("Created", "Updated", "Deprovisioned", "Failed"):
-        table.add_column(column, justify="right")
-    table.add_column("Message", overflow="fold")
+    # Borderless like `kubectl get`: the report names and timestamps must fit a normal terminal.
+    table = Table(
+        title=f"SyncReports in {ns} (oldest first)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    # Report names start with their provisioning's name: a column for it only helps with several.
+    several = len({report.spec.provisioning_ref.name for report in reports}) > 1
+    for column in ("Name", "Provisioning", "Trigger", "Phase", "Started (UTC)", "Duration"):
+        if column != "Provisioning" or several:
+            table.add_column(column, no_wrap=True)
+    for column in ("Created", "Updated", "Removed", "Failed"):  # the kubectl printer columns' words
+        table.add_column(column, justify="right", no_wrap=True)
+    if wide:
+        table.add_column("Message", overflow="fold", min_width=30)
     for report in reports:
         status, users = report.status, report.status.summary.users
         counts = (
@@ -423,13 +437,13 @@ def report_list(
         )
         table.add_row(
             str(report.metadata.get("name", "")),
-            report.spec.provisioning_ref.name,
+            *([report.spec.provisioning_ref.name] if several else []),
             str(report.spec.trigger) + (" (dry run)" if report.spec.dry_run else ""),
             _styled(status.phase, PHASE_STYLES),
-            _time(status.start_time),
+            f"{status.start_time:%Y-%m-%d %H:%M}" if status.start_time else "-",
             _duration(report, now),
             *counts,
-            Text(status.message),
+            *([Text(status.message)] if wide else []),
         )
     out.print(table)
 
