@@ -24,6 +24,7 @@ lint: $(BIN)/.installed
 
 crds: $(BIN)/.installed
 	$(BIN)/gwsync crds > crds/crds.yaml
+	$(BIN)/gwsync crds --reference > docs/reference.md
 
 e2e: $(BIN)/.installed
 	GWSYNC_E2E=1 $(BIN)/pytest tests/e2e -m e2e

@@ -12,6 +12,7 @@ import typer
 
 from gwsync import __version__
 from gwsync.api.crd import render_crds
+from gwsync.api.reference import render_reference
 from gwsync.cli import cluster, sync_commands
 from gwsync.cli.emulate import emulate_app
 from gwsync.cli.output import err, fail, out
@@ -87,9 +88,14 @@ cluster.register(app)  # report, status, groups
 
 
 @app.command()
-def crds() -> None:
+def crds(
+    reference: Annotated[
+        bool,
+        typer.Option("--reference", help="Print the Markdown field reference (docs/reference.md) instead."),
+    ] = False,
+) -> None:
     """Print the CustomResourceDefinitions generated from the API models."""
-    typer.echo(render_crds(), nl=False)
+    typer.echo(render_reference() if reference else render_crds(), nl=False)
 
 
 @app.command()
