@@ -23,7 +23,7 @@ kind: GoogleProvisioning
 metadata: {{name: e2e, namespace: {NS}}}
 spec:
   google:
-    adminEmail: admin@acme.com
+    adminEmail: admin@acme.example
     credentialsSecretRef: {{name: e2e-google, key: credentials.json}}
     apiEndpoint: http://127.0.0.1:18081/
   target:
@@ -33,7 +33,7 @@ spec:
   teams:
     enabled: true
     mappings:
-      - {{team: Engineering, groups: [eng@acme.com]}}
+      - {{team: Engineering, groups: [engineering@acme.example]}}
 """
 
 
