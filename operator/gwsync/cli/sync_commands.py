@@ -128,7 +128,8 @@ def sync(
         except LocalSyncError as exc:
             fail(str(exc))
     changed = [item for item in outcome.items if item.action is not Action.UNCHANGED]
-    out.print(item_table(changed, title="Changes", limit=200))
+    if changed:
+        out.print(item_table(changed, title="Changes", limit=200))
     out.print(summary_table(outcome.summary))
     style = "green" if outcome.phase == "Succeeded" else "bold red"
     out.print(Text.assemble((outcome.phase, style), ": ", outcome.message))
@@ -153,7 +154,8 @@ def plan(
     request = _request(filename, google_credentials, scim_token_file, directory_file, state, dry_run=True)
     outcome = _run(request, f"Planning {request.manifest.name}")
     items = [item for item in outcome.items if show_unchanged or item.action is not Action.UNCHANGED]
-    out.print(item_table(items, title="Plan", limit=10_000))
+    if items:
+        out.print(item_table(items, title="Plan", limit=10_000))
     out.print(summary_table(outcome.summary, outcome.message))
     raise typer.Exit(0 if outcome.phase in ("Succeeded", "Blocked") else 1)
 
