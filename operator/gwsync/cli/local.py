@@ -24,7 +24,7 @@ from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
 from gwsync.api.validation import validate_text
-from gwsync.sources.google import GoogleDirectory
+from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, run_sync
 from gwsync.sync.ledger import Ledger, LedgerError
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
@@ -136,31 +136,21 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
                 emulator.service_account_key(), admin_email=subject, api_endpoint=emulator.url
             )
         return
-    if google.credentials_secret_ref is not None:
-        if request.google_credentials is None:
-            raise LocalSyncError(
-                f"GoogleProvisioning {request.manifest.name} reads its key from "
-                "spec.google.credentialsSecretRef: pass the key file with --google-credentials FILE, "
-                "or serve a snapshot with --directory-file ORG.yaml."
-            )
+    if google.credentials_secret_ref is not None and request.google_credentials is None:
+        raise LocalSyncError(
+            f"GoogleProvisioning {request.manifest.name} reads its key from "
+            "spec.google.credentialsSecretRef: pass the key file with --google-credentials FILE, "
+            "or serve a snapshot with --directory-file ORG.yaml."
+        )
+    key = None
+    if request.google_credentials is not None:
         key = _read(request.google_credentials, "The service-account key file")
-        try:
-            yield GoogleDirectory.from_service_account_key(
-                key,
-                admin_email=google.admin_email,
-                customer_id=google.customer_id,
-                api_endpoint=google.api_endpoint,
-            )
-        except SourceUnavailable as exc:
-            raise LocalSyncError(f"{request.google_credentials}: {exc}") from None
-        return
-    assert google.service_account_email is not None  # the model guarantees one of the two
-    yield GoogleDirectory.keyless(
-        google.service_account_email,
-        admin_email=google.admin_email,
-        customer_id=google.customer_id,
-        api_endpoint=google.api_endpoint,
-    )
+    try:
+        reader = directory_for(google, key)
+    except SourceUnavailable as exc:
+        where = f"{request.google_credentials}: " if request.google_credentials else ""
+        raise LocalSyncError(f"{where}{exc}") from None
+    yield reader
 
 
 def scim_target(request: LocalSync) -> ScimTarget:

@@ -22,7 +22,7 @@ from gwsync.kube.blobs import Owner
 from gwsync.kube.client import Kube
 from gwsync.kube.ledger import LedgerStore
 from gwsync.kube.secrets import SecretUnavailable, read_secret_value
-from gwsync.sources.google import GoogleAuthError, GoogleDirectory
+from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
@@ -67,24 +67,10 @@ async def _secret(kube: Kube, namespace: str, ref: Any, purpose: str, condition:
 
 
 async def connect_google(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> GoogleDirectory:
-    google = spec.google
-    if google.credentials_secret_ref is not None:
-        key = await _secret(
-            kube, namespace, google.credentials_secret_ref, "the service-account key", c.CONNECTED
-        )
-        return GoogleDirectory.from_service_account_key(
-            key,
-            admin_email=google.admin_email,
-            customer_id=google.customer_id,
-            api_endpoint=google.api_endpoint,
-        )
-    assert google.service_account_email is not None  # the model guarantees one of the two
-    return GoogleDirectory.keyless(
-        google.service_account_email,
-        admin_email=google.admin_email,
-        customer_id=google.customer_id,
-        api_endpoint=google.api_endpoint,
-    )
+    ref, key = spec.google.credentials_secret_ref, None
+    if ref is not None:
+        key = await _secret(kube, namespace, ref, "the service-account key", c.CONNECTED)
+    return directory_for(spec.google, key)
 
 
 async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> ScimTarget:

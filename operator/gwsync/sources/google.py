@@ -37,6 +37,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from gwsync.api.provisioning import GoogleSource
 from gwsync.directory import Directory, Person
 from gwsync.sync.ports import SourceUnavailable
 
@@ -169,6 +170,27 @@ def _error_text(data: bytes) -> str:
         return data.decode("utf-8", "replace")[:200]
 
 
+def directory_for(google: GoogleSource, key: str | None) -> GoogleDirectory:
+    """The reader a GoogleProvisioning's spec.google describes: with its key, or keyless."""
+    if google.credentials_secret_ref is not None:
+        if key is None:
+            raise GoogleAuthError("spec.google.credentialsSecretRef is set but no key was given")
+        return GoogleDirectory.from_service_account_key(
+            key,
+            admin_email=google.admin_email,
+            customer_id=google.customer_id,
+            api_endpoint=google.api_endpoint,
+        )
+    if google.service_account_email is None:  # the model guarantees one of the two
+        raise GoogleAuthError("spec.google sets neither credentialsSecretRef nor serviceAccountEmail")
+    return GoogleDirectory.keyless(
+        google.service_account_email,
+        admin_email=google.admin_email,
+        customer_id=google.customer_id,
+        api_endpoint=google.api_endpoint,
+    )
+
+
 def static_token_credentials(token: str) -> google_credentials.Credentials:
     """Credentials that present a fixed access token (emulators; short-lived tokens)."""
     return oauth2_credentials.Credentials(token=token)
@@ -229,7 +251,7 @@ class GoogleDirectory:
             problem = str(exc) if isinstance(exc, _KeyProblem) else "its private key cannot be read"
             raise GoogleAuthError(
                 f"The service-account key is not a JSON key file of a service account ({problem}); "
-                "download a new JSON key in the Google Cloud console and store it in the Secret."
+                "download a new JSON key in the Google Cloud console and put it in place of this one."
             ) from None
         email = str(info.get("client_email", "?"))
         return cls(
@@ -515,7 +537,7 @@ class GoogleDirectory:
         if "Invalid JWT Signature" in text:
             return GoogleAuthError(
                 f"Google rejected the service-account key of {sa}: it is not one of the account's keys "
-                "(deleted, or from another account); create a new JSON key and store it in the Secret."
+                "(deleted, or from another account); create a new JSON key and put it in place of this one."
             )
         if "Invalid email or User ID" in text:
             return GoogleAuthError(

@@ -11,6 +11,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from gwsync.cli.main import app
+from gwsync.testing.google import google_emulator_in_thread
 from gwsync.testing.org import Org, sample_org
 from gwsync.testing.orggen import next_day
 from gwsync.testing.scim import ScimServer, run_scim_server
@@ -25,16 +26,21 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def google_spec(api_endpoint: str | None = None) -> dict[str, Any]:
+    google: dict[str, Any] = {
+        "adminEmail": "admin@acme.example",
+        "credentialsSecretRef": {"name": "acme-google", "key": "credentials.json"},
+    }
+    return google | ({"apiEndpoint": api_endpoint} if api_endpoint else {})
+
+
 def provisioning(scim_url: str, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "provisioning.gwsync.io/v1alpha1",
         "kind": "GoogleProvisioning",
         "metadata": {"name": "acme", "namespace": "people"},
         "spec": {
-            "google": {
-                "adminEmail": "admin@acme.example",
-                "credentialsSecretRef": {"name": "acme-google", "key": "credentials.json"},
-            },
+            "google": google_spec(),
             "target": {"scim": {"url": scim_url, "tokenSecretRef": {"name": "acme-scim", "key": "token"}}},
             "teams": {
                 "enabled": True,
@@ -224,3 +230,28 @@ def test_an_unreachable_target_is_named(work: Workspace) -> None:
     assert result.exit_code == 1
     assert flat(result.stderr).startswith("error: The SCIM target http://127.0.0.1:9/v2 cannot be reached:")
     assert not work.state.exists()
+
+
+def test_a_service_account_key_file_reads_google_itself(work: Workspace) -> None:
+    with google_emulator_in_thread(sample_org()) as google:
+        key = work.write("key.json", google.service_account_key())
+        work.manifest = work.write(
+            "direct.yaml",
+            yaml.safe_dump(provisioning(work.scim.url, google=google_spec(api_endpoint=google.url))),
+        )
+        args = ["sync", "-f", str(work.manifest), "--google-credentials", str(key)]
+        result = runner.invoke(app, [*args, "--scim-token-file", str(work.token)])
+    assert result.exit_code == 0, result.output
+    assert len(work.scim.users()) == ACTIVE_PEOPLE
+
+
+def test_a_key_file_that_is_not_a_key_is_named(work: Workspace) -> None:
+    key = work.write("key.json", "{}")
+    args = ["sync", "-f", str(work.manifest), "--google-credentials", str(key)]
+    result = runner.invoke(app, [*args, "--scim-token-file", str(work.token)])
+    assert result.exit_code == 1
+    assert flat(result.stderr) == (
+        f"error: {key}: The service-account key is not a JSON key file of a service account (missing "
+        "client_email, private_key, token_uri); download a new JSON key in the Google Cloud console and put "
+        "it in place of this one."
+    )

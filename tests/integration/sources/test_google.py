@@ -116,7 +116,7 @@ def test_a_wrong_key_is_named_and_never_printed(emulator: GoogleEmulator) -> Non
         directory_for(emulator, key=key).check_connection()
     assert str(caught.value) == (
         f"Google rejected the service-account key of {SA}: it is not one of the account's keys (deleted, "
-        "or from another account); create a new JSON key and store it in the Secret."
+        "or from another account); create a new JSON key and put it in place of this one."
     )
     assert "PRIVATE KEY" not in str(caught.value)
 
@@ -137,7 +137,7 @@ def test_a_key_that_is_not_a_key_file_is_refused(key: str, problem: str) -> None
         GoogleDirectory.from_service_account_key(key, admin_email=ADMIN)
     assert str(caught.value) == (
         f"The service-account key is not a JSON key file of a service account ({problem}); download a "
-        "new JSON key in the Google Cloud console and store it in the Secret."
+        "new JSON key in the Google Cloud console and put it in place of this one."
     )
 
 
