@@ -28,7 +28,7 @@ spec:
     apiEndpoint: http://127.0.0.1:18081/
   target:
     scim:
-      url: http://127.0.0.1:18082/
+      url: http://127.0.0.1:18082/v2
       tokenSecretRef: {{name: e2e-scim, key: token}}
   teams:
     enabled: true
