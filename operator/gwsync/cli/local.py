@@ -24,6 +24,7 @@ from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
 from gwsync.api.validation import validate_text
+from gwsync.kube.reports import format_duration, report_name
 from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, run_sync
 from gwsync.sync.ledger import Ledger, LedgerError
@@ -218,7 +219,7 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
     finished = datetime.now(tz=UTC)
     report = SyncReport(
         metadata={
-            "name": f"{request.manifest.name}-{started:%Y%m%d-%H%M%S}",
+            "name": report_name(request.manifest.name, started),
             "namespace": request.manifest.namespace,
             "labels": {c.PROVISIONING_LABEL: request.manifest.name},
         },
@@ -231,7 +232,7 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
             phase=outcome.phase,
             start_time=started,
             completion_time=finished,
-            duration=f"{(finished - started).total_seconds():.1f}s",
+            duration=format_duration(finished - started),
             message=outcome.message,
             summary=outcome.summary,
             item_count=len(outcome.items),
