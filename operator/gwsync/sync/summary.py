@@ -69,7 +69,7 @@ def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None) ->
         )
         if n
     ]
-    changed = ", ".join(parts) if parts else "nothing to change"
+    changed = ", ".join(parts) if parts else "nothing else to change" if held_reason else "nothing to change"
     text = f"Dry run, would apply: {changed}" if dry_run else changed[0].upper() + changed[1:]
     failed = u.failed + t.failed + m.failed
     if failed:

@@ -160,7 +160,7 @@ def test_a_run_that_would_remove_too_many_is_blocked_until_approved(work: Worksp
     blocked = work.run("sync")
     assert blocked.exit_code == 3
     assert (
-        "Blocked: Nothing to change; 16 removals held (16 removals (42% of 38 managed users) exceed "
+        "Blocked: Nothing else to change; 16 removals held (16 removals (42% of 38 managed users) exceed "
         "maxPercent 10) until approved" in flat(blocked.stdout)
     )
     assert (
