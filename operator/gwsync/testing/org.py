@@ -100,7 +100,9 @@ class Org(ApiModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            # users[0].primaryEmail, the way `gwsync validate` names fields
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+            where = where or "(top level)"
             raise OrgError(f"{source}: {where}: {first['msg']}.") from exc
 
 

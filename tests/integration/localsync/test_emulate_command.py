@@ -73,4 +73,4 @@ def test_a_broken_snapshot_is_refused(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1
-    assert " ".join(done.stderr.split()) == f"error: {broken}: users.0.primaryEmail: Field required."
+    assert " ".join(done.stderr.split()) == f"error: {broken}: users[0].primaryEmail: Field required."

@@ -187,7 +187,7 @@ ERRORS = [
     ),
     (
         ["-f", "acme.yaml", "--scim-token-file", "token", "--directory-file", "broken.yaml"],
-        "error: {root}/broken.yaml: users.0.primaryEmail: Field required.",
+        "error: {root}/broken.yaml: users[0].primaryEmail: Field required.",
     ),
     (
         [
