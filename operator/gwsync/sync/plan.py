@@ -5,6 +5,9 @@ No I/O here, so every ownership rule is a plain function tested with plain value
 - a target user without externalId whose userName is a desired email is adopted, never
   duplicated; every other target user is unmanaged and never touched;
 - same Google id with a new email is one Rename, not a removal plus a creation;
+- a new Google account with the email of a managed user whose account was deleted (a re-hire,
+  a re-created account) takes that target user over (Adopt), as the target keys people by
+  userName: deactivating one and failing to create the other would loop every day;
 - a mapped team's members = union of its groups' members ∩ desired users; only managed users
   are added or removed, so a person added to a team by hand is left alone;
 - teams no mapping names are never read further.
@@ -152,14 +155,22 @@ def managed_users(
     return managed
 
 
-def plan_user(person: Person, current: TargetUser | None, adopting: bool) -> UserStep:
+def plan_user(
+    person: Person, current: TargetUser | None, adopting: bool, replaces: str | None = None
+) -> UserStep:
     desired = desired_attributes(person)
     if current is None:
         item = user_item(person.primary_email, person.id, None, Action.CREATE, "New in Google.")
         return UserStep(item, desired, None, USER_FIELDS)
     changes = changed_fields(desired, current.attributes)
     fields = tuple(change.field for change in changes)
-    if adopting:
+    if replaces is not None:
+        action, details = (
+            Action.ADOPT,
+            f"New Google account with the email of deleted account {replaces}: its target user "
+            f"{current.user_name} now belongs to this account.",
+        )
+    elif adopting:
         action, details = Action.ADOPT, f"Existing target user {current.user_name} (no externalId) adopted."
     elif "userName" in fields:
         action, details = Action.RENAME, f"Email changed from {current.user_name} to {person.primary_email}."
@@ -232,14 +243,21 @@ def plan_users(
         for user in target_users
         if not user.external_id and user.id not in managed_ids
     }
+    # Managed users whose Google account no longer exists, by userName (re-hire candidates).
+    orphans = {user.user_name.casefold(): gid for gid, user in managed.items() if gid not in directory.people}
     plan = Plan(managed={gid: user.id for gid, user in managed.items()})
     for gid in sorted(desired, key=lambda g: desired[g].primary_email):
         person = desired[gid]
         current = managed.get(gid)
-        adopting = current is None and person.primary_email.casefold() in unowned
+        email = person.primary_email.casefold()
+        replaces = orphans.pop(email, None) if current is None else None
+        if replaces is not None:
+            current = managed.pop(replaces)
+            plan.managed[gid] = plan.managed.pop(replaces)
+        adopting = current is None and email in unowned
         if adopting:
-            current = unowned.pop(person.primary_email.casefold())
-        plan.users.append(plan_user(person, current, adopting))
+            current = unowned.pop(email)
+        plan.users.append(plan_user(person, current, adopting, replaces))
     for gid in sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name):
         plan.removals.append(plan_removal(gid, managed[gid], directory, spec.deprovision.action))
     return plan

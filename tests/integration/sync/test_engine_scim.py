@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+import pytest
+
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
@@ -119,6 +121,31 @@ async def test_leavers_are_deactivated_by_default_and_deleted_with_delete(
     assert [i.action for i in third.items].count(Action.DELETE) == 3
     assert [u["userName"] for u in scim.users()] == ["user0@acme.com"]
     assert list(third.ledger.users) == ["100000"]
+
+
+@pytest.mark.parametrize("gap", [0, 1], ids=["same-sync", "after-deactivation"])
+async def test_a_new_account_with_a_departed_email_takes_over_its_target_user(
+    scim: ScimServer, target: ScimTarget, gap: int
+) -> None:
+    # user1 leaves (account deleted), then a new account is created with the same address.
+    people = [person(0), person(1)]
+    ledger = (await run_sync(StaticSource(org(people)), target, spec(), Ledger.empty())).ledger
+    for _ in range(gap):  # the departure synced first: user1 deactivated
+        ledger = (await run_sync(StaticSource(org(people[:1])), target, spec(), ledger)).ledger
+    rehired = replace(person(1), id="109999", given_name="Renée")
+    second = await run_sync(StaticSource(org([people[0], rehired])), target, spec(), ledger)
+
+    item = by_key(second.items)["user1@acme.com"]
+    assert (item.action, item.result, item.source_id) == (Action.ADOPT, Result.SUCCEEDED, "109999")
+    assert item.details == (
+        "New Google account with the email of deleted account 100001: its target user user1@acme.com "
+        "now belongs to this account."
+    )
+    [user] = [u for u in scim.users() if u["userName"] == "user1@acme.com"]
+    assert (user["externalId"], user["active"], user["name"]["givenName"]) == ("109999", True, "Renée")
+    assert second.ledger.users == {"100000": ledger.users["100000"], "109999": user["id"]}
+    third = await run_sync(StaticSource(org([people[0], rehired])), target, spec(), second.ledger)
+    assert {i.action for i in third.items} == {Action.UNCHANGED}
 
 
 async def test_existing_user_is_adopted_and_unmanaged_users_are_never_touched(
