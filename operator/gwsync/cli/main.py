@@ -13,7 +13,7 @@ import typer
 from gwsync import __version__
 from gwsync.api.crd import render_crds
 from gwsync.api.reference import render_reference
-from gwsync.cli import cluster, sync_commands
+from gwsync.cli import groups_command, report_commands, status_command, sync_commands
 from gwsync.cli.emulate import emulate_app
 from gwsync.cli.output import err, fail, out
 from gwsync.cli.validate import validate_paths
@@ -84,7 +84,9 @@ def run(
 
 
 sync_commands.register(app)  # sync, plan
-cluster.register(app)  # report, status, groups
+status_command.register(app)
+report_commands.register(app)
+groups_command.register(app)
 
 
 @app.command()

@@ -11,7 +11,7 @@ import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
-from gwsync.cli import cluster
+from gwsync.cli import groups_command, report_commands, status_command
 
 # Wide enough that rich never folds a key or a message, so assertions see whole values.
 WIDE = {"COLUMNS": "250"}
@@ -44,7 +44,8 @@ def provisioning(name: str, **spec: Any) -> dict[str, Any]:
 
 def build_app() -> typer.Typer:
     app = typer.Typer()
-    cluster.register(app)
+    for commands in (report_commands, status_command, groups_command):
+        commands.register(app)
     return app
 
 
