@@ -25,7 +25,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import queue
 import secrets
 import threading
 import time
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gwsync.testing.org import Org, OrgGroup, OrgUser
+from gwsync.testing.threads import serving_in_thread
 
 API = "/admin/directory/v1"
 SCOPE_ROOT = "https://www.googleapis.com/auth/"
@@ -784,27 +784,7 @@ def google_emulator_in_thread(
     The Google client is blocking: calling it from the loop that serves the emulator would
     deadlock, so synchronous tests, the CLI and benchmarks run the emulator here.
     """
-    started: queue.Queue[tuple[GoogleEmulator, Callable[[], object]] | BaseException] = queue.Queue()
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        try:
-            async with running_google_emulator(org, host=host, port=port) as emulator:
-                started.put((emulator, lambda: loop.call_soon_threadsafe(stop.set)))
-                await stop.wait()
-        except BaseException as exc:
-            started.put(exc)
-            raise
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="google-emulator", daemon=True)
-    thread.start()
-    outcome = started.get(timeout=30)
-    if isinstance(outcome, BaseException):
-        raise outcome
-    emulator, stop = outcome
-    try:
-        yield emulator
-    finally:
-        stop()
-        thread.join(timeout=30)
+    with serving_in_thread(
+        lambda: running_google_emulator(org, host=host, port=port), "google-emulator"
+    ) as served:
+        yield served

@@ -25,13 +25,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime
-import queue
 import re
 import secrets
 import string
-import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -46,6 +44,7 @@ from kmock._internal import enums as kmock_enums
 from kmock._internal import rendering as kmock_rendering
 
 from gwsync.api import constants
+from gwsync.testing.threads import serving_in_thread
 
 ALL_VERBS: Final = ("create", "delete", "get", "list", "patch", "update", "watch")
 
@@ -612,30 +611,8 @@ def kube_emulator_in_thread(
     For blocking clients (the kubernetes client, ``subprocess.run(["kubectl", ...])``) called
     from synchronous code: on the caller's loop they would block the server they talk to.
     """
-    started: queue.Queue[tuple[KubeEmulator, Callable[[], object]] | BaseException] = queue.Queue()
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        try:
-            async with running_kube_emulator(objects) as kube:
-                started.put((kube, lambda: loop.call_soon_threadsafe(stop.set)))
-                await stop.wait()
-        except BaseException as exc:
-            started.put(exc)
-            raise
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="kube-emulator", daemon=True)
-    thread.start()
-    outcome = started.get(timeout=30)
-    if isinstance(outcome, BaseException):
-        raise outcome
-    kube, stop = outcome
-    try:
-        yield kube
-    finally:
-        stop()
-        thread.join(timeout=30)
+    with serving_in_thread(lambda: running_kube_emulator(objects), "kube-emulator") as served:
+        yield served
 
 
 def kubectl_path() -> str:
