@@ -95,8 +95,8 @@ class World:
 
     # -- the operator ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        running = serving_in_thread(server=str(self.kube.url), clock=self.clock, tick=TICK)
+    async def start(self, **options: Any) -> None:
+        running = serving_in_thread(server=str(self.kube.url), clock=self.clock, tick=TICK, **options)
         await asyncio.to_thread(running.__enter__)
         self._running = running
 
