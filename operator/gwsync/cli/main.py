@@ -76,11 +76,17 @@ def run(
     metrics_port: Annotated[
         int, typer.Option(help="Serve Prometheus metrics on this port (0 disables).")
     ] = 9090,
+    priority: Annotated[
+        int | None,
+        typer.Option(
+            help="Peering priority: of several replicas only the highest syncs (default: random, no ties)."
+        ),
+    ] = None,
 ) -> None:
     """Run the operator against the current kubeconfig or the in-cluster service account."""
     from gwsync.controller.operator import run as run_operator
 
-    run_operator(namespaces=namespace or [], liveness=liveness, metrics_port=metrics_port)
+    run_operator(namespaces=namespace or [], liveness=liveness, metrics_port=metrics_port, priority=priority)
 
 
 sync_commands.register(app)  # sync, plan

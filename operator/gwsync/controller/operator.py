@@ -8,6 +8,7 @@ server URL, the clock and the start/stop flags are injected, so nothing is monke
 import asyncio
 import concurrent.futures
 import logging
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -156,6 +157,15 @@ def serving_in_thread(
         thread.join(startup_timeout)
 
 
+def replica_priority(given: int | None = None) -> int:
+    """The peering priority of this process: the given one, else a random one.
+
+    Kopf pauses an operator only for a peer of *higher* priority; replicas that tie would all
+    sync. A random priority per process (1 in a billion to tie) leaves exactly one active.
+    """
+    return given if given is not None else secrets.randbelow(1 << 30) + 1
+
+
 def run(
     *,
     namespaces: Sequence[str] = (),
@@ -163,7 +173,7 @@ def run(
     liveness: str | None = None,
     metrics_port: int = 9090,
     standalone: bool = False,
-    priority: int = 0,
+    priority: int | None = None,
     verbose: bool = False,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
@@ -174,4 +184,11 @@ def run(
     if metrics_port:
         prometheus_client.start_http_server(metrics_port)
     watched = [*namespaces, *([namespace] if namespace else [])]
-    asyncio.run(serve(namespaces=watched, liveness=liveness, standalone=standalone, priority=priority))
+    asyncio.run(
+        serve(
+            namespaces=watched,
+            liveness=liveness,
+            standalone=standalone,
+            priority=replica_priority(priority),
+        )
+    )
