@@ -118,6 +118,22 @@ async def test_a_spec_change_is_pending_until_the_next_sync(world: World) -> Non
     assert world.scim.group_members("Engineering")
 
 
+async def test_a_request_during_a_running_sync_runs_once_after_it(world: World) -> None:
+    world.google.faults.append(Fault(status=0, api="users", delay=1.0, times=1))  # a slow first read
+    await world.start()
+    await world.create(world.provisioning())
+    await eventually(
+        lambda: [r for r in world.reports() if (r.get("status") or {}).get("phase") == "Running"] or None
+    )
+    request = {"metadata": {"annotations": {"gwsync.io/sync-requested-at": "2026-11-25T06:00:30Z"}}}
+    await world.patch("acme", request)
+
+    await eventually(lambda: world.finished(count=2))
+    await eventually(lambda: world.status().get("lastHandledSyncRequest") == "2026-11-25T06:00:30Z" or None)
+    await world.ticks(5)
+    assert triggers(world) == ["Initial", "Manual"]  # queued once, run after the running one
+
+
 async def test_a_spec_change_during_a_sync_is_pending_after_it(world: World) -> None:
     world.google.faults.append(Fault(status=0, api="users", delay=1.0))  # a slow Google read
     await world.start()
