@@ -29,6 +29,7 @@ from gwsync.kube.client import (
     KubeNotFound,
     connect,
     context_namespace,
+    kubeconfig_path,
 )
 from gwsync.kube.reports import (
     format_duration,
@@ -109,7 +110,7 @@ class ClusterOptions:
             return ""
         if self.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             return " (in-cluster configuration)"
-        path = self.kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or "~/.kube/config")
+        path = kubeconfig_path(self.kubeconfig) or "~/.kube/config"
         context = f", context {self.context}" if self.context else ""
         return f" (from kubeconfig {path}{context})"
 

@@ -44,7 +44,7 @@ from gwsync.kube.reports import (
     ACTIVE_PHASES,
     format_duration,
     iter_report_items,
-    list_namespace_reports,
+    list_reports,
     read_report,
 )
 
@@ -198,7 +198,7 @@ def report_list(
 ) -> None:
     """List the SyncReports of a namespace, oldest first (the newest is the last row)."""
     with cluster(cluster_options(namespace, kubeconfig, context, server)) as (kube, ns):
-        reports = list_namespace_reports(kube, ns, provisioning)
+        reports = list_reports(kube, ns, provisioning)
     if not reports:
         whose = f"GoogleProvisioning {ns}/{provisioning}" if provisioning else f"namespace {ns}"
         out.print(f"No SyncReports for {whose} yet; one is created when a sync starts.", soft_wrap=True)

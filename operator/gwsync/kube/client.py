@@ -282,7 +282,7 @@ def connect(
 def _load_kubeconfig(
     configuration: k8s.Configuration, kubeconfig: str | Path | None, context: str | None
 ) -> None:
-    path = _kubeconfig_path(kubeconfig)
+    path = kubeconfig_path(kubeconfig)
     shown = str(path or Path("~/.kube/config"))
     if path is not None and not Path(path).is_file():
         raise KubeConfigError(
@@ -301,7 +301,7 @@ def _load_kubeconfig(
         ) from None
 
 
-def _kubeconfig_path(kubeconfig: str | Path | None) -> str | Path | None:
+def kubeconfig_path(kubeconfig: str | Path | None) -> str | Path | None:
     """The kubeconfig kubectl would read: the given one, else $KUBECONFIG's first file (else None)."""
     return kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None)
 
@@ -317,7 +317,7 @@ def context_namespace(kubeconfig: str | Path | None = None, context: str | None 
             return SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or DEFAULT_NAMESPACE
         except OSError:
             return DEFAULT_NAMESPACE
-    path = _kubeconfig_path(kubeconfig)
+    path = kubeconfig_path(kubeconfig)
     try:
         contexts, current = k8s_config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
             config_file=str(path) if path else None

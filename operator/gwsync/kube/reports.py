@@ -230,22 +230,15 @@ def _order(report: Mapping[str, Any]) -> tuple[str, str, int, str]:
     return (str(meta.get("creationTimestamp", "")), stamp, attempt, name)
 
 
-def list_report_objects(kube: Kube, namespace: str, provisioning: str) -> list[dict[str, Any]]:
-    """The SyncReports of a GoogleProvisioning as stored, oldest first."""
-    return sorted(kube.list(REPORTS, namespace, report_labels(provisioning)), key=_order)
-
-
-def list_reports(kube: Kube, namespace: str, provisioning: str) -> list[SyncReport]:
-    """The SyncReports of a GoogleProvisioning, oldest first."""
-    return [SyncReport.model_validate(obj) for obj in list_report_objects(kube, namespace, provisioning)]
-
-
-def list_namespace_reports(kube: Kube, namespace: str, provisioning: str | None = None) -> list[SyncReport]:
-    """The SyncReports of a namespace (of one GoogleProvisioning when named), oldest first."""
+def list_report_objects(kube: Kube, namespace: str, provisioning: str | None) -> list[dict[str, Any]]:
+    """The SyncReports of a GoogleProvisioning (or of the namespace: None) as stored, oldest first."""
     labels = report_labels(provisioning) if provisioning is not None else None
-    return [
-        SyncReport.model_validate(obj) for obj in sorted(kube.list(REPORTS, namespace, labels), key=_order)
-    ]
+    return sorted(kube.list(REPORTS, namespace, labels), key=_order)
+
+
+def list_reports(kube: Kube, namespace: str, provisioning: str | None = None) -> list[SyncReport]:
+    """The SyncReports of a GoogleProvisioning (or of the whole namespace), oldest first."""
+    return [SyncReport.model_validate(obj) for obj in list_report_objects(kube, namespace, provisioning)]
 
 
 def read_report(kube: Kube, namespace: str, name: str) -> SyncReport:
