@@ -11,6 +11,7 @@ from gwsync.api.provisioning import SyncPhase, SyncSummary
 
 MAX_STATUS_ITEMS = 200
 ITEM_STORE_FORMAT = "jsonl+gzip"
+ACTIVE_PHASES: frozenset[str] = frozenset({"Pending", "Running"})  # a sync that has not ended
 TERMINAL_PHASES: frozenset[str] = frozenset(
     {"Succeeded", "PartiallySucceeded", "Failed", "Blocked", "Interrupted"}
 )

@@ -22,7 +22,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gwsync.api.report import Action, ItemType, ReportItem, Result, SyncReport
+from gwsync.api.report import ACTIVE_PHASES, Action, ItemType, ReportItem, Result, SyncReport
 from gwsync.cli.cluster import (
     PHASE_STYLES,
     ContextOption,
@@ -41,7 +41,6 @@ from gwsync.cli.output import err, fail, out
 from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv
 from gwsync.kube.client import Kube, KubeNotFound
 from gwsync.kube.reports import (
-    ACTIVE_PHASES,
     format_duration,
     iter_report_items,
     list_reports,

@@ -12,7 +12,7 @@ from typing import TextIO
 from rich.table import Table
 from rich.text import Text
 
-from gwsync.api.report import Action, ItemType, ReportItem, Result, SyncReport
+from gwsync.api.report import ACTIVE_PHASES, Action, ItemType, ReportItem, Result, SyncReport
 
 CSV_COLUMNS = (
     "type",
@@ -25,7 +25,6 @@ CSV_COLUMNS = (
     "sourceId",
     "targetId",
 )
-RUNNING_PHASES = frozenset({"Pending", "Running"})
 
 
 class ReportNotReady(Exception):
@@ -34,7 +33,7 @@ class ReportNotReady(Exception):
 
 def ensure_complete(report: SyncReport) -> None:
     """Refuse a Pending/Running report, as the seed says, with the exact sentence users see."""
-    if report.status.phase in RUNNING_PHASES:
+    if report.status.phase in ACTIVE_PHASES:
         name = report.metadata.get("name", "?")
         raise ReportNotReady(
             f"Report {name} is still running; it can be viewed and exported once the sync completes."

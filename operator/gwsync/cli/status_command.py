@@ -12,6 +12,7 @@ from rich.text import Text
 from gwsync.api import constants as c
 from gwsync.api.common import Condition
 from gwsync.api.provisioning import GoogleProvisioningSpec, GoogleProvisioningStatus
+from gwsync.api.report import ACTIVE_PHASES
 from gwsync.cli.cluster import (
     PHASE_STYLES,
     ContextOption,
@@ -30,7 +31,6 @@ from gwsync.cli.cluster import (
 from gwsync.cli.output import out
 from gwsync.controller.schedule import next_sync
 from gwsync.kube.reports import (
-    ACTIVE_PHASES,
     timestamp,
 )
 

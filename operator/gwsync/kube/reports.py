@@ -16,6 +16,7 @@ from typing import Any, Final
 from gwsync.api import constants
 from gwsync.api.provisioning import LastSync, SyncSummary
 from gwsync.api.report import (
+    ACTIVE_PHASES,
     ITEM_STORE_FORMAT,
     MAX_STATUS_ITEMS,
     TERMINAL_PHASES,
@@ -30,7 +31,6 @@ from gwsync.kube import items as item_store
 from gwsync.kube.client import REPORTS, Kube, KubeConflict
 from gwsync.kube.status import patch_status
 
-ACTIVE_PHASES: Final = frozenset({"Pending", "Running"})
 MAX_NAME_ATTEMPTS: Final = 100
 MAX_LABEL_VALUE: Final = 63
 INTERRUPTED_MESSAGE: Final = (
