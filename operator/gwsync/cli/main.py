@@ -82,11 +82,20 @@ def run(
             help="Peering priority: of several replicas only the highest syncs (default: random, no ties)."
         ),
     ] = None,
+    tick: Annotated[
+        float,
+        typer.Option(
+            min=0.05,
+            help="Seconds between two checks of whether a sync is due (the schedule itself lives in status).",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run the operator against the current kubeconfig or the in-cluster service account."""
     from gwsync.controller.operator import run as run_operator
 
-    run_operator(namespaces=namespace or [], liveness=liveness, metrics_port=metrics_port, priority=priority)
+    run_operator(
+        namespaces=namespace or [], liveness=liveness, metrics_port=metrics_port, priority=priority, tick=tick
+    )
 
 
 sync_commands.register(app)  # sync, plan

@@ -175,6 +175,7 @@ def run(
     standalone: bool = False,
     priority: int | None = None,
     verbose: bool = False,
+    tick: float = DEFAULT_TICK,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -190,5 +191,6 @@ def run(
             liveness=liveness,
             standalone=standalone,
             priority=replica_priority(priority),
+            tick=tick,
         )
     )
