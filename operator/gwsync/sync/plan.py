@@ -274,13 +274,19 @@ def plan_teams(
     if not spec.teams.enabled:
         return
     by_id = {group.id: group for group in target_groups}
-    by_name = {group.display_name: group for group in target_groups}
     desired_ids = {step.item.source_id for step in plan.users if step.item.source_id}
     email_of = {step.item.source_id: step.item.key for step in [*plan.users, *plan.removals]}
+    # Who each target user will be once the users are applied: managed users, and the users
+    # adopted (by userName, or taken over) in this sync, so their memberships count already.
     gid_of = {tid: gid for gid, tid in plan.managed.items()}
+    gid_of.update(
+        (step.target_id, step.item.source_id)
+        for step in plan.users
+        if step.target_id and step.item.source_id and step.item.action is Action.ADOPT
+    )
     for mapping in spec.teams.mappings:
         team = mapping.team
-        group = by_id.get(ledger.teams.get(team, "")) or by_name.get(team)
+        group = by_id.get(ledger.teams.get(team, "")) or group_named(team, target_groups)
         plan.teams.append(team_step(team, group, ledger))
         members = directory.members_of(mapping.groups) & desired_ids
         current = group.members if group is not None else frozenset()
@@ -289,6 +295,19 @@ def plan_teams(
             plan.members.append(member_step(team, gid, email_of.get(gid, gid), add=True))
         for gid in sorted(current_gids - members, key=lambda g: email_of.get(g, g)):
             plan.members.append(member_step(team, gid, email_of.get(gid, gid), add=False))
+
+
+def group_named(team: str, groups: Iterable[TargetGroup]) -> TargetGroup | None:
+    """The group a mapped team adopts: same displayName, the exact spelling first, then any case.
+
+    Targets compare group names case-insensitively as people do ("engineering" is the team
+    Engineering); ties between case variants go to the smallest id, so the choice is stable.
+    """
+    same_name = sorted(
+        (group for group in groups if group.display_name.casefold() == team.casefold()),
+        key=lambda group: (group.display_name != team, group.id),
+    )
+    return same_name[0] if same_name else None
 
 
 def team_step(team: str, group: TargetGroup | None, ledger: Ledger) -> TeamStep:

@@ -26,10 +26,12 @@ def summarize(items: Iterable[ReportItem]) -> SyncSummary:
             teams = summary.teams
             if item.result is Result.FAILED:
                 teams.failed += 1
-            elif item.action is Action.UNCHANGED:
-                teams.unchanged += 1
-            else:
+            elif item.action is Action.CREATE:
                 teams.created += 1
+            else:
+                # Unchanged, or an existing group adopted as the team: it was already there, so
+                # never "created". TeamCounts has no adopted count (api/provisioning.py).
+                teams.unchanged += 1
         else:
             memberships = summary.memberships
             if item.result is Result.FAILED:
