@@ -6,8 +6,19 @@ front of it sits a small WSGI middleware of ours that only observes and injects 
 
 - every request is logged (method, path, status) so tests can count writes;
 - the number of requests in flight is tracked, with its maximum (for maxConcurrency);
-- chosen requests are answered with an error instead (500, 409, 429 with Retry-After...);
+- chosen requests are answered with an error instead (500, 409, 429 with Retry-After...),
+  or passed to scim2-server and applied, with the error as the only answer the client sees
+  (`Fault(applied=True)`: the write happened, the client cannot know it);
+- another client's request can be run just before a chosen one reaches scim2-server
+  (`Interleave`), to make real concurrent edits (and so real 412s on a stale If-Match);
+- `Quirks` reproduce providers that page badly (totalResults that is the page size, a
+  startIndex that is ignored, a count silently capped);
 - an optional per-request delay makes concurrency observable on a fast in-memory store.
+
+Capabilities are scim2-server's own: `run_scim_server(patch=False)` makes its
+ServiceProviderConfig say patch.supported=false, and scim2-server then answers every PATCH
+with 501; `etag=False` turns resource versions (meta.version, ETag, If-Match) off;
+`max_results` is filter.maxResults, the page size clients are told and held to.
 
 Seeding goes over HTTP with the standard library, so this module imports no HTTP client
 (the SCIM client lives in gwsync.targets.scim only).
@@ -21,6 +32,7 @@ import secrets
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -53,7 +65,9 @@ class Fault:
 
     A request matches when its method equals `method` (if set), its path contains `path`
     (if set) and its body contains `body` (if set). `times` is how many matching requests
-    get the fault (None: all of them).
+    get the fault (None: all of them). With `applied`, the request first goes to
+    scim2-server (a POST creates, a PUT replaces...) and only its answer is replaced: the
+    ambiguous failure of a gateway that timed out after the backend did the work.
     """
 
     status: int
@@ -64,6 +78,7 @@ class Fault:
     retry_after: str | None = None
     scim_type: str | None = None
     detail: str = "Injected fault"
+    applied: bool = False
     hits: int = 0
 
     def matches(self, method: str, path: str, body: bytes) -> bool:
@@ -83,6 +98,69 @@ class Fault:
         if self.retry_after is not None:
             headers.append(("Retry-After", self.retry_after))
         return f"{self.status} Injected", headers, json.dumps(error).encode()
+
+
+@dataclass
+class Interleave:
+    """Run `action` (another client's request) just before a matching request is served.
+
+    Matching is as for `Fault` (method, path substring, body substring, `times`). The action
+    runs outside the middleware's lock, so it may itself call the server over HTTP.
+    """
+
+    action: Callable[[], object]
+    method: str | None = None
+    path: str | None = None
+    body: str | None = None
+    times: int | None = 1
+    hits: int = 0
+
+    def matches(self, method: str, path: str, body: bytes) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if self.method is not None and self.method != method:
+            return False
+        if self.path is not None and self.path not in path:
+            return False
+        return self.body is None or self.body.encode() in body
+
+
+@dataclass
+class Quirks:
+    """Paging behaviours of real providers that scim2-server does not have by itself.
+
+    - `total_is_page_size`: list responses say totalResults = the number of resources in
+      that page (a provider confusing totalResults with itemsPerPage);
+    - `ignore_start_index`: startIndex is dropped, so every request gets the first page;
+    - `max_count`: count is silently capped to this, whatever filter.maxResults says.
+    """
+
+    total_is_page_size: bool = False
+    ignore_start_index: bool = False
+    max_count: int | None = None
+
+    def rewrite_query(self, query: str) -> str:
+        params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        if self.ignore_start_index:
+            params = [(k, v) for k, v in params if k != "startIndex"]
+        if self.max_count is not None:
+            params = [
+                (k, str(min(int(v), self.max_count)) if k == "count" and v.isdigit() else v)
+                for k, v in params
+            ]
+        return urllib.parse.urlencode(params)
+
+    def rewrite_body(self, method: str, body: bytes) -> bytes:
+        if not self.total_is_page_size or method != "GET" or not body:
+            return body
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return body
+        if isinstance(payload, dict) and "totalResults" in payload:
+            payload["totalResults"] = len(payload.get("Resources") or [])
+            return json.dumps(payload).encode()
+        return body
 
 
 @dataclass(frozen=True)
@@ -107,6 +185,8 @@ class FaultInjector:
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    interleaves: list[Interleave] = field(default_factory=list)
+    quirks: Quirks = field(default_factory=Quirks)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
@@ -117,27 +197,46 @@ class FaultInjector:
             fault = next((f for f in self.faults if f.matches(method, path, body)), None)
             if fault is not None:
                 fault.hits += 1
+            interleave = next((i for i in self.interleaves if i.matches(method, path, body)), None)
+            if interleave is not None:
+                interleave.hits += 1
         try:
             if self.delay:
                 time.sleep(self.delay)  # server-side latency, so concurrency is observable
-            status_holder: list[str] = []
-
-            def recording_start(status: str, headers: Any, exc_info: Any = None) -> Any:
-                status_holder.append(status)
-                return start_response(status, headers, exc_info)
-
-            if fault is not None:
+            if interleave is not None:
+                interleave.action()
+            if fault is not None and not fault.applied:
                 status, headers, payload = fault.response()
-                recording_start(status, headers)
-                chunks: list[bytes] = [payload]
             else:
-                chunks = list(self.app(environ, recording_start))
+                environ["QUERY_STRING"] = self.quirks.rewrite_query(environ.get("QUERY_STRING", ""))
+                status, headers, payload = self.serve(environ)
+                if fault is not None:  # applied by scim2-server, answered with the fault
+                    status, headers, payload = fault.response()
+                else:
+                    rewritten = self.quirks.rewrite_body(method, payload)
+                    if rewritten is not payload:
+                        payload = rewritten
+                        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                        headers.append(("Content-Length", str(len(payload))))
+            start_response(status, headers)
             with self.lock:
-                self.request_log.append(LoggedRequest(method, path, int(status_holder[0].split()[0])))
-            return chunks
+                self.request_log.append(LoggedRequest(method, path, int(status.split()[0])))
+            return [payload]
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    def serve(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+        """scim2-server's answer, whole: status line, headers and body."""
+        answer: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+            answer.append((status, list(headers)))
+            return lambda data: None
+
+        payload = b"".join(self.app(environ, capture))
+        status, headers = answer[-1]
+        return status, headers, payload
 
 
 def read_body(environ: WSGIEnvironment) -> bytes:
@@ -182,6 +281,14 @@ class ScimServer:
         with self.injector.lock:
             self.injector.faults = list(faults)
             self.injector.delay = delay
+
+    def set_interleaves(self, interleaves: Iterable[Interleave]) -> None:
+        with self.injector.lock:
+            self.injector.interleaves = list(interleaves)
+
+    def set_quirks(self, quirks: Quirks) -> None:
+        with self.injector.lock:
+            self.injector.quirks = quirks
 
     def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         """One SCIM request; returns the decoded JSON body (None when empty)."""
@@ -230,13 +337,18 @@ class ScimServer:
         return {names.get(m["value"], m["value"]) for m in group.get("members", [])}
 
     def _all(self, path: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+        """Every resource, read the slow sure way (until a page brings nothing new), so that
+        assertions stay right when `Quirks` make the server page badly."""
+        found: dict[str, dict[str, Any]] = {}
+        start = 1
         while True:
-            page = self.call("GET", f"{path}?startIndex={len(found) + 1}&count=1000")
+            page = self.call("GET", f"{path}?startIndex={start}&count=1000")
             resources = page.get("Resources", [])
-            found.extend(resources)
-            if not resources or len(found) >= page.get("totalResults", 0):
-                return found
+            fresh = [r for r in resources if r["id"] not in found]
+            if not fresh:
+                return list(found.values())
+            found.update((r["id"], r) for r in fresh)
+            start += len(resources)
 
 
 class BackloggedServer(ThreadingWSGIServer):
@@ -245,10 +357,27 @@ class BackloggedServer(ThreadingWSGIServer):
     request_queue_size = 256
 
 
-def scim_application(token: str, storage: InMemoryStorage) -> BearerTokenApplication:
-    """scim2-server's own app, as its CLI builds it with --bearer-token."""
+def scim_application(
+    token: str,
+    storage: InMemoryStorage,
+    *,
+    patch: bool = True,
+    etag: bool = True,
+    max_results: int | None = None,
+) -> BearerTokenApplication:
+    """scim2-server's own app, as its CLI builds it with --bearer-token.
+
+    `patch`, `etag` and `max_results` change what its ServiceProviderConfig says, and
+    scim2-server behaves accordingly (501 to PATCH, no versions, pages of at most max_results).
+    """
     config = load_default_service_provider_config()
     config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+    if config.patch is not None:
+        config.patch.supported = patch
+    if config.etag is not None:
+        config.etag.supported = etag
+    if max_results is not None and config.filter is not None:
+        config.filter.max_results = max_results
     provider = ScimProvider.from_discovery(
         load_default_schemas().values(), load_default_resource_types().values(), config=config
     )
@@ -265,6 +394,10 @@ def run_scim_server(
     wrap: Callable[[WSGIApplication], WSGIApplication] | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    patch: bool = True,
+    etag: bool = True,
+    max_results: int | None = None,
+    quirks: Quirks | None = None,
 ) -> Iterator[ScimServer]:
     """Serve scim2-server on host:port (a free port by default) in a thread; the URL ends in /v2."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -274,10 +407,10 @@ def run_scim_server(
             """Keep test output clean: the middleware keeps its own request log."""
 
     storage = InMemoryStorage()
-    app: WSGIApplication = scim_application(token, storage)
+    app: WSGIApplication = scim_application(token, storage, patch=patch, etag=etag, max_results=max_results)
     if wrap is not None:
         app = wrap(app)
-    injector = FaultInjector(app, list(faults), delay)
+    injector = FaultInjector(app, list(faults), delay, quirks=quirks or Quirks())
     server = make_server(host, port, injector, server_class=BackloggedServer, handler_class=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="scim2-server", daemon=True)
     thread.start()
