@@ -6,6 +6,13 @@ models. It implements `gwsync.sync.ports.Target`, so the sync core never sees HT
 What a real provider needs, and where it is handled:
 - capabilities differ: ServiceProviderConfig is read once and decides PATCH or PUT, and the
   page size (filter.maxResults);
+- without PATCH, every write is a read-modify-write PUT: GET the resource, change only the
+  attributes gwsync manages (a user's mapped fields, a group's member list), PUT the whole
+  resource back without `meta`, so what other tools or admins set (nickName, phoneNumbers,
+  locale, roles, other members...) survives. When the server versions resources
+  (meta.version or an ETag header) the PUT carries If-Match; a 412 means someone wrote in
+  between, so the resource is read again and the change re-applied, at most
+  PRECONDITION_ATTEMPTS times;
 - rate limits: 429/503 are retried in the transport, honouring Retry-After, with exponential
   back-off and jitter (tenacity), a bounded number of times; the wait happens outside the
   concurrency slot, so a storm does not pin the slots;
@@ -25,7 +32,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -47,6 +54,7 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 MAX_MEMBER_OPS = 100
+PRECONDITION_ATTEMPTS = 4
 DEFAULT_PAGE_SIZE = 500
 RETRIED_STATUSES = frozenset({429, 503})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -314,27 +322,25 @@ class ScimTarget:
         if (await self._capabilities()).patch:
             operations = [user_operation(field, user) for field in fields]
             await self._patch("User", target_id, operations, f"updating {user.user_name}")
-        else:
-            payload = {**user_resource(user), "id": target_id}
-            await self._call(
-                self._scim.replace("User", payload, url=f"/Users/{target_id}", expected_status_codes=None),
-                f"replacing {user.user_name}",
-            )
+            return
+
+        def change(resource: dict[str, Any]) -> bool:
+            put_user_fields(resource, user, fields)
+            return True
+
+        await self._read_modify_write("User", target_id, change, f"replacing {user.user_name}")
 
     async def deactivate_user(self, target_id: str) -> None:
         if (await self._capabilities()).patch:
             operation = {"op": "replace", "path": "active", "value": False}
             await self._patch("User", target_id, [operation], "deactivating the user")
             return
-        current = await self._call(
-            self._scim.query("User", target_id, expected_status_codes=None), "reading the user"
-        )
-        current["active"] = False
-        current.pop("meta", None)
-        await self._call(
-            self._scim.replace("User", current, url=f"/Users/{target_id}", expected_status_codes=None),
-            "deactivating the user",
-        )
+
+        def change(resource: dict[str, Any]) -> bool:
+            resource["active"] = False
+            return True
+
+        await self._read_modify_write("User", target_id, change, "deactivating the user")
 
     async def delete_user(self, target_id: str) -> None:
         await self._call(
@@ -352,14 +358,86 @@ class ScimTarget:
         return str(created["id"])
 
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
+        if not (await self._capabilities()).patch:
+            await self._put_members(group_id, add=user_ids, remove=(), doing="adding team members")
+            return
         for chunk in chunks(user_ids, MAX_MEMBER_OPS):
             operation = {"op": "add", "path": "members", "value": [{"value": uid} for uid in chunk]}
             await self._patch("Group", group_id, [operation], "adding team members")
 
     async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None:
+        if not (await self._capabilities()).patch:
+            await self._put_members(group_id, add=(), remove=user_ids, doing="removing team members")
+            return
         for chunk in chunks(user_ids, MAX_MEMBER_OPS):
             operations = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in chunk]
             await self._patch("Group", group_id, operations, "removing team members")
+
+    async def _put_members(
+        self, group_id: str, *, add: Iterable[str], remove: Iterable[str], doing: str
+    ) -> None:
+        """Membership on a target without PATCH: the group's whole member list, by PUT."""
+
+        def change(resource: dict[str, Any]) -> bool:
+            return change_members(resource, add, remove)
+
+        await self._read_modify_write("Group", group_id, change, doing)
+
+    async def _read_modify_write(
+        self,
+        resource_type: str,
+        target_id: str,
+        change: Callable[[dict[str, Any]], bool],
+        doing: str,
+    ) -> None:
+        """GET, `change` in place (False: nothing to write), PUT back with If-Match; 412 → again."""
+        endpoint = f"/{resource_type}s/{target_id}"
+        for attempt in range(1, PRECONDITION_ATTEMPTS + 1):
+            current, version = await self._read(endpoint, f"reading before {doing}")
+            current.pop("meta", None)
+            if not change(current):
+                return
+            headers = {"If-Match": version} if version else {}
+            try:
+                await self._call(
+                    self._scim.replace(
+                        resource_type, current, url=endpoint, expected_status_codes=None, headers=headers
+                    ),
+                    doing,
+                )
+                return
+            except TargetError as exc:
+                if exc.status != 412:
+                    raise
+                if attempt == PRECONDITION_ATTEMPTS:
+                    raise TargetError(
+                        f"Target refused {doing}: the {resource_type.lower()} was changed by someone "
+                        f"else each of the {PRECONDITION_ATTEMPTS} times gwsync read and wrote it "
+                        "(412 Precondition Failed); the next sync tries again.",
+                        status=412,
+                    ) from exc
+                log.info("%s %s changed while %s; reading it again.", resource_type, target_id, doing)
+
+    async def _read(self, endpoint: str, doing: str) -> tuple[dict[str, Any], str | None]:
+        """GET one resource and its version: meta.version, else the ETag header, else None."""
+        try:
+            response = await self._scim.request("GET", endpoint)
+        except SCIMClientException as exc:
+            notes = "; ".join(getattr(exc, "__notes__", []))
+            raise TargetError(f"Target failed while {doing}: {notes or exc}") from exc
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and ERROR_SCHEMA in (payload.get("schemas") or []):
+            raise refusal(payload, doing)
+        if response.status_code != 200 or not isinstance(payload, dict):
+            raise TargetError(
+                f"Target failed while {doing}: it answered {response.status_code} without a SCIM resource",
+                status=response.status_code,
+            )
+        version = (payload.get("meta") or {}).get("version") or response.headers.get("ETag")
+        return payload, str(version) if version else None
 
     async def _patch(
         self, resource_type: str, target_id: str, operations: list[dict[str, Any]], doing: str
@@ -456,6 +534,67 @@ def user_operation(field: str, user: UserAttributes) -> dict[str, Any]:
     if field == "photos":
         return {"op": "replace", "path": path, "value": photo(str(value))}
     return {"op": "replace", "path": path, "value": value}
+
+
+def put_user_fields(resource: dict[str, Any], user: UserAttributes, fields: Iterable[str]) -> None:
+    """Write `fields` of `user` into a whole SCIM User read from the target, in place.
+
+    The PUT twin of `user_operation`: the same values, and everything else on the resource
+    (other name parts, other enterprise attributes, nickName, phoneNumbers...) untouched.
+    """
+    for field in fields:
+        value = user.value(field)
+        if field in ("name.givenName", "name.familyName"):
+            name = dict(resource.get("name") or {})
+            put(name, field.split(".", 1)[1], value)
+            if name:
+                resource["name"] = name
+            else:
+                resource.pop("name", None)
+        elif field == "department":
+            extension = dict(resource.get(ENTERPRISE) or {})
+            put(extension, "department", value)
+            schemas = [s for s in resource.get("schemas") or [USER_SCHEMA] if s != ENTERPRISE]
+            if extension:
+                resource[ENTERPRISE] = extension
+                schemas.append(ENTERPRISE)
+            else:
+                resource.pop(ENTERPRISE, None)
+            resource["schemas"] = schemas
+        elif field == "emails":
+            put(resource, "emails", work_email(str(value)) if value is not None else None)
+        elif field == "photos":
+            put(resource, "photos", photo(str(value)) if value is not None else None)
+        else:
+            put(resource, PATCH_PATHS[field], value)
+
+
+def put(mapping: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key`, or remove it when the value is None."""
+    if value is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = value
+
+
+def change_members(group: dict[str, Any], add: Iterable[str], remove: Iterable[str]) -> bool:
+    """Apply member additions and removals to a whole SCIM Group, in place; False if no change.
+
+    Members keep their value and type; `$ref` and `display` are the server's to derive.
+    """
+    removed = set(remove)
+    before = [m for m in group.get("members") or [] if m.get("value")]
+    kept = [
+        {key: member[key] for key in ("value", "type") if key in member}
+        for member in before
+        if str(member["value"]) not in removed
+    ]
+    present = {str(member["value"]) for member in kept}
+    added = [uid for uid in dict.fromkeys(add) if uid not in present]
+    if not added and len(kept) == len(before):
+        return False
+    group["members"] = kept + [{"value": uid} for uid in added]
+    return True
 
 
 def user_of(resource: dict[str, Any]) -> TargetUser:
