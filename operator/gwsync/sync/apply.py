@@ -5,6 +5,10 @@ memberships (removals before a user may be deleted), then deprovisioning. Every 
 wrapped so that a refusal, a timeout or a bug fails only its own item; the next sync plans
 the same step again because the difference is still there. The ledger is updated as steps
 succeed and handed to `checkpoint` after each batch, so a crash loses at most a batch.
+
+One failure does stop everything: TargetUnavailable (the target refuses the token, or is
+gone). Then the requests still in flight are cancelled, nothing more is sent, the ledger of
+what was written is checkpointed, and every step not done is reported Skipped with the reason.
 """
 
 import asyncio
@@ -27,6 +31,8 @@ WRITING_USER_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.RENAME, A
 REMOVALS = frozenset({Action.DEPROVISION, Action.DELETE})
 
 S = TypeVar("S", UserStep, TeamStep)
+T = TypeVar("T")
+NOT_APPLIED = "Not applied: the sync stopped: "
 Checkpoint = Callable[[Ledger], Awaitable[None]]
 Progress = Callable[[str, int, int], None]
 
@@ -40,6 +46,7 @@ class Run:
     checkpoint: Checkpoint | None = None
     progress: Progress | None = None
     groups: dict[str, str] = field(default_factory=dict)  # team -> target group id
+    stopped: TargetUnavailable | None = None  # set when the target refused to go on
 
     async def saved(self) -> None:
         if self.checkpoint is not None:
@@ -55,6 +62,35 @@ def outcome(item: ReportItem, error: BaseException | None = None, **update: obje
         log.exception("Unexpected error applying %s %s", item.type, item.key, exc_info=error)
         details = f"Unexpected error: {type(error).__name__}: {error}"
     return item.model_copy(update={"result": Result.FAILED, "details": details, **update})
+
+
+def not_applied(run: Run, item: ReportItem) -> ReportItem:
+    """An item the sync never got to because the target refused to go on."""
+    if item.result is not Result.PLANNED:  # held by the guard: it keeps its reason
+        return item
+    if item.action is Action.UNCHANGED:  # nothing to write anyway
+        return outcome(item)
+    details = f"{NOT_APPLIED}{run.stopped}"
+    return item.model_copy(update={"result": Result.SKIPPED, "details": details})
+
+
+async def all_or_stop(run: Run, jobs: Sequence[Awaitable[T]]) -> list[T | None]:
+    """Run `jobs` together; on TargetUnavailable cancel the rest (None for each job not done).
+
+    asyncio.gather alone lets the siblings of a failed job go on writing after it returns.
+    """
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    except TargetUnavailable as exc:
+        run.stopped = run.stopped or exc
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return [
+        task.result() if task.done() and not task.cancelled() and task.exception() is None else None
+        for task in tasks
+    ]
 
 
 async def apply_user(run: Run, step: UserStep) -> ReportItem:
@@ -122,11 +158,17 @@ async def apply_members(run: Run, steps: Sequence[MemberStep]) -> list[ReportIte
         chunk = ready[start : start + MEMBER_CHUNK]
         ids = [user_id for _, user_id in chunk]
         error: Exception | None = None
+        if run.stopped is not None:  # another team's request met the refusal: send nothing more
+            items.extend(not_applied(run, step.item) for step, _ in chunk)
+            continue
         try:
             assert group_id is not None
             await (run.target.add_members if add else run.target.remove_members)(group_id, ids)
-        except TargetUnavailable:
-            raise
+        except TargetUnavailable as exc:
+            # Chunks already written keep their items; this one and the rest are not applied.
+            run.stopped = run.stopped or exc
+            items.extend(not_applied(run, step.item) for step, _ in chunk)
+            continue
         except Exception as exc:
             error = exc
         items.extend(outcome(step.item, error, target_id=user_id) for step, user_id in chunk)
@@ -139,12 +181,28 @@ async def in_batches(
     items: list[ReportItem] = []
     for start in range(0, len(steps), BATCH):
         batch = steps[start : start + BATCH]
-        items.extend(await asyncio.gather(*(apply(run, step) for step in batch)))
+        if run.stopped is not None:
+            items.extend(not_applied(run, step.item) for step in batch)
+            continue
+        results = await all_or_stop(run, [apply(run, step) for step in batch])
+        items.extend(
+            result if result is not None else not_applied(run, step.item)
+            for step, result in zip(batch, results, strict=True)
+        )
         if any(item.result is Result.SUCCEEDED and item.data_changed for item in items[start:]):
             await run.saved()
         if run.progress is not None:
             run.progress(phase, len(items), len(steps))
     return items
+
+
+@dataclass
+class Applied:
+    """What apply did: every item with its result, the updated ledger, and why it stopped."""
+
+    items: list[ReportItem]
+    ledger: Ledger
+    stopped: str | None = None  # the target's refusal (TargetUnavailable), one sentence
 
 
 async def apply_plan(
@@ -154,7 +212,7 @@ async def apply_plan(
     *,
     checkpoint: Checkpoint | None = None,
     progress: Progress | None = None,
-) -> tuple[list[ReportItem], Ledger]:
+) -> Applied:
     """Apply every step; return the items with their results and the updated ledger."""
     # Users as planned: ledger entries whose target user still exists, plus those re-adopted
     # by externalId (no write needed); entries of users deleted by hand in the target go.
@@ -162,10 +220,19 @@ async def apply_plan(
     users = await in_batches(run, "users", plan.users, apply_user)
     teams = await in_batches(run, "teams", plan.teams, apply_team)
     groups = [list(g) for _, g in groupby(plan.members, key=lambda m: (m.team, m.add))]
+    if run.stopped is None:
+        results = await all_or_stop(run, [apply_members(run, g) for g in groups])
+    else:
+        results = [None] * len(groups)
     member_items = [
-        item for batch in await asyncio.gather(*(apply_members(run, g) for g in groups)) for item in batch
+        item
+        for group, result in zip(groups, results, strict=True)
+        for item in (result if result is not None else [not_applied(run, step.item) for step in group])
     ]
     if run.progress is not None:
         run.progress("memberships", len(member_items), len(plan.members))
     removals = await in_batches(run, "removals", plan.removals, apply_user)
-    return [*users, *teams, *member_items, *removals], run.ledger
+    if run.stopped is not None:
+        await run.saved()  # what was written before the target refused
+    stopped = str(run.stopped) if run.stopped is not None else None
+    return Applied([*users, *teams, *member_items, *removals], run.ledger, stopped)

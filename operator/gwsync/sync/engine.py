@@ -16,8 +16,8 @@ from gwsync.sync.apply import apply_plan
 from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import make_plan, source_groups
-from gwsync.sync.ports import Source, SourceUnavailable, Target, TargetError
-from gwsync.sync.summary import describe, summarize
+from gwsync.sync.ports import Source, SourceUnavailable, Target, TargetError, TargetUnavailable
+from gwsync.sync.summary import describe, not_applied, summarize
 
 
 @dataclass
@@ -30,6 +30,9 @@ class SyncOutcome:
     summary: SyncSummary = field(default_factory=SyncSummary)
     ledger: Ledger = field(default_factory=Ledger.empty)
     held: list[str] = field(default_factory=list)
+    target_unavailable: str | None = None
+    """Set when the target refused to go on (TargetUnavailable: a refused token, a target gone):
+    the one-sentence reason, for the TargetReachable=False condition. The sync is Failed."""
 
 
 async def run_sync(
@@ -55,21 +58,28 @@ async def run_sync(
         users, groups = await target.list_users(), await target.list_groups()
     except TargetError as exc:
         return SyncOutcome(
-            "Failed", f"The target could not be read, so nothing was changed: {exc}", ledger=ledger
+            "Failed",
+            f"The target could not be read, so nothing was changed: {exc}",
+            ledger=ledger,
+            target_unavailable=str(exc) if isinstance(exc, TargetUnavailable) else None,
         )
     if progress is not None:
         progress("read", len(users), len(directory.people))
     plan = make_plan(directory, spec, ledger, users, groups)
     verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
+    stopped: str | None = None
     if dry_run:
         items, new_ledger = plan.items, ledger
     else:
-        items, new_ledger = await apply_plan(plan, target, ledger, checkpoint=checkpoint, progress=progress)
+        applied = await apply_plan(plan, target, ledger, checkpoint=checkpoint, progress=progress)
+        items, new_ledger, stopped = applied.items, applied.ledger, applied.stopped
     summary = summarize(items)
     failed = any(item.result is Result.FAILED for item in items)
     phase: SyncPhase = "Blocked" if verdict.reason else "PartiallySucceeded" if failed else "Succeeded"
-    message = describe(summary, dry_run=dry_run, held_reason=verdict.reason)
-    return SyncOutcome(phase, message, items, summary, new_ledger, verdict.held)
+    message = describe(summary, dry_run=dry_run, held_reason=verdict.reason, skipped=not_applied(items))
+    if stopped is not None:
+        phase, message = "Failed", f"{stopped} The sync stopped: {message[0].lower()}{message[1:]}"
+    return SyncOutcome(phase, message, items, summary, new_ledger, verdict.held, stopped)
 
 
 def notable_items(items: Iterable[ReportItem], limit: int = 200) -> list[ReportItem]:

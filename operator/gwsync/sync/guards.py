@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from gwsync.api.provisioning import Deprovision
 from gwsync.api.report import Action, Result
 from gwsync.sync.plan import MemberStep, Plan, UserStep
+from gwsync.sync.summary import HELD
 
 DEFAULT_APPROVE_HINT = "kubectl annotate gprov/<name> gwsync.io/approve-deprovisioning=<report> --overwrite"
 REMOVALS = frozenset({Action.DEPROVISION, Action.DELETE})
@@ -47,7 +48,7 @@ def guard_removals(
     reason = hold_reason(len(pending), len(plan.managed), limits)
     if reason is None:
         return Verdict()
-    details = f"Held: {reason}; approve with {approve_hint}"
+    details = f"{HELD}: {reason}; approve with {approve_hint}"
     held = {s.item.source_id for s in pending if s.item.source_id}
     plan.removals = [held_step(s, details) if s.item.source_id in held else s for s in plan.removals]
     plan.members = [held_member(m) if not m.add and m.source_id in held else m for m in plan.members]
@@ -59,5 +60,5 @@ def held_step(step: UserStep, details: str) -> UserStep:
 
 
 def held_member(step: MemberStep) -> MemberStep:
-    details = "Held with the removal of this user."
+    details = f"{HELD} with the removal of this user."
     return replace(step, item=step.item.model_copy(update={"result": Result.SKIPPED, "details": details}))

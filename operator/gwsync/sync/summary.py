@@ -6,6 +6,9 @@ from gwsync.api.provisioning import SyncSummary
 from gwsync.api.report import Action, ItemType, ReportItem, Result
 
 DONE = frozenset({Result.SUCCEEDED, Result.PLANNED})
+HELD = "Held"
+"""How the details of an item held by the removal brake start (guards.py); other Skipped items
+were not applied (the sync stopped, or a step they needed did not succeed)."""
 USER_COUNTS = {
     Action.CREATE: "created",
     Action.UPDATE: "updated",
@@ -26,6 +29,8 @@ def summarize(items: Iterable[ReportItem]) -> SyncSummary:
             teams = summary.teams
             if item.result is Result.FAILED:
                 teams.failed += 1
+            elif item.result is Result.SKIPPED:
+                pass
             elif item.action is Action.CREATE:
                 teams.created += 1
             else:
@@ -48,14 +53,19 @@ def count_user(summary: SyncSummary, item: ReportItem) -> None:
     if item.result is Result.FAILED:
         users.failed += 1
     elif item.result is Result.SKIPPED:
-        users.held += 1
+        users.held += item.details.startswith(HELD)
     else:
         name = USER_COUNTS[item.action]
         setattr(users, name, getattr(users, name) + 1)
 
 
-def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None) -> str:
-    """One sentence: what changed (or would), what failed, and what was held."""
+def not_applied(items: Iterable[ReportItem]) -> int:
+    """Items skipped for another reason than the removal brake."""
+    return sum(item.result is Result.SKIPPED and not item.details.startswith(HELD) for item in items)
+
+
+def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None, skipped: int = 0) -> str:
+    """One sentence: what changed (or would), what failed, what was not applied and what was held."""
     u, t, m = summary.users, summary.teams, summary.memberships
     parts = [
         f"{n} {label}"
@@ -76,6 +86,8 @@ def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None) ->
     failed = u.failed + t.failed + m.failed
     if failed:
         text += f"; {failed} items failed and will be retried by the next sync"
+    if skipped:
+        text += f"; {skipped} items not applied"
     if held_reason:
         text += f"; {u.held} removals held ({held_reason}) until approved"
     return text + f" ({u.unchanged} users unchanged)."
