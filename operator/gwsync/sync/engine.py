@@ -63,6 +63,7 @@ async def run_sync(
             ledger=ledger,
             target_unavailable=str(exc) if isinstance(exc, TargetUnavailable) else None,
         )
+    notes = list(target.notes)
     if progress is not None:
         progress("read", len(users), len(directory.people))
     plan = make_plan(directory, spec, ledger, users, groups)
@@ -79,6 +80,12 @@ async def run_sync(
     message = describe(summary, dry_run=dry_run, held_reason=verdict.reason, skipped=not_applied(items))
     if stopped is not None:
         phase, message = "Failed", f"{stopped} The sync stopped: {message[0].lower()}{message[1:]}"
+    if notes:
+        # The read may be incomplete: users not seen are not taken as deleted by hand.
+        message = " ".join([message, *notes])
+        seen = {user.id for user in users}
+        kept = {g: t for g, t in ledger.users.items() if t not in seen and g not in new_ledger.users}
+        new_ledger = Ledger({**new_ledger.users, **kept}, dict(new_ledger.teams)) if kept else new_ledger
     return SyncOutcome(phase, message, items, summary, new_ledger, verdict.held, stopped)
 
 

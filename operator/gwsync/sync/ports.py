@@ -89,6 +89,9 @@ class TargetUser:
 
     id: str
     attributes: UserAttributes
+    modified: str | None = None
+    """When the target last changed the user (SCIM meta.lastModified, ISO 8601), if it says.
+    Picks the live one of two users carrying one externalId (plan.managed_users)."""
 
     @property
     def external_id(self) -> str | None:
@@ -122,6 +125,16 @@ class TargetUnavailable(TargetError):
 
 class Target(Protocol):
     """A SCIM-like service provider that users and teams are written to."""
+
+    @property
+    def notes(self) -> list[str]:
+        """Warnings collected while reading (list_users, list_groups), one sentence each.
+
+        For example "the target reported totalResults=N but M users were read". A doubtful
+        read is reported, never silently trusted: the engine adds them to the sync's message
+        and keeps the ledger entries of users it did not see. A plain attribute satisfies this.
+        """
+        ...
 
     async def list_users(self) -> list[TargetUser]: ...
 

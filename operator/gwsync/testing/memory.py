@@ -41,9 +41,19 @@ class MemoryTarget:
     groups: dict[str, TargetGroup] = field(default_factory=dict)
     writes: int = 0
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    notes: list[str] = field(default_factory=list)
+    """Warnings about the last listing (Target.notes); tests set them to play a doubtful read."""
+    unlisted: set[str] = field(default_factory=set)
+    """Ids of users kept but never listed, as a target with a paging bug would."""
+    modified: dict[str, str] = field(default_factory=dict)
+    """meta.lastModified of users (ISO 8601), for the tests that need it; unset is None."""
 
     async def list_users(self) -> list[TargetUser]:
-        return [TargetUser(tid, attrs) for tid, attrs in self.users.items()]
+        return [
+            TargetUser(tid, attrs, self.modified.get(tid))
+            for tid, attrs in self.users.items()
+            if tid not in self.unlisted
+        ]
 
     async def list_groups(self) -> list[TargetGroup]:
         return list(self.groups.values())
