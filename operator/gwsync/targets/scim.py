@@ -16,6 +16,12 @@ What a real provider needs, and where it is handled:
 - rate limits: 429/503 are retried in the transport, honouring Retry-After, with exponential
   back-off and jitter (tenacity), a bounded number of times; the wait happens outside the
   concurrency slot, so a storm does not pin the slots;
+- paging never trusts totalResults to stop: some providers report the page size there. A
+  list stops on an empty page, or on a page shorter than an earlier one once the ids read
+  reach totalResults (a first page shorter than the count asked is not "short": providers
+  cap count silently, so one more page is asked). A page holding only ids already read
+  (startIndex ignored) stops it too. When totalResults and what was read disagree, or paging
+  looks broken, a sentence goes to `ScimTarget.notes` for the sync report;
 - a bound on requests in flight (`max_concurrency`, an asyncio.Semaphore around each send);
 - membership changes are PATCHes of at most 100 member operations, because providers
   (Azure, Okta, Slack) cap PATCH size around there;
@@ -211,6 +217,13 @@ class ScimTarget:
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
+        self.notes: list[str] = []
+        """Sentences for the sync report on how the target behaved (paging that disagrees
+        with totalResults, a create recovered after an ambiguous failure...). They accumulate
+        over this object's life, which is one sync in the operator and the CLI; listing
+        /Users or /Groups again replaces that listing's earlier notes instead of repeating
+        them. Never holds the token."""
+        self._notes_by_topic: dict[str, list[str]] = {}
         self._client = httpx.AsyncClient(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/scim+json"},
@@ -290,22 +303,60 @@ class ScimTarget:
         return [group_of(resource) for resource in await self._list("Group", "/Groups")]
 
     async def _list(self, resource_type: str, endpoint: str) -> list[dict[str, Any]]:
-        page_size = (await self._capabilities()).page_size
-        found: list[dict[str, Any]] = []
+        """Every resource of the type, page by page; see the module docstring for when it stops."""
+        asked = (await self._capabilities()).page_size
+        kind = f"{resource_type.lower()}s"
+        found: dict[str, dict[str, Any]] = {}
+        notes: list[str] = []
+        start, pages, largest = 1, 0, 0
+        reported: int | None = None
         while True:
             page = await self._call(
                 self._scim.query(
                     resource_type,
-                    query_parameters={"startIndex": len(found) + 1, "count": page_size},
+                    query_parameters={"startIndex": start, "count": asked},
                     expected_status_codes=None,
                 ),
                 f"listing {endpoint}",
             )
-            resources = page.get("Resources") or []
-            found.extend(resources)
-            total = int(page.get("totalResults", len(found)))
-            if not resources or len(found) >= total:
-                return found
+            pages += 1
+            resources: list[dict[str, Any]] = page.get("Resources") or []
+            if reported is None and isinstance(page.get("totalResults"), int):
+                reported = page["totalResults"]
+            fresh = [r for r in resources if str(r.get("id")) not in found]
+            if resources and not fresh:
+                if reported is not None and len(found) >= reported:
+                    break  # everything the target counts is read: it just fitted in one page
+                notes.append(
+                    f"The target answered {endpoint} page {pages} (startIndex={start}) with {kind} "
+                    f"already read, so it ignores startIndex; gwsync stopped after {len(found)} {kind} "
+                    "and the list may be incomplete."
+                )
+                break
+            found.update((str(r.get("id")), r) for r in fresh)
+            # A page shorter than an earlier one is the last, unless totalResults says there is
+            # more (then one more page is asked: an empty answer settles it). A first page
+            # shorter than `asked` proves nothing: the server may cap count without saying so.
+            short = len(resources) < largest
+            if not resources or (short and len(found) >= (reported or 0)):
+                break
+            largest = max(largest, len(resources))
+            start += len(resources)
+        if reported is not None and reported != len(found):
+            notes.append(
+                f"The target reported totalResults={reported} for {endpoint} but {len(found)} {kind} "
+                f"were read; gwsync used all {len(found)}."
+            )
+        self._note(endpoint, notes)
+        return list(found.values())
+
+    def _note(self, topic: str, notes: list[str]) -> None:
+        """Replace the notes kept under `topic` (so listing twice does not repeat them)."""
+        for old in self._notes_by_topic.pop(topic, []):
+            if old in self.notes:
+                self.notes.remove(old)
+        self._notes_by_topic[topic] = notes
+        self.notes.extend(notes)
 
     # --- user writes ---------------------------------------------------------------------------
 
