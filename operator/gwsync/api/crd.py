@@ -51,7 +51,12 @@ def _inline(node: Any, defs: Schema) -> Any:
 
 
 def _default_nested_objects(schema: Schema, model: type[BaseModel]) -> None:
-    """Give defaultable sub-objects `default: {}` so the API server applies their defaults."""
+    """Give defaultable sub-objects their whole default, so the API server applies it.
+
+    The default is the sub-object with every field defaulted, not `{}`: the API server checks
+    each default against the CEL rules of its node when the CRD is created, and `{}` fails a
+    rule such as `self.from == 'Groups' ...` with "no such key" — the CRD would be refused.
+    """
     for name, info in model.model_fields.items():
         alias = info.alias or name
         annotation = info.annotation
@@ -61,7 +66,7 @@ def _default_nested_objects(schema: Schema, model: type[BaseModel]) -> None:
             and issubclass(annotation, BaseModel)
         ):
             prop = schema["properties"][alias]
-            prop["default"] = {}
+            prop["default"] = annotation().model_dump(mode="json", by_alias=True, exclude_none=True)
             _default_nested_objects(prop, annotation)
 
 

@@ -76,7 +76,9 @@ def test_defaulted_field_shows_its_default() -> None:
     field, type_, shown, _ = _cells(_row("GoogleProvisioning.spec.schedule", "interval"))
     assert (field, type_, shown) == ("`interval`", "string", f"`{default}`")
     assert _cells(_row("GoogleProvisioning.spec.target.scim", "maxConcurrency"))[2] == "`8`"
-    assert _cells(_row("GoogleProvisioning.spec", "members"))[2] == "`{}`"
+    # A sub-object's default is the sub-object with every field defaulted (what the server applies).
+    members = '`{"from": "AllUsers", "groups": [], "includeSuspended": false}`'
+    assert _cells(_row("GoogleProvisioning.spec", "members"))[2] == members
 
 
 def test_bounds_and_rule_messages_are_shown() -> None:

@@ -1,0 +1,346 @@
+"""The operator against a real kube-apiserver, installed the way a user installs it.
+
+One control plane per test session (etcd, kube-apiserver, kube-controller-manager, built by
+`make control-plane`), with `kubectl apply -k manifests/` applied to it. Each test gets a
+namespace of its own, the Google emulator and scim2-server on loopback, and `gwsync run` as a
+subprocess logged in with a TokenRequest token of the Deployment's ServiceAccount — so the
+ClusterRole in manifests/ is exactly what the API server enforces.
+
+In CI (CI=true) a control plane that cannot be built or started fails the run with the
+reason; elsewhere these tests skip with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
+from gwsync.testing.controlplane import ControlPlane, ControlPlaneUnavailable, binaries
+from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
+from gwsync.testing.kube import kubectl_path
+from gwsync.testing.org import Org, OrgCustomer, OrgGroup, OrgUser
+from gwsync.testing.scim import ScimServer, run_scim_server
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[3]
+SCIM_TOKEN = "scim-token-cluster-s3cr3t"
+ADMIN = "admin@acme.example"
+OPERATOR_NAMESPACE = "gwsync"
+OPERATOR_ACCOUNT = "gwsync"
+TICK = "0.2"
+GPROV_API = "/apis/provisioning.gwsync.io/v1alpha1"
+_PLANE = pytest.StashKey["ControlPlane"]()
+
+
+def eventually(probe: Callable[[], T | None], *, seconds: float = 60, what: str = "the condition") -> T:
+    """Poll `probe` until it returns something other than None; fail after a deadline."""
+    deadline = time.monotonic() + seconds
+    while (result := probe()) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+        time.sleep(0.05)  # a poll interval, not a wait for an outcome
+    return result
+
+
+def kubectl(
+    kubeconfig: Path, *args: str, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [kubectl_path(), "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
+        input=stdin,
+    )
+
+
+def install(plane: ControlPlane) -> None:
+    """`kubectl apply -k manifests/` as a user runs it (twice: the peering CRD must exist first)."""
+    admin = plane.admin_kubeconfig
+    first = kubectl(admin, "apply", "-k", str(REPO / "manifests"), check=False)
+    kubectl(admin, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+    second = kubectl(admin, "apply", "-k", str(REPO / "manifests"), check=False)
+    if second.returncode != 0:
+        raise ControlPlaneUnavailable(
+            "kubectl apply -k manifests/ failed:\n"
+            + "\n".join([first.stdout, first.stderr, second.stdout, second.stderr])
+        )
+
+
+@pytest.fixture(scope="session")
+def control_plane(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ControlPlane]:
+    try:
+        plane = ControlPlane(tmp_path_factory.mktemp("control-plane"), bin=binaries())
+        plane.start()
+    except ControlPlaneUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the real control plane, and it is unavailable: {exc}", pytrace=False)
+        pytest.skip(f"no real control plane: {exc}")
+    request.config.stash[_PLANE] = plane
+    try:
+        install(plane)
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    plane = item.config.stash.get(_PLANE, None)
+    if plane is not None and report.failed and "control_plane" in getattr(item, "fixturenames", ()):
+        report.sections.append(("control-plane logs", plane.tails()))
+    return report
+
+
+def small_org(extra: int = 0) -> Org:
+    people = [
+        OrgUser(id="100000000000000000001", primary_email=ADMIN, given_name="Ada", family_name="Admin"),
+        OrgUser(
+            id="100000000000000000002",
+            primary_email="amelie@acme.example",
+            given_name="Amélie",
+            family_name="Poulain",
+        ),
+        OrgUser(
+            id="100000000000000000003",
+            primary_email="bjorn@acme.example",
+            given_name="Björn",
+            family_name="Borg",
+        ),
+    ]
+    people += [
+        OrgUser(
+            id=f"2{i:020d}",
+            primary_email=f"user{i:05d}@acme.example",
+            given_name=f"Given{i}",
+            family_name=f"Family{i}",
+        )
+        for i in range(extra)
+    ]
+    groups = [OrgGroup(email="eng@acme.example", name="Engineering", members=["amelie@acme.example"])]
+    return Org(
+        customer=OrgCustomer(id="C03acme01", primary_domain="acme.example"),
+        admins=[ADMIN],
+        users=people,
+        groups=groups,
+    )
+
+
+@dataclass
+class Operator:
+    """`gwsync run` as a subprocess, logging to a file."""
+
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Operator:
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(self.argv, env=self.env, stdout=sink, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Cluster:
+    """One test's namespace on the real server, its emulators and its operator(s)."""
+
+    plane: ControlPlane
+    namespace: str
+    google: GoogleEmulator
+    scim: ScimServer
+    tmp: Path
+    kube: Kube
+    operator_kubeconfig: Path
+    operators: list[Operator] = field(default_factory=list)
+
+    @property
+    def admin(self) -> Path:
+        return self.plane.admin_kubeconfig
+
+    # -- the operator -------------------------------------------------------------------------------
+
+    def start_operator(self, *extra: str, kubeconfig: Path | None = None) -> Operator:
+        index = len(self.operators)
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(kubeconfig or self.operator_kubeconfig),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("KUBERNETES_SERVICE_HOST", None)
+        argv = [
+            str(Path(sys.executable).parent / "gwsync"), "run",
+            "--namespace", self.namespace,
+            "--metrics-port", "0",
+            "--tick", TICK,
+            *extra,
+        ]  # fmt: skip
+        operator = Operator(argv, env, self.tmp / f"operator-{index}.log").start()
+        self.operators.append(operator)
+        return operator
+
+    def operator_logs(self) -> str:
+        return "\n".join(operator.text() for operator in self.operators)
+
+    # -- objects ----------------------------------------------------------------------------------------
+
+    def provisioning(self, name: str = "acme", **spec: Any) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "google": {
+                "adminEmail": ADMIN,
+                "credentialsSecretRef": {"name": "google", "key": "key.json"},
+                "apiEndpoint": self.google.url,
+            },
+            "target": {"scim": {"url": self.scim.url, "tokenSecretRef": {"name": "scim", "key": "token"}}},
+            "members": {"from": "AllUsers"},
+            "deprovision": {"maxPercent": 100},
+        }
+        base.update(spec)
+        return {
+            "apiVersion": "provisioning.gwsync.io/v1alpha1",
+            "kind": "GoogleProvisioning",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": base,
+        }
+
+    def apply(self, *objects: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        document = yaml.safe_dump_all(list(objects))
+        return kubectl(self.admin, "apply", "-f", "-", stdin=document)
+
+    def annotate(self, name: str, key: str, value: str) -> None:
+        kubectl(
+            self.admin, "annotate", f"gprov/{name}", "-n", self.namespace, f"{key}={value}", "--overwrite"
+        )
+
+    def request_sync(self, name: str = "acme") -> str:
+        value = f"request-{secrets.token_hex(4)}"
+        self.annotate(name, "gwsync.io/sync-requested-at", value)
+        return value
+
+    def gprov(self, name: str = "acme") -> dict[str, Any]:
+        try:
+            return self.kube.get(PROVISIONINGS, self.namespace, name)
+        except KubeNotFound:
+            return {}
+
+    def status(self, name: str = "acme") -> dict[str, Any]:
+        return self.gprov(name).get("status") or {}
+
+    def condition(self, type_: str, name: str = "acme") -> dict[str, Any] | None:
+        return next((x for x in self.status(name).get("conditions") or [] if x["type"] == type_), None)
+
+    def condition_is(self, type_: str, state: str, name: str = "acme") -> dict[str, Any] | None:
+        found = self.condition(type_, name)
+        return found if found is not None and found["status"] == state else None
+
+    def reports(self, name: str = "acme") -> list[dict[str, Any]]:
+        found = self.kube.list(REPORTS, self.namespace, {"gwsync.io/provisioning": name})
+        return sorted(
+            found, key=lambda r: ((r.get("status") or {}).get("startTime", ""), r["metadata"]["name"])
+        )
+
+    def finished(self, name: str = "acme", count: int = 1) -> list[dict[str, Any]] | None:
+        done = [
+            r
+            for r in self.reports(name)
+            if (r.get("status") or {}).get("phase") not in (None, "Pending", "Running")
+        ]
+        return done if len(done) >= count else None
+
+    def wait_finished(self, name: str = "acme", count: int = 1, seconds: float = 90) -> list[dict[str, Any]]:
+        return eventually(
+            lambda: self.finished(name, count),
+            seconds=seconds,
+            what=f"{count} finished SyncReport(s) of {name}",
+        )
+
+    def triggers(self, name: str = "acme") -> list[str]:
+        return [r["spec"]["trigger"] for r in self.reports(name)]
+
+    def events(self, reason: str | None = None) -> list[dict[str, Any]]:
+        found = json.loads(kubectl(self.admin, "get", "events", "-n", self.namespace, "-o", "json").stdout)[
+            "items"
+        ]
+        return [e for e in found if reason is None or e.get("reason") == reason]
+
+    def config_maps(self) -> list[dict[str, Any]]:
+        return self.kube.list(CONFIG_MAPS, self.namespace)
+
+    def seed_secret(self, name: str, key: str, value: str) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "data": {key: base64.b64encode(value.encode()).decode()},
+        }
+        self.kube.create(SECRETS, self.namespace, body)
+
+
+@pytest.fixture(scope="session")
+def operator_kubeconfig(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kubeconfig holding a TokenRequest token of the Deployment's own ServiceAccount."""
+    token = control_plane.service_account_token(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT)
+    return control_plane.kubeconfig(tmp_path_factory.mktemp("sa") / "kubeconfig", token=token, user="gwsync")
+
+
+@pytest.fixture
+def org() -> Org:
+    return small_org()
+
+
+@pytest.fixture
+def cluster(
+    control_plane: ControlPlane, operator_kubeconfig: Path, org: Org, tmp_path: Path
+) -> Iterator[Cluster]:
+    namespace = f"t-{secrets.token_hex(4)}"
+    kube = connect(kubeconfig=control_plane.admin_kubeconfig)
+    kubectl(control_plane.admin_kubeconfig, "create", "namespace", namespace)
+    with google_emulator_in_thread(copy.deepcopy(org)) as google, run_scim_server(SCIM_TOKEN) as scim:
+        built = Cluster(control_plane, namespace, google, scim, tmp_path, kube, operator_kubeconfig)
+        built.seed_secret("google", "key.json", google.service_account_key())
+        built.seed_secret("scim", "token", SCIM_TOKEN)
+        try:
+            yield built
+        finally:
+            for operator in built.operators:
+                operator.stop()
+            kubectl(
+                control_plane.admin_kubeconfig, "delete", "namespace", namespace, "--wait=false", check=False
+            )
+            kube.close()
