@@ -16,6 +16,15 @@ What a real provider needs, and where it is handled:
 - rate limits: 429/503 are retried in the transport, honouring Retry-After, with exponential
   back-off and jitter (tenacity), a bounded number of times; the wait happens outside the
   concurrency slot, so a storm does not pin the slots;
+- creates are not idempotent, so a POST is never blindly sent twice (`ScimTarget._create`):
+  429 means the server refused before acting, and is retried as is; 503, any other 5xx and
+  a request with no answer (a timeout) are ambiguous, since a gateway may fail after the
+  provider stored the object. Then the object is first looked up by filter
+  (`userName eq "..."`, `displayName eq "..."`) and, if it is there and is ours (same
+  externalId for a user), its id is returned, with a note for the report. Only 503 is
+  retried after a lookup that finds nothing; other failures fail the item and the next
+  sync, which reads the whole target, finds the object if it was made. Without filter
+  support there is no lookup and no retry after a 503;
 - paging never trusts totalResults to stop: some providers report the page size there. A
   list stops on an empty page, or on a page shorter than an earlier one once the ids read
   reach totalResults (a first page shorter than the count asked is not "short": providers
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import ssl
@@ -87,6 +97,7 @@ class Capabilities:
 
     patch: bool = True
     page_size: int = DEFAULT_PAGE_SIZE
+    filter: bool = True
 
 
 @dataclass
@@ -166,10 +177,13 @@ class ScimTransport(BaseAsyncSCIMClient):
         return cast(httpx.Response, await retrying(self.send_once, method, url, **kwargs))
 
     def wait(self, state: RetryCallState) -> float:
+        response = cast(httpx.Response, state.outcome.result()) if state.outcome else None
+        return self.delay(state.attempt_number, response)
+
+    def delay(self, attempt: int, response: httpx.Response | None) -> float:
         """Retry-After when the provider says, else exponential back-off with jitter."""
         self.counters.retries += 1
-        response = cast(httpx.Response, state.outcome.result()) if state.outcome else None
-        backoff = self.retry_base * 2 ** (state.attempt_number - 1)
+        backoff = self.retry_base * 2 ** (attempt - 1)
         jittered = backoff * (0.5 + random.random())
         header = response.headers.get("Retry-After") if response is not None else None
         asked: float = retry_after_seconds(header, 0.0)
@@ -224,6 +238,7 @@ class ScimTarget:
         /Users or /Groups again replaces that listing's earlier notes instead of repeating
         them. Never holds the token."""
         self._notes_by_topic: dict[str, list[str]] = {}
+        self._recoveries: list[str] = []
         self._client = httpx.AsyncClient(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/scim+json"},
@@ -361,11 +376,13 @@ class ScimTarget:
     # --- user writes ---------------------------------------------------------------------------
 
     async def create_user(self, user: UserAttributes) -> str:
-        created = await self._call(
-            self._scim.create("User", user_resource(user), url="/Users", expected_status_codes=None),
-            f"creating {user.user_name}",
+        def ours(found: dict[str, Any]) -> bool:
+            same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
+            return same_name and (found.get("externalId") or None) == user.external_id
+
+        return await self._create(
+            "User", user_resource(user), ("userName", user.user_name), ours, user.user_name
         )
-        return str(created["id"])
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
         if not fields:
@@ -402,11 +419,98 @@ class ScimTarget:
 
     async def create_group(self, display_name: str) -> str:
         payload = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": []}
-        created = await self._call(
-            self._scim.create("Group", payload, url="/Groups", expected_status_codes=None),
-            f"creating team {display_name}",
+
+        def ours(found: dict[str, Any]) -> bool:
+            return found.get("displayName") == display_name
+
+        return await self._create(
+            "Group", payload, ("displayName", display_name), ours, f"team {display_name}"
         )
-        return str(created["id"])
+
+    async def _create(
+        self,
+        resource_type: str,
+        payload: dict[str, Any],
+        key: tuple[str, str],
+        ours: Callable[[dict[str, Any]], bool],
+        what: str,
+    ) -> str:
+        """POST, never twice: after an ambiguous failure, look the object up before retrying.
+
+        429 is retried as is (the server refused before doing anything). A 5xx or no answer
+        may come after the server stored the object: it is looked up by `key` (a filter
+        `attribute eq "value"`), and an object that `ours` recognizes is returned as the
+        created one. Only 503 is retried after a lookup that finds nothing; other 5xx and
+        network errors fail the item (the next sync reads the target and finds the object if
+        it was made). Without filter support no lookup is possible, so 503 is not retried.
+        """
+        endpoint, doing = f"/{resource_type}s", f"creating {what}"
+        can_look_up = (await self._capabilities()).filter
+        for attempt in range(1, self._scim.max_attempts + 1):
+            response: httpx.Response | None = None
+            try:
+                response = await self._scim.send_once("POST", endpoint, json=payload)
+            except SCIMClientException as exc:
+                notes = "; ".join(getattr(exc, "__notes__", []))
+                failure = TargetError(f"Target failed while {doing}: {notes or exc}")
+            else:
+                created = answer(response, doing)
+                if isinstance(created, TargetError):
+                    failure = created
+                elif created.get("id"):
+                    return str(created["id"])
+                else:
+                    failure = TargetError(f"Target failed while {doing}: its answer has no id")
+            status = response.status_code if response is not None else None
+            if status is None or status >= 500:
+                if can_look_up and (found := await self._find(resource_type, key, ours)) is not None:
+                    self._recovered(what, status)
+                    return found
+                if status == 503 and not can_look_up:
+                    raise failure
+            if status not in RETRIED_STATUSES or attempt == self._scim.max_attempts:
+                raise failure
+            await asyncio.sleep(self._scim.delay(attempt, response))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _find(
+        self, resource_type: str, key: tuple[str, str], ours: Callable[[dict[str, Any]], bool]
+    ) -> str | None:
+        """The id of the object `ours` recognizes among those whose `key` matches, else None."""
+        attribute, value = key
+        try:
+            page = await self._call(
+                self._scim.query(
+                    resource_type,
+                    query_parameters={
+                        "filter": f"{attribute} eq {filter_string(value)}",
+                        "startIndex": 1,
+                        "count": 10,
+                    },
+                    expected_status_codes=None,
+                ),
+                f"looking up {value}",
+            )
+        except TargetError as exc:
+            log.info("Could not look up %s after an ambiguous create: %s", value, exc)
+            return None
+        matches = [r for r in page.get("Resources") or [] if ours(r) and r.get("id")]
+        return str(matches[0]["id"]) if matches else None
+
+    def _recovered(self, what: str, status: int | None) -> None:
+        self._recoveries.append(f"{what} ({status or 'no answer'})")
+        count = len(self._recoveries)
+        shown = ", ".join(self._recoveries[:5]) + (f" and {count - 5} more" if count > 5 else "")
+        plural = count > 1
+        self._note(
+            "recovered creates",
+            [
+                f"{count} create{'s' if plural else ''} answered with an error after the target had "
+                f"applied {'them' if plural else 'it'}; gwsync found the created "
+                f"object{'s' if plural else ''} instead of creating {'them' if plural else 'it'} "
+                f"twice: {shown}."
+            ],
+        )
 
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
         if not (await self._capabilities()).patch:
@@ -476,17 +580,9 @@ class ScimTarget:
         except SCIMClientException as exc:
             notes = "; ".join(getattr(exc, "__notes__", []))
             raise TargetError(f"Target failed while {doing}: {notes or exc}") from exc
-        try:
-            payload = response.json() if response.content else None
-        except ValueError:
-            payload = None
-        if isinstance(payload, dict) and ERROR_SCHEMA in (payload.get("schemas") or []):
-            raise refusal(payload, doing)
-        if response.status_code != 200 or not isinstance(payload, dict):
-            raise TargetError(
-                f"Target failed while {doing}: it answered {response.status_code} without a SCIM resource",
-                status=response.status_code,
-            )
+        payload = answer(response, doing)
+        if isinstance(payload, TargetError):
+            raise payload
         version = (payload.get("meta") or {}).get("version") or response.headers.get("ETag")
         return payload, str(version) if version else None
 
@@ -511,6 +607,27 @@ class ScimTarget:
         return result
 
 
+def answer(response: httpx.Response, doing: str) -> dict[str, Any] | TargetError:
+    """The JSON object of a 2xx answer, else the failure as a sentence for the report."""
+    try:
+        payload = response.json() if response.content else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and ERROR_SCHEMA in (payload.get("schemas") or []):
+        return refusal(payload, doing)
+    if not 200 <= response.status_code < 300 or not isinstance(payload, dict):
+        return TargetError(
+            f"Target failed while {doing}: it answered {response.status_code} without a SCIM resource",
+            status=response.status_code,
+        )
+    return payload
+
+
+def filter_string(value: str) -> str:
+    """A SCIM filter string literal (RFC 7644 §3.4.2.2: JSON string syntax)."""
+    return json.dumps(value)
+
+
 def refusal(error: dict[str, Any], doing: str) -> TargetError:
     """A SCIM Error as the sentence people read in the report."""
     status = str(error.get("status", "")).strip()
@@ -531,7 +648,8 @@ def capabilities_of(config: ServiceProviderConfig) -> Capabilities:
     patch = bool(config.patch and config.patch.supported)
     max_results = config.filter.max_results if config.filter and config.filter.supported else None
     page_size = min(DEFAULT_PAGE_SIZE, max_results) if max_results else DEFAULT_PAGE_SIZE
-    return Capabilities(patch=patch, page_size=max(1, page_size))
+    supports_filter = bool(config.filter and config.filter.supported)
+    return Capabilities(patch=patch, page_size=max(1, page_size), filter=supports_filter)
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

@@ -67,7 +67,8 @@ class Fault:
     (if set) and its body contains `body` (if set). `times` is how many matching requests
     get the fault (None: all of them). With `applied`, the request first goes to
     scim2-server (a POST creates, a PUT replaces...) and only its answer is replaced: the
-    ambiguous failure of a gateway that timed out after the backend did the work.
+    ambiguous failure of a gateway that timed out after the backend did the work. `delay`
+    holds the answer back that many seconds (server-side latency, e.g. past a client timeout).
     """
 
     status: int
@@ -79,6 +80,7 @@ class Fault:
     scim_type: str | None = None
     detail: str = "Injected fault"
     applied: bool = False
+    delay: float = 0.0
     hits: int = 0
 
     def matches(self, method: str, path: str, body: bytes) -> bool:
@@ -205,19 +207,20 @@ class FaultInjector:
                 time.sleep(self.delay)  # server-side latency, so concurrency is observable
             if interleave is not None:
                 interleave.action()
-            if fault is not None and not fault.applied:
-                status, headers, payload = fault.response()
-            else:
+            if fault is None:
                 environ["QUERY_STRING"] = self.quirks.rewrite_query(environ.get("QUERY_STRING", ""))
                 status, headers, payload = self.serve(environ)
-                if fault is not None:  # applied by scim2-server, answered with the fault
-                    status, headers, payload = fault.response()
-                else:
-                    rewritten = self.quirks.rewrite_body(method, payload)
-                    if rewritten is not payload:
-                        payload = rewritten
-                        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-                        headers.append(("Content-Length", str(len(payload))))
+                rewritten = self.quirks.rewrite_body(method, payload)
+                if rewritten is not payload:
+                    payload = rewritten
+                    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                    headers.append(("Content-Length", str(len(payload))))
+            else:
+                if fault.applied:  # scim2-server does the work; the client only sees the fault
+                    self.serve(environ)
+                status, headers, payload = fault.response()
+                if fault.delay:
+                    time.sleep(fault.delay)  # the answer comes late (a client may have given up)
             start_response(status, headers)
             with self.lock:
                 self.request_log.append(LoggedRequest(method, path, int(status.split()[0])))
