@@ -18,7 +18,8 @@ front of it sits a small WSGI middleware of ours that only observes and injects 
 Capabilities are scim2-server's own: `run_scim_server(patch=False)` makes its
 ServiceProviderConfig say patch.supported=false, and scim2-server then answers every PATCH
 with 501; `etag=False` turns resource versions (meta.version, ETag, If-Match) off;
-`max_results` is filter.maxResults, the page size clients are told and held to.
+`max_results` is filter.maxResults, the page size clients are told and held to;
+`filter=False` says filter.supported=false, and scim2-server answers a filter with 501.
 
 Seeding goes over HTTP with the standard library, so this module imports no HTTP client
 (the SCIM client lives in gwsync.targets.scim only).
@@ -367,11 +368,13 @@ def scim_application(
     patch: bool = True,
     etag: bool = True,
     max_results: int | None = None,
+    filter: bool = True,
 ) -> BearerTokenApplication:
     """scim2-server's own app, as its CLI builds it with --bearer-token.
 
-    `patch`, `etag` and `max_results` change what its ServiceProviderConfig says, and
-    scim2-server behaves accordingly (501 to PATCH, no versions, pages of at most max_results).
+    `patch`, `etag`, `max_results` and `filter` change what its ServiceProviderConfig says,
+    and scim2-server behaves accordingly (501 to PATCH or to a filter, no versions, pages of
+    at most max_results).
     """
     config = load_default_service_provider_config()
     config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
@@ -381,6 +384,8 @@ def scim_application(
         config.etag.supported = etag
     if max_results is not None and config.filter is not None:
         config.filter.max_results = max_results
+    if config.filter is not None:
+        config.filter.supported = filter
     provider = ScimProvider.from_discovery(
         load_default_schemas().values(), load_default_resource_types().values(), config=config
     )
@@ -400,6 +405,7 @@ def run_scim_server(
     patch: bool = True,
     etag: bool = True,
     max_results: int | None = None,
+    filter: bool = True,
     quirks: Quirks | None = None,
 ) -> Iterator[ScimServer]:
     """Serve scim2-server on host:port (a free port by default) in a thread; the URL ends in /v2."""
@@ -410,7 +416,9 @@ def run_scim_server(
             """Keep test output clean: the middleware keeps its own request log."""
 
     storage = InMemoryStorage()
-    app: WSGIApplication = scim_application(token, storage, patch=patch, etag=etag, max_results=max_results)
+    app: WSGIApplication = scim_application(
+        token, storage, patch=patch, etag=etag, max_results=max_results, filter=filter
+    )
     if wrap is not None:
         app = wrap(app)
     injector = FaultInjector(app, list(faults), delay, quirks=quirks or Quirks())

@@ -87,3 +87,14 @@ async def test_a_429_is_retried_without_a_lookup_because_nothing_was_applied() -
             await target.create_group("Engineering")
         requests = [(r.method, r.status) for r in scim.request_log]
     assert requests == [("POST", 429), ("POST", 429), ("POST", 201)]
+
+
+async def test_without_filter_support_an_ambiguous_503_fails_the_item_rather_than_risk_a_twin() -> None:
+    applied_then_503 = Fault(503, method="POST", path="/Groups", applied=True)
+    with run_scim_server(filter=False, faults=[applied_then_503]) as scim:
+        async with ScimTarget(scim.url, scim.token, retry_base=0.01) as target:
+            with pytest.raises(TargetError) as failed:
+                await target.create_group("Engineering")
+        groups = scim.groups()
+    assert failed.value.status == 503
+    assert [g["displayName"] for g in groups] == ["Engineering"]  # the next sync adopts it
