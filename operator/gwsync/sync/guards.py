@@ -45,7 +45,8 @@ def guard_removals(
     """Mark held removals (and their team removals) Skipped in `plan`; return the verdict."""
     approved_ids = set(approved)
     pending = [s for s in plan.removals if s.item.action in REMOVALS and s.item.source_id not in approved_ids]
-    reason = hold_reason(len(pending), len(plan.managed), limits)
+    # People leaving, not target users: a duplicate leaves with its person (plan.managed_users).
+    reason = hold_reason(len({s.item.source_id for s in pending}), len(plan.managed), limits)
     if reason is None:
         return Verdict()
     details = f"{HELD}: {reason}; approve with {approve_hint}"

@@ -16,6 +16,7 @@ Each step carries its report item (result Planned); apply fills in the outcome.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
 from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
@@ -140,23 +141,73 @@ def changed_fields(desired: UserAttributes, current: UserAttributes) -> list[Fie
     ]
 
 
+def modified_at(user: TargetUser) -> float:
+    """meta.lastModified as a timestamp; unknown or unreadable sorts as the oldest."""
+    if not user.modified:
+        return float("-inf")
+    try:
+        moment = datetime.fromisoformat(user.modified.replace("Z", "+00:00"))
+    except ValueError:
+        return float("-inf")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def live_first(users: Iterable[TargetUser], email: str | None, ledger_id: str | None) -> list[TargetUser]:
+    """Target users of one Google id, the one the person uses first.
+
+    The one whose userName is the person's current email, else the most recently modified,
+    else the one in the ledger, else the smallest target id: deterministic, whatever order the
+    target lists them in.
+    """
+    wanted = email.casefold() if email else None
+    return sorted(
+        users,
+        key=lambda u: (u.user_name.casefold() != wanted, -modified_at(u), u.id != ledger_id, u.id),
+    )
+
+
 def managed_users(
     ledger: Ledger, directory: Directory, target_users: Iterable[TargetUser]
-) -> dict[str, TargetUser]:
-    """Rule 3: Google id -> target user, from the ledger, then by externalId."""
+) -> tuple[dict[str, TargetUser], dict[str, list[TargetUser]]]:
+    """Rule 3: Google id -> target user, from the ledger and by externalId; and the duplicates.
+
+    Several target users may carry one Google id (a stale copy made by another tool, a user
+    restored from a backup): the person's live account is managed (live_first), the others are
+    its duplicates, reported with it and deactivated with it when the person leaves.
+    """
     by_id = {user.id: user for user in target_users}
-    managed = {gid: by_id[tid] for gid, tid in ledger.users.items() if tid in by_id}
-    claimed = {user.id for user in managed.values()}
+    candidates: dict[str, list[TargetUser]] = {}
+    for gid, tid in ledger.users.items():
+        if tid in by_id:
+            candidates.setdefault(gid, []).append(by_id[tid])
+    claimed = {user.id for users in candidates.values() for user in users}
     for user in by_id.values():
-        gid = user.external_id
-        if gid and gid in directory.people and gid not in managed and user.id not in claimed:
-            managed[gid] = user
+        carried = user.external_id
+        if carried and user.id not in claimed and (carried in directory.people or carried in candidates):
+            candidates.setdefault(carried, []).append(user)
             claimed.add(user.id)
-    return managed
+    managed: dict[str, TargetUser] = {}
+    duplicates: dict[str, list[TargetUser]] = {}
+    for gid, users in candidates.items():
+        person = directory.people.get(gid)
+        ranked = live_first(users, person.primary_email if person else None, ledger.users.get(gid))
+        managed[gid] = ranked[0]
+        if ranked[1:]:
+            duplicates[gid] = ranked[1:]
+    return managed, duplicates
+
+
+def duplicate_note(duplicates: Iterable[TargetUser]) -> str:
+    names = ", ".join(f"{user.user_name} (id {user.id})" for user in duplicates)
+    return f"Duplicate: target user {names} carries the same externalId; left as it is." if names else ""
 
 
 def plan_user(
-    person: Person, current: TargetUser | None, adopting: bool, replaces: str | None = None
+    person: Person,
+    current: TargetUser | None,
+    adopting: bool,
+    replaces: str | None = None,
+    duplicates: Iterable[TargetUser] = (),
 ) -> UserStep:
     desired = desired_attributes(person)
     if current is None:
@@ -178,6 +229,7 @@ def plan_user(
         action, details = Action.UPDATE, "Changed: " + ", ".join(fields) + "."
     else:
         action, details = Action.UNCHANGED, ""
+    details = " ".join(part for part in (details, duplicate_note(duplicates)) if part)
     item = user_item(person.primary_email, person.id, current.id, action, details, changes)
     return UserStep(item, desired, current.id, fields)
 
@@ -215,8 +267,21 @@ def departure_reason(gid: str, directory: Directory) -> str:
     return "No longer in the chosen groups"
 
 
-def plan_removal(gid: str, user: TargetUser, directory: Directory, action: DeprovisionAction) -> UserStep:
+def plan_removal(
+    gid: str,
+    user: TargetUser,
+    directory: Directory,
+    action: DeprovisionAction,
+    live: TargetUser | None = None,
+) -> UserStep:
+    """The departure of `user`; `live` is set when `user` is a duplicate of that managed user.
+
+    A duplicate leaves with the person, by the same action: it carries the person's Google id,
+    and leaving one of the person's accounts active is what must never happen.
+    """
     reason = departure_reason(gid, directory)
+    if live is not None:
+        reason += f"; duplicate of {live.user_name} (same externalId)"
     if action is DeprovisionAction.DELETE:
         item = user_item(user.user_name, gid, user.id, Action.DELETE, f"{reason}; deleted from the target.")
         return UserStep(item, None, user.id)
@@ -236,8 +301,8 @@ def plan_users(
     target_users: list[TargetUser],
 ) -> Plan:
     desired = desired_people(directory, spec)
-    managed = managed_users(ledger, directory, target_users)
-    managed_ids = {user.id for user in managed.values()}
+    managed, duplicates = managed_users(ledger, directory, target_users)
+    managed_ids = {user.id for users in [managed.values(), *duplicates.values()] for user in users}
     unowned = {
         user.user_name.casefold(): user
         for user in target_users
@@ -257,9 +322,14 @@ def plan_users(
         adopting = current is None and email in unowned
         if adopting:
             current = unowned.pop(email)
-        plan.users.append(plan_user(person, current, adopting, replaces))
+        plan.users.append(plan_user(person, current, adopting, replaces, duplicates.get(gid, ())))
     for gid in sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name):
-        plan.removals.append(plan_removal(gid, managed[gid], directory, spec.deprovision.action))
+        live = managed[gid]
+        plan.removals.append(plan_removal(gid, live, directory, spec.deprovision.action))
+        plan.removals.extend(
+            plan_removal(gid, duplicate, directory, spec.deprovision.action, live)
+            for duplicate in duplicates.get(gid, ())
+        )
     return plan
 
 
@@ -275,7 +345,9 @@ def plan_teams(
         return
     by_id = {group.id: group for group in target_groups}
     desired_ids = {step.item.source_id for step in plan.users if step.item.source_id}
-    email_of = {step.item.source_id: step.item.key for step in [*plan.users, *plan.removals]}
+    email_of: dict[str | None, str] = {}
+    for step in [*plan.users, *plan.removals]:
+        email_of.setdefault(step.item.source_id, step.item.key)  # the live user's, not a duplicate's
     # Who each target user will be once the users are applied: managed users, and the users
     # adopted (by userName, or taken over) in this sync, so their memberships count already.
     gid_of = {tid: gid for gid, tid in plan.managed.items()}

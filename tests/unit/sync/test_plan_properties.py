@@ -53,13 +53,13 @@ existing = st.lists(
         active=st.booleans(),
     ),
     max_size=5,
-    # Targets where two users carry one externalId are degenerate: gwsync manages one per Google
-    # id, so such duplicates converge over several syncs rather than one (see the issue note).
-    unique_by=(lambda u: u.user_name, lambda u: u.external_id or f"none:{u.user_name}"),
+    # Two users may carry one externalId (a stale copy): the live one is managed, the other
+    # is reported with it and deactivated with it, so such targets converge in one sync too.
+    unique_by=lambda u: u.user_name.casefold(),
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     before=people,
     after=people,
