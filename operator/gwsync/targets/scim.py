@@ -21,7 +21,7 @@ What a real provider needs, and where it is handled:
   a request with no answer (a timeout) are ambiguous, since a gateway may fail after the
   provider stored the object. Then the object is first looked up by filter
   (`userName eq "..."`, `displayName eq "..."`) and, if it is there and is ours (same
-  externalId for a user), its id is returned, with a note for the report. Only 503 is
+  externalId for a user), its id is returned, with a sentence in `write_notes`. Only 503 is
   retried after a lookup that finds nothing; other failures fail the item and the next
   sync, which reads the whole target, finds the object if it was made. Without filter
   support there is no lookup and no retry after a 503;
@@ -232,11 +232,14 @@ class ScimTarget:
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
         self.notes: list[str] = []
-        """Sentences for the sync report on how the target behaved (paging that disagrees
-        with totalResults, a create recovered after an ambiguous failure...). They accumulate
-        over this object's life, which is one sync in the operator and the CLI; listing
-        /Users or /Groups again replaces that listing's earlier notes instead of repeating
-        them. Never holds the token."""
+        """`Target.notes`: sentences for the sync report about a doubtful read (totalResults
+        that disagrees with what was read, a server ignoring startIndex). Listing /Users or
+        /Groups replaces that endpoint's earlier notes, so they describe the latest read of
+        each and listing twice does not repeat them. Never holds the token."""
+        self.write_notes: list[str] = []
+        """Sentences about writes worth a line in the report but not doubting the read: a
+        create answered with an error after the target had applied it, recovered by lookup.
+        At most one sentence (it counts), accumulated over this object's life (one sync)."""
         self._notes_by_topic: dict[str, list[str]] = {}
         self._recoveries: list[str] = []
         self._client = httpx.AsyncClient(
@@ -502,15 +505,12 @@ class ScimTarget:
         count = len(self._recoveries)
         shown = ", ".join(self._recoveries[:5]) + (f" and {count - 5} more" if count > 5 else "")
         plural = count > 1
-        self._note(
-            "recovered creates",
-            [
-                f"{count} create{'s' if plural else ''} answered with an error after the target had "
-                f"applied {'them' if plural else 'it'}; gwsync found the created "
-                f"object{'s' if plural else ''} instead of creating {'them' if plural else 'it'} "
-                f"twice: {shown}."
-            ],
-        )
+        self.write_notes[:] = [
+            f"{count} create{'s' if plural else ''} answered with an error after the target had "
+            f"applied {'them' if plural else 'it'}; gwsync found the created "
+            f"object{'s' if plural else ''} instead of creating {'them' if plural else 'it'} "
+            f"twice: {shown}."
+        ]
 
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
         if not (await self._capabilities()).patch:
@@ -770,8 +770,10 @@ def user_of(resource: dict[str, Any]) -> TargetUser:
     """Read back what gwsync maps; anything else on the user is left alone."""
     name = resource.get("name") or {}
     enterprise = resource.get(ENTERPRISE) or {}
+    modified = (resource.get("meta") or {}).get("lastModified")
     return TargetUser(
         id=str(resource["id"]),
+        modified=str(modified) if modified else None,
         attributes=UserAttributes(
             user_name=str(resource.get("userName", "")),
             external_id=resource.get("externalId") or None,

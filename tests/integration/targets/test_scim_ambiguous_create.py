@@ -27,7 +27,7 @@ async def test_a_team_created_but_answered_503_is_not_created_twice() -> None:
     with run_scim_server(faults=[applied_then_503]) as scim:
         async with ScimTarget(scim.url, scim.token, retry_base=0.01) as target:
             team_id = await target.create_group("Engineering")
-            notes = list(target.notes)
+            notes = list(target.write_notes)
         groups = scim.groups()
     assert [(g["id"], g["displayName"]) for g in groups] == [(team_id, "Engineering")]
     assert notes == [
