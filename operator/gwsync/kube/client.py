@@ -346,7 +346,9 @@ def kubeconfig_credentials(kubeconfig: str | Path, context: str | None = None) -
     """Read a kubeconfig the way kubectl does (certificates land in temporary files)."""
     configuration = _configuration()
     _load_kubeconfig(configuration, kubeconfig, context)
-    authorization = (configuration.api_key or {}).get("authorization", "")
+    # kubernetes >= 30 keeps a kubeconfig token under "BearerToken"; older ones under "authorization".
+    keys = configuration.api_key or {}
+    authorization = keys.get("BearerToken") or keys.get("authorization") or ""
     return ClusterCredentials(
         server=configuration.host,
         ca_path=configuration.ssl_ca_cert,

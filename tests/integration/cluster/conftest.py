@@ -206,7 +206,6 @@ class Cluster:
         env.pop("KUBERNETES_SERVICE_HOST", None)
         argv = [
             str(Path(sys.executable).parent / "gwsync"), "run",
-            "--namespace", self.namespace,
             "--metrics-port", "0",
             "--tick", TICK,
             *extra,
@@ -338,9 +337,11 @@ def cluster(
         try:
             yield built
         finally:
+            # The operator watches the whole cluster, like the Deployment: the namespace goes
+            # first, while the operator still runs to release its finalizers, so that no
+            # later test's operator meets this test's objects.
+            admin = control_plane.admin_kubeconfig
+            kubectl(admin, "delete", "namespace", namespace, "--timeout=120s", check=False)
             for operator in built.operators:
                 operator.stop()
-            kubectl(
-                control_plane.admin_kubeconfig, "delete", "namespace", namespace, "--wait=false", check=False
-            )
             kube.close()
