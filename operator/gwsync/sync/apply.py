@@ -47,6 +47,7 @@ class Run:
     progress: Progress | None = None
     groups: dict[str, str] = field(default_factory=dict)  # team -> target group id
     stopped: TargetUnavailable | None = None  # set when the target refused to go on
+    unwritten: set[str] = field(default_factory=set)  # target ids whose user step did not succeed
 
     async def saved(self) -> None:
         if self.checkpoint is not None:
@@ -99,6 +100,11 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
         return item
     if item.action not in WRITING_USER_ACTIONS | REMOVALS:
         return outcome(item)
+    if run.unwritten.intersection(step.after):  # the userName it needs was not freed
+        # Failed, not Skipped: the person is not written, the sync is partial, the next retries.
+        name = step.desired.user_name if step.desired is not None else item.key
+        details = f"Not written: {name} is still held by a user whose rename did not succeed."
+        return item.model_copy(update={"result": Result.FAILED, "details": details})
     gid = item.source_id or ""
     try:
         if item.action is Action.CREATE:
@@ -121,6 +127,19 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
         raise
     except Exception as exc:
         return outcome(item, exc)
+
+
+async def apply_users(run: Run, steps: Sequence[UserStep]) -> list[ReportItem]:
+    """The user steps wave by wave (plan.order_user_names), items in plan order."""
+    items: dict[int, ReportItem] = {}
+    for wave in sorted({step.wave for step in steps}):
+        indexed = [(i, step) for i, step in enumerate(steps) if step.wave == wave]
+        done = await in_batches(run, "users", [step for _, step in indexed], apply_user)
+        for (i, step), item in zip(indexed, done, strict=True):
+            items[i] = item
+            if item.result is not Result.SUCCEEDED and step.target_id is not None:
+                run.unwritten.add(step.target_id)
+    return [items[i] for i in range(len(steps))]
 
 
 async def apply_team(run: Run, step: TeamStep) -> ReportItem:
@@ -217,7 +236,7 @@ async def apply_plan(
     # Users as planned: ledger entries whose target user still exists, plus those re-adopted
     # by externalId (no write needed); entries of users deleted by hand in the target go.
     run = Run(target, Ledger(dict(plan.managed), dict(ledger.teams)), checkpoint, progress)
-    users = await in_batches(run, "users", plan.users, apply_user)
+    users = await apply_users(run, plan.users)
     teams = await in_batches(run, "teams", plan.teams, apply_team)
     groups = [list(g) for _, g in groupby(plan.members, key=lambda m: (m.team, m.add))]
     if run.stopped is None:

@@ -53,7 +53,14 @@ def guard_removals(
     held = {s.item.source_id for s in pending if s.item.source_id}
     plan.removals = [held_step(s, details) if s.item.source_id in held else s for s in plan.removals]
     plan.members = [held_member(m) if not m.add and m.source_id in held else m for m in plan.members]
+    # A held user keeps its userName: the rename that would free it for someone else waits too.
+    plan.users = [held_aside(s) if s.prepares and s.item.source_id in held else s for s in plan.users]
     return Verdict(reason, sorted(held))
+
+
+def held_aside(step: UserStep) -> UserStep:
+    details = "Not applied: held with the removal of this user."
+    return replace(step, item=step.item.model_copy(update={"result": Result.SKIPPED, "details": details}))
 
 
 def held_step(step: UserStep, details: str) -> UserStep:

@@ -10,12 +10,16 @@ No I/O here, so every ownership rule is a plain function tested with plain value
   userName: deactivating one and failing to create the other would loop every day;
 - a mapped team's members = union of its groups' members ∩ desired users; only managed users
   are added or removed, so a person added to a team by hand is left alone;
-- teams no mapping names are never read further.
+- teams no mapping names are never read further;
+- a userName is freed before it is taken (order_user_names): the deactivated user of a departed
+  account holding it is renamed to `departed+<targetId>@<domain of the address>` (its work
+  email keeps the address, so renaming it back restores it), renames in a chain go in order,
+  and people swapping addresses pass through `gwsync-tmp+<googleId>@<domain>`.
 Each step carries its report item (result Planned); apply fills in the outcome.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
@@ -35,6 +39,9 @@ class UserStep:
     desired: UserAttributes | None = None
     target_id: str | None = None
     fields: tuple[str, ...] = ()
+    wave: int = 0  # apply runs the waves in order: a userName must be freed before it is taken
+    after: tuple[str, ...] = ()  # target ids whose userName write must succeed first
+    prepares: bool = False  # moves a user out of the way (departed+..., gwsync-tmp+...)
 
 
 @dataclass(frozen=True)
@@ -323,6 +330,8 @@ def plan_users(
         if adopting:
             current = unowned.pop(email)
         plan.users.append(plan_user(person, current, adopting, replaces, duplicates.get(gid, ())))
+    departing = {managed[gid].id: gid for gid in managed if gid not in desired}
+    plan.users = order_user_names(plan.users, target_users, departing, directory)
     for gid in sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name):
         live = managed[gid]
         plan.removals.append(plan_removal(gid, live, directory, spec.deprovision.action))
@@ -331,6 +340,111 @@ def plan_users(
             for duplicate in duplicates.get(gid, ())
         )
     return plan
+
+
+def written_name(step: UserStep) -> str | None:
+    """The userName `step` writes, when it writes one."""
+    if step.desired is None:
+        return None
+    if step.item.action is Action.CREATE or "userName" in step.fields:
+        return step.desired.user_name
+    return None
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2] or "invalid"
+
+
+def moved_aside(user: TargetUser, gid: str, user_name: str, details: str) -> UserStep:
+    """A Rename of `user` to a userName that no one wants, to free its current one."""
+    change = FieldChange(field="userName", from_=user.user_name, to=user_name)
+    item = user_item(user_name, gid, user.id, Action.RENAME, details, [change])
+    desired = replace(user.attributes, user_name=user_name)
+    return UserStep(item, desired, user.id, ("userName",), prepares=True)
+
+
+def order_user_names(
+    steps: list[UserStep], target_users: Iterable[TargetUser], departing: dict[str, str], directory: Directory
+) -> list[UserStep]:
+    """Free each userName before it is written (DESIGN §3 rule 3; issue 16 bug 4). Pure.
+
+    The target refuses a userName in use (409), so a write whose address is held by another
+    target user waits for it to move: if the holder is renamed in this sync, the write goes
+    in a later wave than that rename (chains); a cycle of renames (a swap) is broken by first
+    renaming its member with the smallest Google id to `gwsync-tmp+<googleId>@<domain>`; a
+    holder that is a departing managed user (`departing`: target id -> Google id) is renamed
+    first to `departed+<targetId>@<domain of its address>`, which frees the address and is
+    reversible (its work email keeps the address). A holder gwsync does not manage is never
+    touched: that write fails with the target's refusal, as before.
+    Returns the steps, the moves-aside first, each with its wave and what it waits for.
+    """
+    holders: dict[str, TargetUser] = {}
+    for user in sorted(target_users, key=lambda u: u.id):
+        holders.setdefault(user.user_name.casefold(), user)
+    moving = {  # target id -> index of the step renaming it
+        step.target_id: i for i, step in enumerate(steps) if step.target_id and written_name(step)
+    }
+    waits: dict[int, int] = {}  # step index -> index of the rename it waits for
+    after: dict[int, str] = {}  # step index -> target id it waits for
+    aside: list[UserStep] = []
+    for i, step in enumerate(steps):
+        name = written_name(step)
+        holder = holders.get(name.casefold()) if name else None
+        if name is None or holder is None or holder.id == step.target_id:
+            continue
+        if holder.id in moving:
+            waits[i], after[i] = moving[holder.id], holder.id
+        elif holder.id in departing:
+            gid = departing[holder.id]
+            freed = f"departed+{holder.id}@{domain_of(holder.user_name)}"
+            status = "deactivated" if not holder.attributes.active else "removed in this sync"
+            details = (
+                f"{departure_reason(gid, directory)} and {status}: renamed from {holder.user_name} to "
+                f"{freed} to free the address for {name} (its work email keeps {holder.user_name}; "
+                "rename it back to restore it)."
+            )
+            aside.append(moved_aside(holder, gid, freed, details))
+            after[i] = holder.id
+    # Cycles (swaps): each step waits for at most one, so walk each path once.
+    broken: set[int] = set()  # steps whose wait is served by a temporary rename instead
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+    for start in range(len(steps)):
+        path: list[int] = []
+        node: int | None = start
+        while node is not None and node not in state:
+            state[node] = 1
+            path.append(node)
+            node = waits.get(node)
+        if node is not None and state[node] == 1:  # a cycle: path[path.index(node):]
+            cycle = path[path.index(node) :]
+            first = min(cycle, key=lambda k: steps[k].item.source_id or "")
+            step = steps[first]
+            assert step.target_id is not None and step.desired is not None
+            current = next(u for u in target_users if u.id == step.target_id)
+            temporary = f"gwsync-tmp+{step.item.source_id}@{domain_of(step.desired.user_name)}"
+            details = (
+                f"Renamed from {current.user_name} to the temporary {temporary} first, so that "
+                f"{current.user_name} is free for the account renamed to it."
+            )
+            aside.append(moved_aside(current, step.item.source_id or "", temporary, details))
+            broken.update(k for k in cycle if waits[k] == first)
+            final = step.item.details.removesuffix(".") + f" (through {temporary})."
+            steps[first] = replace(step, item=step.item.model_copy(update={"details": final}))
+        for k in path:
+            state[k] = 2
+    waves: dict[int, int] = {}
+
+    def wave(i: int) -> int:
+        if i not in waves:
+            waves[i] = 1 if i in broken or (i in after and i not in waits) else 0
+            if i in waits and i not in broken:
+                waves[i] = wave(waits[i]) + 1
+        return waves[i]
+
+    ordered = [
+        replace(step, wave=wave(i), after=(after[i],) if i in after else ()) for i, step in enumerate(steps)
+    ]
+    return [*aside, *ordered]
 
 
 def plan_teams(
@@ -344,9 +458,10 @@ def plan_teams(
     if not spec.teams.enabled:
         return
     by_id = {group.id: group for group in target_groups}
-    desired_ids = {step.item.source_id for step in plan.users if step.item.source_id}
+    people = [step for step in plan.users if not step.prepares]  # moves-aside are no one's own step
+    desired_ids = {step.item.source_id for step in people if step.item.source_id}
     email_of: dict[str | None, str] = {}
-    for step in [*plan.users, *plan.removals]:
+    for step in [*people, *plan.removals]:
         email_of.setdefault(step.item.source_id, step.item.key)  # the live user's, not a duplicate's
     # Who each target user will be once the users are applied: managed users, and the users
     # adopted (by userName, or taken over) in this sync, so their memberships count already.
