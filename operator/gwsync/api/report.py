@@ -116,7 +116,10 @@ class SyncReportStatus(ApiModel):
     items: list[ReportItem] = Field(
         default_factory=list,
         max_length=MAX_STATUS_ITEMS,
-        description="At most 200 notable items: failed first, then changed.",
+        description=(
+            "At most 200 notable items, failed first, then changed; at most 256 KiB in all, with "
+            "details cut to 1 KiB (the item store keeps every item whole)."
+        ),
     )
     item_store: ItemStore | None = Field(default=None, description="Where all items are.")
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec, GoogleProvisioningStatus
-from gwsync.api.report import SyncReport, Trigger
+from gwsync.api.report import ACTIVE_PHASES, SyncReport, Trigger
 from gwsync.controller import metrics
 from gwsync.controller.conditions import (
     conditions_from_status,
@@ -268,32 +268,51 @@ def register_provisioning_handlers(
                     merge_status, kube, PROVISIONINGS, namespace, name, {"nextSyncTime": due}
                 )
             return
+        if await _recover_interrupted(kube, namespace, name, clock):
+            return  # the last sync ended without its status: the next tick decides afresh
         await _sync(kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock)
 
 
-async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clock) -> None:
-    """Reports left Running by a process that died become Interrupted; a Retry follows."""
+async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clock) -> bool:
+    """Make status.lastSync name the newest SyncReport; True when it did not already.
+
+    Called in a tick when no sync of this object runs in this process, so a report still
+    Running belongs to a sync that ended without finishing it (the process died, or the API
+    server refused every write): it becomes Interrupted. A report that did finish while its
+    status write failed is recorded now. Either way the schedule then retries with back-off
+    instead of starting the same sync again at once.
+    """
     now = clock()
-    names = await asyncio.to_thread(kube_reports.interrupt_reports, kube, namespace, name, now=now)
-    reports = {
-        report: await asyncio.to_thread(kube_reports.read_report, kube, namespace, report) for report in names
-    }
+    await asyncio.to_thread(kube_reports.interrupt_reports, kube, namespace, name, now=now)
+    reports = await asyncio.to_thread(kube_reports.list_reports, kube, namespace, name)
+    if not reports:
+        return False
+    newest = max(reports, key=lambda r: (r.status.start_time or now, r.metadata.get("name", "")))
+    if newest.status.phase in ACTIVE_PHASES:
+        return False  # created after the list of interrupt_reports: a sync is starting elsewhere
+
+    wrote: list[bool] = [False]
 
     def change(current: dict[str, Any]) -> dict[str, Any] | None:
-        # The newest interrupted sync becomes the last sync (a first sync included), so
-        # the schedule retries it with back-off rather than starting over at once.
+        wrote[0] = False
+        # The newest ended sync becomes the last sync (a first sync included), so the
+        # schedule retries a failed one with back-off rather than starting over at once.
         status = GoogleProvisioningStatus.model_validate(current.get("status") or {})
-        newest = max(reports.values(), key=lambda r: r.status.start_time or now)
         last, started = status.last_sync, newest.status.start_time
-        if last is not None and last.start_time and started and last.start_time > started:
+        if last is not None and (
+            last.report == newest.metadata.get("name")  # already counted (as Failed, if it ended so)
+            or (last.start_time and started and last.start_time > started)
+        ):
             return None
+        failed = newest.status.phase not in SUCCESS_PHASES
+        wrote[0] = True
         return {
             "lastSync": kube_reports.last_sync(newest).to_wire(),
-            "failedAttempts": status.failed_attempts + 1,
+            "failedAttempts": status.failed_attempts + 1 if failed else 0,
         }
 
-    if reports:
-        await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    return wrote[0]
 
 
 async def _write_conditions(

@@ -192,16 +192,48 @@ async def run_provisioning_sync(
     except Exception as exc:  # the report must end, whatever failed
         log.exception("Sync of %s/%s failed unexpectedly.", namespace, name)
         result.message = f"The sync failed unexpectedly: {type(exc).__name__}: {exc}"
-    result.report = await asyncio.to_thread(
-        kube_reports.finish_report,
-        kube,
-        report,
-        phase=result.phase,
-        message=result.message,
-        summary=result.summary,
-        items=items,
-        now=clock(),
-    )
+    await _finish(kube, result, items, clock)
     count_items(namespace, name, items)
-    await asyncio.to_thread(kube_reports.prune_reports, kube, namespace, name, spec.history.keep)
+    try:
+        await asyncio.to_thread(kube_reports.prune_reports, kube, namespace, name, spec.history.keep)
+    except Exception:  # pruning is retried after the next sync; this one's outcome stands
+        log.warning("Old SyncReports of %s/%s could not be pruned.", namespace, name, exc_info=True)
     return result
+
+
+async def _finish(
+    kube: Kube, result: SyncResult, items: list[ReportItem], clock: Callable[[], datetime]
+) -> None:
+    """End the report in the cluster; when even that fails, the sync is Failed all the same.
+
+    The GoogleProvisioning's status then names the report as Failed, so the schedule retries
+    with back-off instead of starting the same sync again, and the next sync's start marks the
+    report, still Running in the cluster, Interrupted.
+    """
+    report = result.report
+    try:
+        result.report = await asyncio.to_thread(
+            kube_reports.finish_report,
+            kube,
+            report,
+            phase=result.phase,
+            message=result.message,
+            summary=result.summary,
+            items=items,
+            now=clock(),
+        )
+    except Exception as exc:
+        log.exception("SyncReport %s could not be completed.", report.metadata.get("name"))
+        result.message = (
+            f"{result.message} SyncReport {report.metadata.get('name')} could not be completed: {exc}"
+        )
+        result.message = result.message.strip()
+        result.report = report.model_copy(
+            update={
+                "status": report.status.model_copy(
+                    update={"phase": "Failed", "message": result.message, "completion_time": clock()}
+                )
+            }
+        )
+    result.phase = result.report.status.phase
+    result.message = result.report.status.message or result.message

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from gwsync.api import constants
-from gwsync.kube.client import CONFIG_MAPS, Kube, KubeConflict
+from gwsync.kube.client import CONFIG_MAPS, Kube, KubeApiError, KubeConflict
+
+T = TypeVar("T")
 
 MAX_CONFIG_MAP_BYTES: Final = 900 * 1024
 # base64 characters per chunk: the rest of the 900 KiB is left for metadata (names, labels,
@@ -35,6 +38,9 @@ BLOB_ANNOTATION: Final = "gwsync.io/blob"
 GENERATION_ANNOTATION: Final = "gwsync.io/generation"
 PARTS_ANNOTATION: Final = "gwsync.io/parts"
 MAX_NAME_LENGTH: Final = 253
+# Writes that may pass (5xx, 429, the API server unreachable) are tried this many times.
+WRITE_ATTEMPTS: Final = 4
+RETRY_DELAY_SECONDS: Final = 0.2
 
 
 class BlobCorrupt(Exception):
@@ -139,16 +145,37 @@ def chunk_body(
     }
 
 
+def transient(exc: KubeApiError) -> bool:
+    """Whether the API server may well accept the same request again shortly."""
+    return exc.status in {0, 429} or exc.status >= 500
+
+
+def retried(write: Callable[[], T], attempts: int = WRITE_ATTEMPTS) -> T:
+    """``write()``, again after a short pause while the API server's answers are transient."""
+    for attempt in range(1, attempts):
+        try:
+            return write()
+        except KubeApiError as exc:
+            if not transient(exc):
+                raise
+            time.sleep(RETRY_DELAY_SECONDS * attempt)
+    return write()
+
+
 def put_chunk(kube: Kube, body: Mapping[str, Any]) -> dict[str, Any]:
     """Create a chunk ConfigMap; one left by an interrupted earlier attempt is overwritten."""
     meta = body["metadata"]
     size = serialized_size(body)
     if size >= MAX_CONFIG_MAP_BYTES:  # a bug in the chunk sizes above, never user input
         raise ValueError(f"ConfigMap {meta['name']} would be {size} bytes, over {MAX_CONFIG_MAP_BYTES}")
-    try:
-        return kube.create(CONFIG_MAPS, meta["namespace"], body)
-    except KubeConflict:
-        return kube.patch(CONFIG_MAPS, meta["namespace"], meta["name"], body)
+
+    def write() -> dict[str, Any]:
+        try:
+            return kube.create(CONFIG_MAPS, meta["namespace"], body)
+        except KubeConflict:
+            return kube.patch(CONFIG_MAPS, meta["namespace"], meta["name"], body)
+
+    return retried(write)
 
 
 def payload_of(config_map: Mapping[str, Any]) -> bytes:

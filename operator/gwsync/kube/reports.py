@@ -8,6 +8,7 @@ Running by a dead operator become Interrupted, and only ``history.keep`` reports
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,10 +29,18 @@ from gwsync.api.report import (
 )
 from gwsync.kube import blobs
 from gwsync.kube import items as item_store
-from gwsync.kube.client import REPORTS, Kube, KubeConflict
+from gwsync.kube.client import REPORTS, Kube, KubeApiError, KubeConflict
 from gwsync.kube.status import patch_status
 
+log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS: Final = 100
+# What the status carries is bounded by bytes, not only by count: a SyncReport must stay well
+# under etcd's 1.5 MiB object limit (and be quick to watch and print), whatever the target's
+# error messages weigh. The item store keeps every item with its full details.
+MAX_STATUS_DETAILS: Final = 1024
+MAX_STATUS_ITEMS_BYTES: Final = 256 * 1024
+ELLIPSIS: Final = "…"
+
 MAX_LABEL_VALUE: Final = 63
 INTERRUPTED_MESSAGE: Final = (
     "The operator stopped while this sync was running; items already applied stay applied "
@@ -69,11 +78,19 @@ def report_labels(provisioning: str) -> dict[str, str]:
     return {constants.PROVISIONING_LABEL: provisioning}
 
 
-class NotableItems:
-    """The status's short list: failed items first, then changed ones, at most 200."""
+def status_item(item: ReportItem) -> ReportItem:
+    """The item as the status shows it: details cut to MAX_STATUS_DETAILS characters."""
+    if len(item.details) <= MAX_STATUS_DETAILS:
+        return item
+    return item.model_copy(update={"details": item.details[: MAX_STATUS_DETAILS - 1] + ELLIPSIS})
 
-    def __init__(self, limit: int = MAX_STATUS_ITEMS) -> None:
+
+class NotableItems:
+    """The status's short list: failed items first, then changed ones, at most 200 and 256 KiB."""
+
+    def __init__(self, limit: int = MAX_STATUS_ITEMS, max_bytes: int = MAX_STATUS_ITEMS_BYTES) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self.failed: list[ReportItem] = []
         self.changed: list[ReportItem] = []
 
@@ -90,7 +107,20 @@ class NotableItems:
             yield item
 
     def items(self) -> list[ReportItem]:
-        return (self.failed + self.changed)[: self.limit]
+        return [ReportItem.model_validate(wire) for wire in self.wire()]
+
+    def wire(self) -> list[dict[str, Any]]:
+        """The notable items as the status stores them, within the count and byte bounds."""
+        kept: list[dict[str, Any]] = []
+        used = 2  # the brackets of the JSON list
+        for item in (self.failed + self.changed)[: self.limit]:
+            wire = status_item(item).to_wire()
+            size = blobs.serialized_size(wire) + 1  # and its comma
+            if used + size > self.max_bytes:
+                break
+            kept.append(wire)
+            used += size
+        return kept
 
 
 def start_report(
@@ -181,32 +211,65 @@ def finish_report(
     items: Iterable[ReportItem],
     now: datetime,
 ) -> SyncReport:
-    """Store every item, then complete the report's status (phase, counts, notable items)."""
+    """Store every item, then complete the report's status (phase, counts, notable items).
+
+    The report must end whatever fails here: writes that may pass are retried; when the items
+    cannot be stored, the report ends Failed without an item store and says why; when its
+    full status cannot be written, it ends with the phase and the message alone. Only when
+    even that fails (the API server is gone) does this raise.
+    """
     if phase not in TERMINAL_PHASES:
         endings = ", ".join(sorted(TERMINAL_PHASES))
         raise ValueError(f"phase {phase!r} does not end a sync: use one of {endings}")
     namespace, name = str(report.metadata.get("namespace", "default")), str(report.metadata["name"])
     notable = NotableItems()
-    written = item_store.write_items(
-        kube,
-        namespace,
-        name,
-        notable.observe(items),
-        owner=_report_owner(report),
-        labels=_item_labels(report),
-    )
+    seen = [0]
+
+    def counted() -> Iterator[ReportItem]:
+        for item in notable.observe(items):
+            seen[0] += 1
+            yield item
+
+    observed = counted()
+    try:
+        written = item_store.write_items(
+            kube, namespace, name, observed, owner=_report_owner(report), labels=_item_labels(report)
+        )
+    except KubeApiError as exc:
+        log.warning("The items of SyncReport %s/%s could not be stored: %s", namespace, name, exc)
+        for _ in observed:  # the notable items are still wanted, and the count
+            pass
+        written = item_store.WrittenItems(count=seen[0])
+        phase = "Failed"
+        message = (
+            f"{message} The report's items could not be stored ({exc}); the status lists the most notable."
+        )
     started = report.status.start_time or now
-    status = {
+    ending: dict[str, Any] = {
         "phase": phase,
-        "message": message,
+        "message": message.strip(),
         "completionTime": timestamp(now),
         "duration": format_duration(now - started),
+    }
+    status = {
+        **ending,
         "summary": summary.to_wire(),
         "itemCount": written.count,
-        "items": [item.to_wire() for item in notable.items()],
+        "items": notable.wire(),
         "itemStore": {"configMaps": written.config_maps, "format": ITEM_STORE_FORMAT},
     }
-    finished = patch_status(kube, REPORTS, namespace, name, lambda _current: status)
+    try:
+        finished = blobs.retried(
+            lambda: patch_status(kube, REPORTS, namespace, name, lambda _current: status)
+        )
+    except KubeApiError as exc:
+        log.warning("SyncReport %s/%s could not be completed in full: %s", namespace, name, exc)
+        ending["phase"] = "Failed"
+        ending["message"] = f"{ending['message']} The report's full status could not be written ({exc})."
+        ending["summary"] = summary.to_wire()
+        finished = blobs.retried(
+            lambda: patch_status(kube, REPORTS, namespace, name, lambda _current: ending)
+        )
     return SyncReport.model_validate(finished)
 
 

@@ -11,7 +11,10 @@ marked below with the real behaviour it reproduces:
 - the status subresource, metadata.generation and resourceVersion conflicts (HTTP 409);
 - PUT (replace), list responses with ``kind: XList``, label/field selectors, Namespaces;
 - garbage collection of objects whose owner is deleted;
-- the OpenAPI v3 index kubectl consults before ``apply`` (server-side field validation).
+- the OpenAPI v3 index kubectl consults before ``apply`` (server-side field validation);
+- the size limits of a request body (3 MiB) and of a stored object (etcd's 1.5 MiB);
+- fault injection (``KubeFault``): an API server answering 500 to some requests, as a real one
+  does when etcd is briefly unavailable or a webhook times out.
 
 Not reproduced: schema validation and CEL rules (checked offline in the tests), printer
 columns (``kubectl get`` shows NAME and AGE), and strategic-merge-patch directives (patches
@@ -25,12 +28,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime
+import json
 import re
 import secrets
 import string
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,6 +84,12 @@ SERVED_RESOURCES: Final[
     (CLUSTER_PEERINGS, "ClusterKopfPeering", False, (), (), ()),
     (NAMESPACED_PEERINGS, "KopfPeering", True, (), (), ()),
 )
+
+# Real kube-apiserver: request bodies over 3 MiB are refused with 413 before decoding
+# (apiserver's MaxRequestBodyBytes), and etcd refuses objects over 1.5 MiB (its default
+# --max-request-bytes), which the API server passes on as a 500 "etcdserver: request is too large".
+MAX_REQUEST_BODY_BYTES: Final = 3 * 1024 * 1024
+MAX_STORED_OBJECT_BYTES: Final = 3 * 1024 * 1024 // 2
 
 # The real API server answers /api/v1/namespaces[/name]; KMock 0.8's path parser cannot.
 _NAMESPACE_PATH: Final = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
@@ -170,6 +181,41 @@ def selects(obj: Mapping[str, Any], *, labels: str | None = None, fields: str | 
     return label_ok and field_ok
 
 
+@dataclass
+class KubeFault:
+    """Matching requests are answered with ``status`` instead of being served.
+
+    A request matches by method, resource, subresource and (if set) a part of the object's
+    name (for a create, the name in the body). ``skip`` matching requests go through first,
+    then ``times`` fail (0: every one after).
+    A real API server answers 500 like this when etcd is briefly unavailable, 503 when it is
+    overloaded, and 429 under API priority and fairness.
+    """
+
+    method: str  # POST, PATCH, PUT, DELETE or GET
+    resource: str  # as in SERVED_RESOURCES, e.g. CONFIGMAPS
+    status: int = 500
+    message: str = "Internal error occurred: injected by the test"
+    subresource: str | None = None
+    name_contains: str = ""
+    skip: int = 0
+    times: int = 1
+    seen: int = 0
+    failed: int = 0
+
+    def fails(self, method: str, resource: kmock.resource, subresource: str | None, name: str) -> bool:
+        """Whether this request fails (counting it when it matches)."""
+        if method != self.method or resource != kmock.resource(self.resource):
+            return False
+        if (subresource or None) != self.subresource or self.name_contains not in name:
+            return False
+        self.seen += 1
+        if self.seen <= self.skip or (self.times and self.failed >= self.times):
+            return False
+        self.failed += 1
+        return True
+
+
 @attrs.define(kw_only=True)
 class KubeEmulator(kmock.KubernetesEmulator):
     """KMock's Kubernetes emulator with gwsync's resources and the API-server rules gwsync relies on."""
@@ -177,6 +223,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     # Like etcd's revision: one counter for every write, so resourceVersions order all changes.
     _revision: int = attrs.field(default=0, init=False)
     _writes: asyncio.Lock = attrs.field(factory=asyncio.Lock, init=False)
+    faults: list[KubeFault] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -306,6 +353,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource not in self.resources:
             return await super()._handle(request)
+        self._check_faults(request)
         if request.method == kmock_enums.method.GET:
             self._check_readable(request)
             return await super()._handle(request)
@@ -324,6 +372,32 @@ class KubeEmulator(kmock.KubernetesEmulator):
         for index, recorded in enumerate(self._requests):
             if recorded is request:
                 self._requests[index] = admitted
+
+    def _check_faults(self, request: kmock.Request) -> None:
+        method, resource = str(request.method.value), _res(request)
+        name = request.name or ""
+        if not name and isinstance(request.data, Mapping):
+            name = str((request.data.get("metadata") or {}).get("name", ""))
+        for fault in self.faults:
+            if fault.fails(method, resource, request.subresource, name):
+                reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(
+                    fault.status, "InternalError"
+                )
+                raise kmock.KubernetesError(status=fault.status, reason=reason, message=fault.message)
+        if method != "GET" and len(request.body or b"") > MAX_REQUEST_BODY_BYTES:
+            # Real API server: 413 for a body over its request limit, before anything is decoded.
+            raise kmock.KubernetesError(
+                status=413,
+                reason="RequestEntityTooLarge",
+                message=f"Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}",
+            )
+
+    def _check_stored_size(self, obj: Mapping[str, Any]) -> None:
+        # Real API server: etcd refuses the write, and the API server answers 500 with etcd's words.
+        if len(json.dumps(obj, separators=(",", ":")).encode()) > MAX_STORED_OBJECT_BYTES:
+            raise kmock.KubernetesError(
+                status=500, reason="InternalError", message="etcdserver: request is too large"
+            )
 
     def _check_readable(self, request: kmock.Request) -> None:
         if request.subresource and request.subresource not in self._info(_res(request)).subresources:
@@ -356,6 +430,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         else:
             return request, None
         new = self._updated(request, current, desired)
+        self._check_stored_size(new)
         patch = _merge_patch_between(current, new)
         released = new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers")
         orphans_of = current["metadata"].get("uid") if released else None
@@ -365,6 +440,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if not isinstance(request.data, Mapping):
             raise kmock.KubernetesError(status=400, reason="BadRequest", message="the body must be an object")
         obj = self._created(_res(request), request.namespace, request.data, keep_status=False)
+        self._check_stored_size(obj)
         meta = obj["metadata"]
         key = (_res(request), meta.get("namespace"), meta["name"])
         if key in self.objects and not self.objects[key].deleted:

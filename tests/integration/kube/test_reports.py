@@ -14,7 +14,7 @@ from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result,
 from gwsync.kube import reports
 from gwsync.kube.blobs import MAX_CONFIG_MAP_BYTES, serialized_size
 from gwsync.kube.client import Kube
-from gwsync.testing.kube import CONFIGMAPS, REPORTS, KubeEmulator
+from gwsync.testing.kube import CONFIGMAPS, REPORTS, KubeEmulator, KubeFault
 
 START = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 GIVEN = ["Zoé", "Renée", "José", "Björn", "Åsa", "François", "Łukasz", "Chloé", "Ngozi", "Hiroshi", "Mía"]
@@ -231,3 +231,68 @@ def test_reports_of_other_provisionings_are_left_alone(
 
     assert reports.interrupt_reports(kube, "default", "acme", now=START) == ["acme-20250314-092653"]
     assert [r.status.phase for r in reports.list_reports(kube, "default", "globex")] == ["Running"]
+
+
+def test_long_error_details_are_cut_in_status_and_whole_in_the_item_store(
+    kube: Kube, acme: dict[str, Any]
+) -> None:
+    # 200 failures carrying a target's 7.5 KB error page: 1.5 MiB of status, over etcd's limit.
+    detail = "The target refused the user: " + "x" * 7_500
+    items = [
+        ReportItem(
+            type=ItemType.USER,
+            key=f"u{n}@acme.com",
+            action=Action.CREATE,
+            result=Result.FAILED,
+            details=detail,
+        )
+        for n in range(200)
+    ]
+    finished = finish(kube, reports.start_report(kube, acme, Trigger.MANUAL, now=START), items)
+
+    assert finished.status.phase == "Succeeded"
+    shown = finished.status.items
+    assert shown and all(len(item.details) == reports.MAX_STATUS_DETAILS for item in shown)
+    assert shown[0].details == detail[: reports.MAX_STATUS_DETAILS - 1] + "…"
+    assert serialized_size({"items": [item.to_wire() for item in shown]}) <= reports.MAX_STATUS_ITEMS_BYTES
+    stored = list(reports.iter_report_items(kube, finished))
+    assert stored == items  # every item, with its full details
+
+
+def test_a_transient_500_on_an_item_config_map_is_retried(
+    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
+) -> None:
+    emulator.faults.append(KubeFault("POST", CONFIGMAPS, times=2))
+    finished = finish(kube, reports.start_report(kube, acme, Trigger.MANUAL, now=START), people(10))
+
+    assert finished.status.phase == "Succeeded"
+    assert list(reports.iter_report_items(kube, finished)) == people(10)
+
+
+def test_items_that_cannot_be_stored_end_the_report_failed_with_its_notable_items(
+    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
+) -> None:
+    emulator.faults.append(KubeFault("POST", CONFIGMAPS, times=0))
+    items = people(1_000)
+    finished = finish(kube, reports.start_report(kube, acme, Trigger.MANUAL, now=START), items)
+
+    assert finished.status.phase == "Failed"
+    assert finished.status.message.startswith(
+        "Synced. The report's items could not be stored (creating ConfigMap"
+    )
+    assert finished.status.item_count == 1_000
+    assert finished.status.item_store is not None and finished.status.item_store.config_maps == []
+    failed = [i for i in items if i.result is Result.FAILED]
+    assert finished.status.items[: len(failed)] == failed  # still failed first
+
+
+def test_a_status_the_api_server_refuses_still_ends_the_report(
+    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
+) -> None:
+    started = reports.start_report(kube, acme, Trigger.MANUAL, now=START)
+    emulator.faults.append(KubeFault("PATCH", REPORTS, subresource="status", times=4))  # every retry
+    finished = finish(kube, started, people(10))
+
+    assert finished.status.phase == "Failed"
+    assert "The report's full status could not be written" in finished.status.message
+    assert finished.status.items == [] and finished.status.completion_time is not None
