@@ -53,3 +53,30 @@ def test_a_departing_user_whose_removal_is_held_keeps_its_address() -> None:
         assert target.users[first.ledger.users["2"]].user_name == "alice@acme.com"
 
     asyncio.run(scenario())
+
+
+def test_three_people_rotating_addresses_converge_in_one_sync() -> None:
+    people = [Person(id=str(i), primary_email=f"p{i}@acme.com") for i in range(3)]
+    rotated = [Person(id=str(i), primary_email=f"p{(i + 1) % 3}@acme.com") for i in range(3)]
+    target = MemoryTarget()
+    spec = make_spec(from_groups=False, teams=False, delete=False)
+
+    async def scenario() -> None:
+        first = await run_sync(StaticSource(org(*people)), target, spec, Ledger.empty())
+        second = await run_sync(StaticSource(org(*rotated)), target, spec, first.ledger)
+        assert second.phase == "Succeeded", second.message
+        assert [i.key for i in second.items if i.action is Action.RENAME] == [
+            "gwsync-tmp+0@acme.com",
+            "p0@acme.com",
+            "p1@acme.com",
+            "p2@acme.com",
+        ]
+        assert {u.user_name: u.external_id for u in target.users.values()} == {
+            "p1@acme.com": "0",
+            "p2@acme.com": "1",
+            "p0@acme.com": "2",
+        }
+        third = await run_sync(StaticSource(org(*rotated)), target, spec, second.ledger)
+        assert {i.action for i in third.items} == {Action.UNCHANGED}
+
+    asyncio.run(scenario())
