@@ -1,0 +1,131 @@
+"""What the scenario suite needs from a SCIM server under test, whatever the server is.
+
+Every server of the matrix is wrapped in a `Backend`: where gwsync connects (url, token),
+how a test seeds objects as another tool would, reads everything back, and counts the
+requests gwsync sent (writes must be measured, not guessed). Servers differ in what they can
+do; what one cannot do is declared in `limits`, with the server's own reason, and the
+scenario then checks that the limit is really there (see scenarios.Check).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@dataclass(frozen=True)
+class Logged:
+    method: str
+    path: str
+    status: int
+
+    @property
+    def write(self) -> bool:
+        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Backend(Protocol):
+    name: str
+    url: str
+    token: str
+    limits: dict[str, str]
+    """capability -> the server's own reason it cannot (shown in docs/targets.md)."""
+
+    @property
+    def log(self) -> list[Logged]: ...
+
+    def reset_log(self) -> None: ...
+
+    def seed_user(self, user_name: str, **attributes: Any) -> str: ...
+
+    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str: ...
+
+    def users(self) -> list[dict[str, Any]]: ...
+
+    def groups(self) -> list[dict[str, Any]]: ...
+
+    def members(self, group_id: str) -> set[str]: ...
+
+
+@dataclass
+class HttpBackend:
+    """A server reached over HTTP: seeding and reading back with the standard library.
+
+    `direct` is the server's own URL (reads and seeds go there, unlogged); `url` is where
+    gwsync connects, usually a recording proxy in front of it.
+    """
+
+    name: str
+    url: str
+    token: str
+    direct: str
+    recorder: Any
+    limits: dict[str, str] = field(default_factory=dict)
+    page: int = 100
+    auth: str = "Bearer"
+
+    @property
+    def log(self) -> list[Logged]:
+        return [Logged(r.method, r.path, r.status) for r in self.recorder.log]
+
+    def reset_log(self) -> None:
+        self.recorder.log.clear()
+
+    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(self.direct + path, data=data, method=method)
+        request.add_header("Authorization", f"{self.auth} {self.token}")
+        request.add_header("Content-Type", "application/scim+json")
+        request.add_header("Accept", "application/scim+json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"{method} {path} answered {exc.code}: {exc.read().decode()}") from exc
+        return json.loads(body) if body else None
+
+    def seed_user(self, user_name: str, **attributes: Any) -> str:
+        payload: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
+        if ENTERPRISE in payload:
+            payload["schemas"] = [USER_SCHEMA, ENTERPRISE]
+        return str(self.call("POST", "/Users", payload)["id"])
+
+    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str:
+        payload = {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": display_name,
+            "members": [{"value": member} for member in member_ids],
+        }
+        return str(self.call("POST", "/Groups", payload)["id"])
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._all("/Users")
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._all("/Groups")
+
+    def members(self, group_id: str) -> set[str]:
+        group = self.call("GET", f"/Groups/{group_id}")
+        return {str(m["value"]) for m in group.get("members") or []}
+
+    def _all(self, path: str) -> list[dict[str, Any]]:
+        """Every resource, read until a page brings nothing new (servers cap and ignore things)."""
+        found: dict[str, dict[str, Any]] = {}
+        start = 1
+        while True:
+            page = self.call("GET", f"{path}?startIndex={start}&count={self.page}")
+            resources = page.get("Resources") or []
+            fresh = [r for r in resources if str(r["id"]) not in found]
+            if not fresh:
+                return list(found.values())
+            found.update((str(r["id"]), r) for r in fresh)
+            start += len(resources)

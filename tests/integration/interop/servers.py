@@ -1,0 +1,67 @@
+"""The servers of the matrix, each started from its registry package on loopback.
+
+`SERVERS` maps a row of docs/targets.md to a context manager yielding a fresh `Backend`
+(an empty server, or one wiped clean), or to the reason it cannot run on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from gwsync.testing.scim import ScimServer, run_scim_server
+
+from .backend import Backend, Logged
+
+
+@dataclass
+class Scim2Server:
+    """scim2-server (PyPI), in a thread, with its own request log."""
+
+    server: ScimServer
+    name: str = "scim2-server"
+    limits: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def token(self) -> str:
+        return self.server.token
+
+    @property
+    def log(self) -> list[Logged]:
+        return [Logged(r.method, r.path, r.status) for r in self.server.request_log]
+
+    def reset_log(self) -> None:
+        self.server.reset_log()
+
+    def seed_user(self, user_name: str, **attributes: Any) -> str:
+        return self.server.seed_user(user_name, **attributes)
+
+    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str:
+        return self.server.seed_group(display_name, member_ids)
+
+    def users(self) -> list[dict[str, Any]]:
+        return self.server.users()
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self.server.groups()
+
+    def members(self, group_id: str) -> set[str]:
+        group = self.server.call("GET", f"/Groups/{group_id}")
+        return {str(m["value"]) for m in group.get("members") or []}
+
+
+@contextmanager
+def scim2_server() -> Iterator[Backend]:
+    with run_scim_server() as server:
+        yield Scim2Server(server)
+
+
+SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
+    "scim2-server": scim2_server,
+}
