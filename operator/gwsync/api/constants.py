@@ -43,6 +43,7 @@ CONDITION_TYPES: Final = (READY, CONNECTED, TARGET_REACHABLE, ACTIVE, CONFIGURAT
 # Condition reasons.
 AWAITING_FIRST_SYNC: Final = "AwaitingFirstSync"
 ANOTHER_PROVISIONING_ACTIVE: Final = "AnotherProvisioningActive"
+PERMISSION_DENIED: Final = "PermissionDenied"
 
 DEFAULT_GOOGLE_ENDPOINT: Final = "https://admin.googleapis.com/"
 DEFAULT_CUSTOMER_ID: Final = "my_customer"

@@ -89,12 +89,27 @@ def run(
             help="Seconds between two checks of whether a sync is due (the schedule itself lives in status).",
         ),
     ] = 10.0,
+    retry_delay: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds before the first Retry of a failed or interrupted sync; it doubles with "
+            "each failure, capped at half the schedule interval.",
+        ),
+    ] = 300.0,
 ) -> None:
     """Run the operator against the current kubeconfig or the in-cluster service account."""
+    from datetime import timedelta
+
     from gwsync.controller.operator import run as run_operator
 
     run_operator(
-        namespaces=namespace or [], liveness=liveness, metrics_port=metrics_port, priority=priority, tick=tick
+        namespaces=namespace or [],
+        liveness=liveness,
+        metrics_port=metrics_port,
+        priority=priority,
+        tick=tick,
+        retry_base=timedelta(seconds=retry_delay),
     )
 
 

@@ -13,7 +13,7 @@
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import kopf
@@ -30,10 +30,10 @@ from gwsync.controller.conditions import (
     merge_condition,
 )
 from gwsync.controller.exclusivity import Claim, active_holder, normalize_target_url
-from gwsync.controller.schedule import next_sync
+from gwsync.controller.schedule import RETRY_BASE, next_sync
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
 from gwsync.kube import reports as kube_reports
-from gwsync.kube.client import PROVISIONINGS, Kube, KubeNotFound
+from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError, KubeNotFound
 from gwsync.kube.status import merge_status, patch_status
 
 Clock = Callable[[], datetime]
@@ -120,6 +120,7 @@ def completion_status(
     now: datetime,
     namespace: str = "",
     name: str = "",
+    retry_base: timedelta = RETRY_BASE,
 ) -> dict[str, Any]:
     """The GoogleProvisioning status after a sync: last sync, next sync, conditions, ledger."""
     before = GoogleProvisioningStatus.model_validate(status or {})
@@ -141,7 +142,7 @@ def completion_status(
             "failed_attempts": patch["failedAttempts"],
         }
     )
-    upcoming = next_sync(spec, after, {}, now)
+    upcoming = next_sync(spec, after, {}, now, retry_base)
     patch["nextSyncTime"] = iso(upcoming.due) if upcoming.due else None
     ready_state, ready_reason = READY_REASONS.get(result.phase, ("False", "SyncFailed"))
     changes = dict(result.conditions)
@@ -169,8 +170,21 @@ def announce_pending(body: kopf.Body, written: Mapping[str, Any], now: datetime)
         kopf.event(body, type="Normal", reason="ConfigurationPending", message=pending["message"])
 
 
+def permission_denied(exc: KubeApiError) -> str:
+    """The condition message for a 403: the server's sentence names the verb and the resource."""
+    return (
+        f"The operator is not allowed to do what a sync needs: {exc}. Grant its ServiceAccount the "
+        "rules of manifests/rbac.yaml (docs/operations.md lists them), then the next tick retries."
+    )
+
+
 def register_provisioning_handlers(
-    registry: kopf.OperatorRegistry, *, clock: Clock, kube: Kube, tick: float = 10.0
+    registry: kopf.OperatorRegistry,
+    *,
+    clock: Clock,
+    kube: Kube,
+    tick: float = 10.0,
+    retry_base: timedelta = RETRY_BASE,
 ) -> None:
     """Register the GoogleProvisioning handlers on `registry`, reading time from `clock`.
 
@@ -204,6 +218,17 @@ def register_provisioning_handlers(
     @kopf.timer(*RESOURCE, id="schedule", interval=tick, registry=registry)
     async def schedule(namespace: str | None, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
         assert namespace is not None
+        try:
+            await tick_once(namespace, name, memo, **kwargs)
+        except KubeApiError as exc:
+            # The API server refused or could not be reached: one line, no traceback, and
+            # the next tick (not Kopf's default minute) tries again.
+            if exc.status == 403:
+                await _report_forbidden(kube, kwargs["body"], namespace, name, exc, clock)
+                raise kopf.TemporaryError(permission_denied(exc), delay=max(tick, 30.0)) from None
+            raise kopf.TemporaryError(str(exc), delay=tick) from None
+
+    async def tick_once(namespace: str, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
         claims = cast(kopf.Index[str, Claim], kwargs["claims"])  # the index below, by its id
         if not memo.get("recovered"):
             # The first tick in this process: no sync of this object runs here yet.
@@ -260,7 +285,7 @@ def register_provisioning_handlers(
         )
         parsed = GoogleProvisioningStatus.model_validate(current)
         annotations = dict(meta.get("annotations") or {})
-        upcoming = next_sync(spec, parsed, annotations, now)
+        upcoming = next_sync(spec, parsed, annotations, now, retry_base)
         if not upcoming.is_due(now):
             due = iso(upcoming.due) if upcoming.due else None
             if current.get("nextSyncTime") != due:
@@ -270,7 +295,29 @@ def register_provisioning_handlers(
             return
         if await _recover_interrupted(kube, namespace, name, clock):
             return  # the last sync ended without its status: the next tick decides afresh
-        await _sync(kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock)
+        await _sync(kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock, retry_base)
+
+
+async def _report_forbidden(
+    kube: Kube, event_body: kopf.Body, namespace: str, name: str, exc: KubeApiError, clock: Clock
+) -> None:
+    """Ready=False (PermissionDenied) and a Warning Event, once per distinct refusal."""
+    message = permission_denied(exc)
+    try:
+        body = await asyncio.to_thread(kube.get, PROVISIONINGS, namespace, name)
+        status = dict(body.get("status") or {})
+        ready: dict[str, Any] = next(
+            (x for x in status.get("conditions") or [] if x.get("type") == c.READY), {}
+        )
+        if ready.get("message") == message:
+            return
+        generation = (body.get("metadata") or {}).get("generation")
+        changes = {c.READY: ("False", c.PERMISSION_DENIED, message)}
+        await _write_conditions(kube, status, changes, clock(), generation, namespace, name)
+    except KubeApiError as also:  # not even the status may be written: the log line must do
+        log.error("%s (and the condition could not be written: %s)", message, also)
+        return
+    kopf.event(event_body, type="Warning", reason=c.PERMISSION_DENIED, message=message)
 
 
 async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clock) -> bool:
@@ -355,6 +402,7 @@ async def _sync(
     trigger: Trigger,
     request: str | None,
     clock: Clock,
+    retry_base: timedelta = RETRY_BASE,
 ) -> None:
     """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events)."""
     meta = body["metadata"]
@@ -386,6 +434,7 @@ async def _sync(
             now=now,
             namespace=namespace,
             name=name,
+            retry_base=retry_base,
         )
 
     written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)

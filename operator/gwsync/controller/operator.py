@@ -12,7 +12,7 @@ import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import prometheus_client
 
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, register_provisioning_handlers
+from gwsync.controller.schedule import RETRY_BASE
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
@@ -66,6 +67,7 @@ def build_registry(
     kubeconfig: str | Path | None = None,
     insecure: bool = False,
     tick: float = DEFAULT_TICK,
+    retry_base: timedelta = RETRY_BASE,
 ) -> kopf.OperatorRegistry:
     """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
@@ -88,7 +90,7 @@ def build_registry(
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
 
-    register_provisioning_handlers(registry, clock=clock, kube=kube, tick=tick)
+    register_provisioning_handlers(registry, clock=clock, kube=kube, tick=tick, retry_base=retry_base)
     return registry
 
 
@@ -105,13 +107,20 @@ async def serve(
     ready_flag: Flag = None,
     clock: Clock = utc_now,
     tick: float = DEFAULT_TICK,
+    retry_base: timedelta = RETRY_BASE,
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
     configure(settings, priority=priority)
     kube = connect(server, kubeconfig=kubeconfig, insecure=insecure)
     registry = build_registry(
-        clock=clock, server=server, kubeconfig=kubeconfig, insecure=insecure, kube=kube, tick=tick
+        clock=clock,
+        server=server,
+        kubeconfig=kubeconfig,
+        insecure=insecure,
+        kube=kube,
+        tick=tick,
+        retry_base=retry_base,
     )
     await kopf.operator(
         registry=registry,
@@ -176,6 +185,7 @@ def run(
     priority: int | None = None,
     verbose: bool = False,
     tick: float = DEFAULT_TICK,
+    retry_base: timedelta = RETRY_BASE,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -192,5 +202,6 @@ def run(
             standalone=standalone,
             priority=replica_priority(priority),
             tick=tick,
+            retry_base=retry_base,
         )
     )

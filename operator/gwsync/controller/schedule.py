@@ -29,10 +29,10 @@ class NextSync:
         return self.due is not None and now >= self.due
 
 
-def retry_delay(failed_attempts: int, interval: timedelta) -> timedelta:
-    """5 min, 10 min, 20 min, ... doubling, capped at half the interval (so below it)."""
+def retry_delay(failed_attempts: int, interval: timedelta, base: timedelta = RETRY_BASE) -> timedelta:
+    """5 min, 10 min, 20 min, ... doubling (from `base`), capped at half the interval (so below it)."""
     exponent = max(failed_attempts - 1, 0)
-    delay = RETRY_BASE * (2 ** min(exponent, 20))
+    delay = base * (2 ** min(exponent, 20))
     cap: timedelta = interval / 2
     return delay if delay < cap else cap
 
@@ -50,8 +50,9 @@ def next_sync(
     status: GoogleProvisioningStatus,
     annotations: dict[str, str],
     now: datetime,
+    retry_base: timedelta = RETRY_BASE,
 ) -> NextSync:
-    """Which sync comes next and when, from the object alone."""
+    """Which sync comes next and when, from the object alone (and the first retry delay)."""
     request = pending_request(annotations, status)
     if request is not None:
         return NextSync(Trigger.MANUAL, now, request)
@@ -64,7 +65,7 @@ def next_sync(
     interval = spec.schedule.every
     if last.phase in RETRY_PHASES:
         ended = last.completion_time or last.start_time
-        retry_at = ended + retry_delay(max(status.failed_attempts, 1), interval)
+        retry_at = ended + retry_delay(max(status.failed_attempts, 1), interval, retry_base)
         scheduled_at = last.start_time + interval
         if retry_at < scheduled_at:
             return NextSync(Trigger.RETRY, retry_at)

@@ -48,6 +48,7 @@ import logging
 import random
 import ssl
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -91,13 +92,25 @@ PATCH_PATHS = {
 }
 
 
+PROFILES = ("auto", "generic", "aws-identity-center")
+AWS_DOC_HOSTS = ("amazon.com", "amazonaws.com", "amazonaws.cn")
+AWS_PAGE_SIZE = 100
+
+
 @dataclass
 class Capabilities:
-    """What the provider's ServiceProviderConfig says we may use."""
+    """What the provider's ServiceProviderConfig (and its profile) say we may use."""
 
     patch: bool = True
     page_size: int = DEFAULT_PAGE_SIZE
     filter: bool = True
+    cursor: bool = False
+    """Cursor paging (RFC 9865: `cursor`, `nextCursor`) instead of startIndex."""
+    group_members: bool = True
+    """Groups are read with their members; False: membership is read by filter (AWS)."""
+    unsupported_fields: frozenset[str] = frozenset()
+    """gwsync fields (USER_FIELDS) the provider does not store: never sent."""
+    profile: str = "generic"
 
 
 @dataclass
@@ -227,7 +240,17 @@ class ScimTarget:
         retry_base: float = 0.5,
         max_attempts: int = 6,
         timeout: float = 30.0,
+        profile: str = "auto",
+        teams: Iterable[str] | None = None,
     ) -> None:
+        """`profile`: "auto" (from ServiceProviderConfig), "generic" or "aws-identity-center".
+        `teams`: the display names of the mapped teams, when known; on a target whose groups
+        come without members (AWS), only those groups' members are read (each costs requests)."""
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
+        self.profile = profile
+        self.teams = None if teams is None else {team.casefold() for team in teams}
+        self._listed_users: list[dict[str, Any]] | None = None
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
@@ -291,7 +314,13 @@ class ScimTarget:
                 f"The SCIM target {self.url} did not answer a ServiceProviderConfig; check "
                 "spec.target.scim.url points at the SCIM base URL (e.g. https://host/scim/v2)."
             ) from exc
-        self.capabilities = capabilities_of(config)
+        self.capabilities = capabilities_of(config, response.json(), self.profile)
+        if self.capabilities.unsupported_fields:
+            fields = ", ".join(sorted(self.capabilities.unsupported_fields))
+            self.write_notes.append(
+                f"The target ({self.capabilities.profile}) does not support {fields}; gwsync does not send "
+                f"{'them' if len(self.capabilities.unsupported_fields) > 1 else 'it'}."
+            )
         await self._check_token()
         return self.capabilities
 
@@ -315,14 +344,54 @@ class ScimTarget:
     # --- reads -------------------------------------------------------------------------------
 
     async def list_users(self) -> list[TargetUser]:
-        return [user_of(resource) for resource in await self._list("User", "/Users")]
+        self._listed_users = await self._list("User", "/Users")
+        return [user_of(resource) for resource in self._listed_users]
 
     async def list_groups(self) -> list[TargetGroup]:
-        return [group_of(resource) for resource in await self._list("Group", "/Groups")]
+        resources = await self._list("Group", "/Groups")
+        if (await self._capabilities()).group_members:
+            return [group_of(resource) for resource in resources]
+        groups: list[TargetGroup] = []
+        for resource in resources:
+            group = group_of(resource)
+            if self.teams is None or group.display_name.casefold() in self.teams:
+                group = TargetGroup(group.id, group.display_name, await self._members_of(group.id))
+            groups.append(group)
+        return groups
 
-    async def _list(self, resource_type: str, endpoint: str) -> list[dict[str, Any]]:
+    async def _members_of(self, group_id: str) -> frozenset[str]:
+        """Members of a group whose reads omit them (AWS): `groups.value eq` on /Users, one
+        page per 100 members; if the target refuses that filter, one `id eq G and members eq U`
+        question per user carrying an externalId (the only users gwsync may manage)."""
+        try:
+            found = await self._list("User", "/Users", filter=f"groups.value eq {filter_string(group_id)}")
+            return frozenset(str(r["id"]) for r in found if r.get("id"))
+        except TargetError as exc:
+            if exc.status != 400:
+                raise
+        if self._listed_users is None:
+            self._listed_users = await self._list("User", "/Users")
+        candidates = [str(u["id"]) for u in self._listed_users if u.get("externalId") and u.get("id")]
+
+        async def member(user_id: str) -> bool:
+            query = f"id eq {filter_string(group_id)} and members eq {filter_string(user_id)}"
+            page = await self._call(
+                self._scim.query("Group", query_parameters={"filter": query}, expected_status_codes=None),
+                "reading team members",
+            )
+            return bool(page.get("Resources"))
+
+        answers = await asyncio.gather(*(member(uid) for uid in candidates))
+        return frozenset(uid for uid, yes in zip(candidates, answers, strict=True) if yes)
+
+    async def _list(
+        self, resource_type: str, endpoint: str, filter: str | None = None
+    ) -> list[dict[str, Any]]:
         """Every resource of the type, page by page; see the module docstring for when it stops."""
-        asked = (await self._capabilities()).page_size
+        capabilities = await self._capabilities()
+        if capabilities.cursor:
+            return await self._list_by_cursor(resource_type, endpoint, filter, capabilities.page_size)
+        asked = capabilities.page_size
         kind = f"{resource_type.lower()}s"
         found: dict[str, dict[str, Any]] = {}
         notes: list[str] = []
@@ -332,7 +401,11 @@ class ScimTarget:
             page = await self._call(
                 self._scim.query(
                     resource_type,
-                    query_parameters={"startIndex": start, "count": asked},
+                    query_parameters={
+                        "startIndex": start,
+                        "count": asked,
+                        **({"filter": filter} if filter else {}),
+                    },
                     expected_status_codes=None,
                 ),
                 f"listing {endpoint}",
@@ -365,8 +438,34 @@ class ScimTarget:
                 f"The target reported totalResults={reported} for {endpoint} but {len(found)} {kind} "
                 f"were read; gwsync used all {len(found)}."
             )
-        self._note(endpoint, notes)
+        if filter is None:
+            self._note(endpoint, notes)
         return list(found.values())
+
+    async def _list_by_cursor(
+        self, resource_type: str, endpoint: str, filter: str | None, count: int
+    ) -> list[dict[str, Any]]:
+        """RFC 9865 cursor paging: `cursor` empty first, then each answer's `nextCursor`."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor = ""
+        while True:
+            page = await self._call(
+                self._scim.query(
+                    resource_type,
+                    query_parameters={
+                        "cursor": cursor,
+                        "count": count,
+                        **({"filter": filter} if filter else {}),
+                    },
+                    expected_status_codes=None,
+                ),
+                f"listing {endpoint}",
+            )
+            found.update((str(r.get("id")), r) for r in page.get("Resources") or [])
+            next_cursor = page.get("nextCursor")
+            if not next_cursor or next_cursor == cursor:
+                return list(found.values())
+            cursor = str(next_cursor)
 
     def _note(self, topic: str, notes: list[str]) -> None:
         """Replace the notes kept under `topic` (so listing twice does not repeat them)."""
@@ -383,11 +482,14 @@ class ScimTarget:
             same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
             return same_name and (found.get("externalId") or None) == user.external_id
 
-        return await self._create(
-            "User", user_resource(user), ("userName", user.user_name), ours, user.user_name
-        )
+        resource = user_resource(user)
+        if "photos" in (await self._capabilities()).unsupported_fields:
+            resource.pop("photos", None)
+        return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
+        unsupported = (await self._capabilities()).unsupported_fields
+        fields = [field for field in fields if field not in unsupported]
         if not fields:
             return
         if (await self._capabilities()).patch:
@@ -644,12 +746,36 @@ def refusal(error: dict[str, Any], doing: str) -> TargetError:
     return TargetError(text, status=int(status) if status.isdigit() else None)
 
 
-def capabilities_of(config: ServiceProviderConfig) -> Capabilities:
+def capabilities_of(
+    config: ServiceProviderConfig, raw: dict[str, Any] | None = None, profile: str = "auto"
+) -> Capabilities:
+    """Capabilities from ServiceProviderConfig; `raw` is its JSON (for what scim2-models drops).
+
+    The AWS IAM Identity Center profile applies when asked, or when the config's
+    documentationUri is on an AWS documentation host: cursor paging with pages of 100, groups
+    read without members (membership is read by filter), and no photos.
+    """
+    raw = raw or {}
     patch = bool(config.patch and config.patch.supported)
     max_results = config.filter.max_results if config.filter and config.filter.supported else None
     page_size = min(DEFAULT_PAGE_SIZE, max_results) if max_results else DEFAULT_PAGE_SIZE
     supports_filter = bool(config.filter and config.filter.supported)
-    return Capabilities(patch=patch, page_size=max(1, page_size), filter=supports_filter)
+    pagination: dict[str, Any] = raw["pagination"] if isinstance(raw.get("pagination"), dict) else {}
+    capabilities = Capabilities(
+        patch=patch,
+        page_size=max(1, page_size),
+        filter=supports_filter,
+        cursor=bool(pagination.get("cursor")) and not pagination.get("index", False),
+    )
+    host = urllib.parse.urlsplit(str(raw.get("documentationUri") or "")).hostname or ""
+    is_aws = host == "aws.amazon.com" or host.endswith(tuple("." + h for h in AWS_DOC_HOSTS))
+    if profile == "aws-identity-center" or (profile == "auto" and is_aws):
+        capabilities.profile = "aws-identity-center"
+        capabilities.cursor = True
+        capabilities.page_size = min(capabilities.page_size, AWS_PAGE_SIZE)
+        capabilities.group_members = False
+        capabilities.unsupported_fields = frozenset({"photos"})
+    return capabilities
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

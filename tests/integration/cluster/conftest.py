@@ -341,7 +341,7 @@ def cluster(
             # first, while the operator still runs to release its finalizers, so that no
             # later test's operator meets this test's objects.
             admin = control_plane.admin_kubeconfig
-            kubectl(admin, "delete", "namespace", namespace, "--timeout=120s", check=False)
+            kubectl(admin, "delete", "namespace", namespace, "--timeout=90s", check=False)
             for operator in built.operators:
                 operator.stop()
             kube.close()

@@ -11,9 +11,10 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from gwsync.testing.aws_scim import AwsIdentityCenter, aws_identity_center_in_thread
 from gwsync.testing.scim import ScimServer, run_scim_server
 
-from .backend import Backend, Logged
+from .backend import Backend, HttpBackend, Logged
 
 
 @dataclass
@@ -62,6 +63,46 @@ def scim2_server() -> Iterator[Backend]:
         yield Scim2Server(server)
 
 
+AWS_LIMITS = {
+    "photos": "AWS: photos is not a supported user attribute (Supported user and group attributes "
+    "in IAM Identity Center); gwsync does not send it",
+}
+
+
+@dataclass
+class AwsBackend(HttpBackend):
+    """The AWS IAM Identity Center emulator: read back from its store (AWS hides members)."""
+
+    emulator: AwsIdentityCenter | None = None
+
+    def users(self) -> list[dict[str, Any]]:
+        assert self.emulator is not None
+        return self.emulator.all_users()
+
+    def groups(self) -> list[dict[str, Any]]:
+        assert self.emulator is not None
+        return self.emulator.all_groups()
+
+    def members(self, group_id: str) -> set[str]:
+        assert self.emulator is not None
+        return self.emulator.members(group_id)
+
+
+@contextmanager
+def aws_identity_center(emulator: AwsIdentityCenter | None = None) -> Iterator[Backend]:
+    with aws_identity_center_in_thread(emulator) as served:
+        yield AwsBackend(
+            name="AWS IAM Identity Center (emulator)",
+            url=served.url,
+            token=served.token,
+            direct=served.url,
+            recorder=served,
+            limits=dict(AWS_LIMITS),
+            emulator=served,
+        )
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
+    "AWS IAM Identity Center (emulator)": aws_identity_center,
 }

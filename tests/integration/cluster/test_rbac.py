@@ -1,0 +1,130 @@
+"""Least privilege, proven on the real server: what the ServiceAccount may do, and nothing more."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gwsync.testing.controlplane import ControlPlane
+
+from .conftest import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, REPO, Cluster, eventually, kubectl
+
+# The documented set (docs/operations.md, "Permissions"): (API group, resource, verb).
+DOCUMENTED = {
+    *(("provisioning.gwsync.io", "googleprovisionings", v) for v in ("get", "list", "watch", "patch")),
+    *(("provisioning.gwsync.io", "googleprovisionings/status", v) for v in ("get", "patch", "update")),
+    *(
+        ("provisioning.gwsync.io", "syncreports", v)
+        for v in ("get", "list", "watch", "create", "patch", "delete")
+    ),
+    *(("provisioning.gwsync.io", "syncreports/status", v) for v in ("get", "patch", "update")),
+    *(("", "configmaps", v) for v in ("get", "list", "watch", "create", "patch", "update", "delete")),
+    ("", "secrets", "get"),
+    *(("", "events", v) for v in ("create", "patch")),
+    *(("", "namespaces", v) for v in ("list", "watch")),
+    *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")),
+    *(("kopf.dev", "clusterkopfpeerings", v) for v in ("get", "list", "watch", "patch")),
+}
+
+
+def granted(plane: ControlPlane, namespace: str, token: str) -> set[tuple[str, str, str]]:
+    """What a token may do in a namespace, as the API server answers a SelfSubjectRulesReview."""
+    review = plane.request(
+        "POST",
+        "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        },
+        token=token,
+    )
+    rules = review["status"]["resourceRules"]
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule.get("apiGroups") or [""]
+        for resource in rule.get("resources") or []
+        for verb in rule.get("verbs") or []
+    }
+
+
+def service_account(plane: ControlPlane, namespace: str, name: str) -> str:
+    kubectl(plane.admin_kubeconfig, "create", "serviceaccount", name, "-n", namespace)
+    return plane.service_account_token(namespace, name)
+
+
+def test_the_service_account_may_do_exactly_the_documented_set(cluster: Cluster) -> None:
+    plane = cluster.plane
+    operator = granted(
+        plane, cluster.namespace, plane.service_account_token(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT)
+    )
+    # What every authenticated identity may do (self reviews, discovery) is not ours to grant.
+    baseline = granted(plane, cluster.namespace, service_account(plane, cluster.namespace, "nobody"))
+    assert operator - baseline == DOCUMENTED
+
+
+def test_the_documented_set_is_what_manifests_grant_and_what_the_docs_list() -> None:
+    documents = list(yaml.safe_load_all((REPO / "manifests" / "rbac.yaml").read_text()))
+    [role] = [d for d in documents if d["kind"] == "ClusterRole"]
+    from_manifest = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert from_manifest == DOCUMENTED
+    docs = (REPO / "docs" / "operations.md").read_text()
+    for group, resource, verb in DOCUMENTED:
+        row = next((line for line in docs.splitlines() if line.startswith(f"| `{resource}` ")), None)
+        assert row is not None, f"docs/operations.md has no Permissions row for {resource}"
+        assert f"`{group or 'core'}`" in row and verb in row, (resource, verb, row)
+
+
+def lacking(rules: list[dict[str, Any]], resource: str, verb: str) -> list[dict[str, Any]]:
+    trimmed = copy.deepcopy(rules)
+    for rule in trimmed:
+        if resource in rule["resources"]:
+            rule["verbs"] = [v for v in rule["verbs"] if v != verb]
+    return [rule for rule in trimmed if rule["verbs"]]
+
+
+def test_a_missing_permission_is_named_in_a_condition_not_a_crash_loop(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    plane, ns = cluster.plane, cluster.namespace
+    documents = list(yaml.safe_load_all((REPO / "manifests" / "rbac.yaml").read_text()))
+    [role] = [d for d in documents if d["kind"] == "ClusterRole"]
+    name = f"gwsync-lacking-{ns}"
+    crippled = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": lacking(role["rules"], "syncreports", "create"),
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": "lacking", "namespace": ns}],
+    }
+    token = service_account(plane, ns, "lacking")
+    cluster.apply(crippled, binding)
+    try:
+        operator = cluster.start_operator(kubeconfig=plane.kubeconfig(tmp_path / "lacking", token=token))
+        cluster.apply(cluster.provisioning())
+        ready = eventually(lambda: cluster.condition_is("Ready", "False"), what="Ready=False")
+        assert ready["reason"] == "PermissionDenied", ready
+        assert "create" in ready["message"] and "syncreports" in ready["message"], ready["message"]
+        assert "manifests/rbac.yaml" in ready["message"]
+        assert operator.process is not None and operator.process.poll() is None, "the operator exited"
+        assert "Traceback" not in operator.text()
+    finally:
+        # The operator removes its finalizer only while it still has its (other) rights.
+        kubectl(plane.admin_kubeconfig, "delete", "gprov/acme", "-n", ns, "--timeout=60s", check=False)
+        kubectl(plane.admin_kubeconfig, "delete", "clusterrolebinding,clusterrole", name, check=False)

@@ -1,0 +1,67 @@
+"""Crash safety on the real server: SIGKILL mid-sync, and an API server restart while idle."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from gwsync.kube.blobs import Owner
+from gwsync.kube.ledger import LedgerStore
+from gwsync.sync.ledger import Ledger
+from gwsync.testing.org import Org
+
+from .conftest import Cluster, eventually, small_org
+
+USERS = 2000
+
+
+@pytest.mark.parametrize("org", [small_org(USERS - 3)], ids=["2000-users"])
+def test_a_sync_killed_midway_is_interrupted_then_retried_to_the_same_end(cluster: Cluster, org: Org) -> None:
+    cluster.scim.set_faults([], delay=0.004)  # a target slow enough to be caught mid-sync
+    # Priority 1: the killed process stays in the peering list for a minute; no later
+    # operator (random priority above 1) may pause for it.
+    first = cluster.start_operator("--priority", "1", "--retry-delay", "1")
+    cluster.apply(cluster.provisioning())
+    eventually(lambda: len(cluster.scim.users()) >= 300 or None, seconds=120, what="300 users created")
+    first.kill()
+    [running] = cluster.reports()
+    assert running["status"]["phase"] == "Running"
+    assert len(cluster.scim.users()) < USERS
+
+    cluster.start_operator("--priority", "1", "--retry-delay", "1")
+    interrupted = eventually(
+        lambda: next((r for r in cluster.reports() if r["status"].get("phase") == "Interrupted"), None),
+        what="the killed sync marked Interrupted",
+    )
+    assert interrupted["metadata"]["name"] == running["metadata"]["name"]
+    retry = cluster.wait_finished(count=2, seconds=180)[-1]
+    assert retry["spec"]["trigger"] == "Retry"
+    assert retry["status"]["phase"] == "Succeeded", retry["status"]
+
+    users = cluster.scim.users()
+    names = Counter(u["userName"] for u in users)
+    assert [name for name, count in names.items() if count > 1] == []  # no duplicate user
+    assert set(names) == {u.primary_email for u in org.users}
+    assert {u["externalId"] for u in users} == {u.id for u in org.users}
+    assert all(u["active"] for u in users)
+    raw = LedgerStore(cluster.kube, Owner.of(cluster.gprov()), cluster.namespace).load()
+    ledger = Ledger.from_json(raw or b"")
+    by_id = {u["id"]: u for u in users}
+    assert len(ledger.users) == USERS
+    assert all(by_id[target]["externalId"] == google for google, target in ledger.users.items())
+
+
+def test_the_operator_recovers_by_itself_from_an_api_server_restart(cluster: Cluster) -> None:
+    cluster.start_operator()
+    cluster.apply(cluster.provisioning())
+    cluster.wait_finished()
+
+    cluster.plane.stop_apiserver()
+    cluster.plane.start_apiserver()  # etcd kept everything
+
+    cluster.request_sync()
+    second = cluster.wait_finished(count=2, seconds=120)[-1]
+    assert second["spec"]["trigger"] == "Manual"
+    assert second["status"]["phase"] == "Succeeded"
+    assert "Traceback" not in cluster.operator_logs()
