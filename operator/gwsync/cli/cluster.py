@@ -1,25 +1,23 @@
 """Reaching the cluster like kubectl does, for the commands that read what the operator recorded.
 
-The options every such command takes (kubeconfig, context, namespace), the connection whose
-API and config problems end as one sentence on stderr with exit code 1, reading a
-GoogleProvisioning, and the formatting shared by `report` and `status`.
+The connection whose API and config problems end as one sentence on stderr with exit code 1,
+reading a GoogleProvisioning, and the formatting shared by `report` and `status`. It imports
+the Kubernetes client, so only command bodies import it (the options are in `options.py`).
 """
 
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from pydantic import ValidationError
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncSummary
+from gwsync.cli.options import ClusterOptions
 from gwsync.cli.output import fail
 from gwsync.kube.client import (
     PROVISIONINGS,
@@ -46,77 +44,29 @@ PHASE_STYLES = {
     "Pending": "cyan",
 }
 
-# -- options every command takes ---------------------------------------------------------------
 
-NamespaceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--namespace",
-        "-n",
-        metavar="NAMESPACE",
-        help="Namespace to read (default: the kubeconfig context's namespace, else default).",
-        show_default=False,
-    ),
-]
-KubeconfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--kubeconfig",
-        metavar="PATH",
-        help="Kubeconfig file (default: the first file of $KUBECONFIG, else ~/.kube/config).",
-        dir_okay=False,
-        show_default=False,
-    ),
-]
-ContextOption = Annotated[
-    str | None,
-    typer.Option(
-        "--context",
-        metavar="NAME",
-        help="Kubeconfig context to use (default: the current one).",
-        show_default=False,
-    ),
-]
-ServerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--server",
-        hidden=True,
-        metavar="URL",
-        help="Talk to this API server URL directly, without a kubeconfig.",
-    ),
-]
+def _namespace(options: ClusterOptions) -> str:
+    """The namespace given, else the context's (a bare --server has no context: default)."""
+    if options.namespace:
+        return options.namespace
+    if options.server:
+        return "default"
+    return context_namespace(options.kubeconfig, options.context)
 
 
-@dataclass(frozen=True)
-class ClusterOptions:
-    """How to reach the cluster and which namespace to read, as the user gave them."""
-
-    namespace: str | None
-    kubeconfig: Path | None
-    context: str | None
-    server: str | None
-
-    def resolve_namespace(self) -> str:
-        if self.namespace:
-            return self.namespace
-        if self.server:
-            return "default"
-        return context_namespace(self.kubeconfig, self.context)
-
-    def source(self) -> str:
-        """Where the server address came from, for messages."""
-        if self.server:
-            return ""
-        if self.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            return " (in-cluster configuration)"
-        path = kubeconfig_path(self.kubeconfig) or "~/.kube/config"
-        context = f", context {self.context}" if self.context else ""
-        return f" (from kubeconfig {path}{context})"
+def _source(options: ClusterOptions) -> str:
+    """Where the server address came from, for messages."""
+    if options.server:
+        return ""
+    if options.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return " (in-cluster configuration)"
+    path = kubeconfig_path(options.kubeconfig) or "~/.kube/config"
+    context = f", context {options.context}" if options.context else ""
+    return f" (from kubeconfig {path}{context})"
 
 
 def _unreachable(server: str, options: ClusterOptions, exc: KubeApiError) -> str:
-    where = f"the Kubernetes API server at {server}{options.source()}"
+    where = f"the Kubernetes API server at {server}{_source(options)}"
     if "CERTIFICATE_VERIFY_FAILED" in str(exc):
         return (
             f"The TLS certificate of {where} is not trusted; check the cluster's certificate-authority "
@@ -135,7 +85,7 @@ def cluster(options: ClusterOptions) -> Iterator[tuple[Kube, str]]:
         kube = connect(options.server, kubeconfig=options.kubeconfig, context=options.context)
     except KubeConfigError as exc:
         fail(str(exc))
-    namespace = options.resolve_namespace()
+    namespace = _namespace(options)
     try:
         yield kube, namespace
     except KubeApiError as exc:
@@ -156,12 +106,6 @@ def cluster(options: ClusterOptions) -> Iterator[tuple[Kube, str]]:
         )
     finally:
         kube.close()
-
-
-def cluster_options(
-    namespace: str | None, kubeconfig: Path | None, context: str | None, server: str | None
-) -> ClusterOptions:
-    return ClusterOptions(namespace=namespace, kubeconfig=kubeconfig, context=context, server=server)
 
 
 def list_hint(namespace: str) -> str:

@@ -26,7 +26,7 @@ from rich.text import Text
 from gwsync.api import constants as c
 from gwsync.api.report import TERMINAL_PHASES, Action, SyncReport
 from gwsync.cli.reports import item_table
-from gwsync.cli.sync_commands import summary_table
+from gwsync.cli.sync_view import summary_table
 from gwsync.controller.operator import serving_in_thread
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.client import PROVISIONINGS, SECRETS, Kube, KubeConflict, KubeNotFound, Resource, connect

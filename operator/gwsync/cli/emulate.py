@@ -5,18 +5,17 @@ suite runs them as sidecars of the operator's pod), and for poking at the APIs w
 They run until interrupted (Ctrl-C or SIGTERM).
 """
 
-import asyncio
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gwsync.cli.output import fail, out
-from gwsync.testing.google import running_google_emulator
-from gwsync.testing.org import Org, OrgError, load_org, sample_org
-from gwsync.testing.scim import run_scim_server
+
+if TYPE_CHECKING:  # the emulators import aiohttp and scim2-server: only a running command needs them
+    from gwsync.testing.org import Org
 
 emulate_app = typer.Typer(
     name="emulate",
@@ -42,6 +41,10 @@ def google(
     ] = None,
 ) -> None:
     """Serve the Directory API, the OAuth token endpoint and IAM signJwt over an org snapshot."""
+    import asyncio
+
+    from gwsync.testing.org import OrgError, load_org, sample_org
+
     try:
         org = load_org(directory_file) if directory_file else sample_org()
     except OrgError as exc:
@@ -55,7 +58,11 @@ def google(
         fail(f"The Google emulator cannot listen on {host}:{port}: {exc.strerror}.")
 
 
-async def _serve_google(org: Org, host: str, port: int, key_out: Path | None) -> None:
+async def _serve_google(org: "Org", host: str, port: int, key_out: Path | None) -> None:
+    import asyncio
+
+    from gwsync.testing.google import running_google_emulator
+
     async with running_google_emulator(org, host=host, port=port) as emulator:
         if key_out is not None:
             key_out.write_text(emulator.service_account_key(), encoding="utf-8")
@@ -76,6 +83,8 @@ def scim(
     token: Annotated[str, typer.Option(help="The bearer token clients must send.")] = "demo-scim-token",
 ) -> None:
     """Serve scim2-server (an in-memory SCIM 2.0 service provider) at /v2."""
+    from gwsync.testing.scim import run_scim_server
+
     _stop_on_sigterm()
     try:
         with run_scim_server(token=token, host=host, port=port) as server:

@@ -2,39 +2,53 @@
 
 Errors a user can fix are printed as one sentence on stderr with a non-zero exit, never
 as a traceback.
+
+This module and the command modules it registers only declare the command tree: `--help`,
+`--version` and shell completion load nothing else, and each command imports what it uses
+(the API models, the Kubernetes, Google and SCIM clients, the operator) when it runs. The
+`gwsync.cli.main` import-linter contract and tests/unit/cli/test_startup.py keep it so.
 """
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gwsync import __version__
-from gwsync.api.crd import render_crds
-from gwsync.api.reference import render_reference
 from gwsync.cli import groups_command, report_commands, status_command, sync_commands
 from gwsync.cli.emulate import emulate_app
 from gwsync.cli.output import err, fail, out
-from gwsync.cli.validate import validate_paths
 
 app = typer.Typer(
     name="gwsync",
     help="Provision Google Workspace people and teams into SCIM 2.0 targets, from Kubernetes.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 __all__ = ["app", "err", "fail", "main"]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"gwsync {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            # Eager: answered while parsing, before a missing command would be an error.
+            is_eager=True,
+            callback=_print_version,
+            expose_value=False,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"gwsync {__version__}")
-        raise typer.Exit(0)
+    """Provision Google Workspace people and teams into SCIM 2.0 targets, from Kubernetes."""
 
 
 @app.command()
@@ -48,6 +62,8 @@ def demo(
     ] = "default",
 ) -> None:
     """The whole product in under a minute: a sample organization, a SCIM app, two syncs."""
+    import logging
+
     from gwsync.cli.demo import WHAT_HAPPENED, DemoError, run_demo
 
     def say(text: str) -> None:
@@ -127,6 +143,9 @@ def crds(
     ] = False,
 ) -> None:
     """Print the CustomResourceDefinitions generated from the API models."""
+    from gwsync.api.crd import render_crds
+    from gwsync.api.reference import render_reference
+
     typer.echo(render_reference() if reference else render_crds(), nl=False)
 
 
@@ -137,6 +156,8 @@ def validate(
     ],
 ) -> None:
     """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
+    from gwsync.cli.validate import validate_paths
+
     code = validate_paths(paths, out, err)
     raise typer.Exit(code)
 

@@ -1,0 +1,119 @@
+"""What `gwsync sync` and `gwsync plan` do once parsed: one local sync, with a progress bar, printed.
+
+Imported by the command bodies in `sync_commands.py` when one runs: a local sync needs the
+Google and SCIM clients and the emulators, which `--help` and completion must not pay for.
+"""
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Group, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from gwsync.api.provisioning import SyncSummary
+from gwsync.api.report import Action
+from gwsync.cli.local import (
+    EXIT_CODES,
+    LocalSync,
+    LocalSyncError,
+    load_manifest,
+    report_document,
+    run_local_sync,
+    write_report,
+)
+from gwsync.cli.output import err, fail, out
+from gwsync.cli.reports import item_table
+from gwsync.sync.engine import SyncOutcome
+
+
+def summary_table(summary: SyncSummary, message: str = "") -> Group:
+    """One line per kind of thing with its non-zero counts, then the one-sentence outcome."""
+    lines: list[RenderableType] = []
+    for label, counts in (
+        ("users", summary.users),
+        ("teams", summary.teams),
+        ("memberships", summary.memberships),
+    ):
+        cells = [f"{name} {value}" for name, value in counts.model_dump().items() if value]
+        lines.append(Text.assemble((f"{label:<12}", "bold"), "  ·  ".join(cells) or "-"))
+    if message:
+        lines.append(Text(message, style="italic"))
+    return Group(*lines)
+
+
+def _run(request: LocalSync, title: str) -> SyncOutcome:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(title, total=None)
+        lock = threading.Lock()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            with lock:
+                bar.update(task, description=f"{title}: {stage}", completed=done, total=total or None)
+
+        try:
+            return run_local_sync(request, progress)
+        except LocalSyncError as exc:
+            bar.stop()
+            fail(str(exc))
+            raise  # unreachable: fail() exits
+
+
+def local_sync(
+    filename: Path,
+    google_credentials: Path | None,
+    scim_token_file: Path | None,
+    directory_file: Path | None,
+    state: Path | None,
+    *,
+    dry_run: bool,
+    approve_removals: bool = False,
+) -> LocalSync:
+    """The sync the options describe; an unreadable or invalid manifest ends the command."""
+    try:
+        manifest = load_manifest(filename)
+    except LocalSyncError as exc:
+        fail(str(exc))
+    return LocalSync(
+        manifest, google_credentials, scim_token_file, directory_file, state, dry_run, approve_removals
+    )
+
+
+def run_sync(request: LocalSync, output: Path | None) -> NoReturn:
+    """Apply the sync, print its changes and outcome, and exit with the outcome's code."""
+    started = datetime.now(tz=UTC)
+    outcome = _run(request, f"Syncing {request.manifest.name}")
+    if output is not None:
+        try:
+            write_report(output, report_document(request, outcome, started))
+        except LocalSyncError as exc:
+            fail(str(exc))
+    changed = [item for item in outcome.items if item.action is not Action.UNCHANGED]
+    if changed:
+        out.print(item_table(changed, title="Changes", limit=200))
+    out.print(summary_table(outcome.summary))
+    style = "green" if outcome.phase == "Succeeded" else "bold red"
+    out.print(Text.assemble((outcome.phase, style), ": ", outcome.message))
+    if outcome.phase == "Blocked":
+        out.print(
+            "Nothing was removed. To apply the held removals, run the same command with --approve-removals."
+        )
+    if output is not None:
+        out.print(f"Wrote the SyncReport with {len(outcome.items)} items to {output}.", soft_wrap=True)
+    raise typer.Exit(EXIT_CODES.get(outcome.phase, 1))
+
+
+def run_plan(request: LocalSync, *, show_unchanged: bool) -> NoReturn:
+    """Plan the sync (a dry run), print the plan as a table, exit 0 unless it failed."""
+    outcome = _run(request, f"Planning {request.manifest.name}")
+    items = [item for item in outcome.items if show_unchanged or item.action is not Action.UNCHANGED]
+    if items:
+        out.print(item_table(items, title="Plan", limit=10_000))
+    out.print(summary_table(outcome.summary, outcome.message))
+    raise typer.Exit(0 if outcome.phase in ("Succeeded", "Blocked") else 1)
