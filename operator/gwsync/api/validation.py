@@ -5,6 +5,7 @@ and the fix. Other kinds in a multi-document file are skipped and named, so a wh
 folder can be checked in one go.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,15 @@ from pydantic import ValidationError
 
 from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec
+
+# Custom resource names are DNS subdomains (RFC 1123): the API server refuses anything else.
+# Any length up to 253 works: reports and ConfigMaps label long names with a hash of them.
+MAX_OBJECT_NAME = 253
+_OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+OBJECT_NAME_FIX = (
+    "must be a DNS subdomain, as the API server requires: at most 253 characters, lower-case "
+    "letters, digits, '-' and '.', beginning and ending with a letter or digit; rename the object"
+)
 
 PYDANTIC_FIXES: dict[str, str] = {
     "extra_forbidden": "unknown field: remove it or check its spelling "
@@ -79,6 +89,8 @@ def _check_object(doc: dict[str, Any], file: str, subject: str) -> list[Problem]
     metadata = doc.get("metadata")
     if not isinstance(metadata, dict) or not metadata.get("name"):
         problems.append(Problem(file, subject, "metadata.name", "required field is missing: add it"))
+    elif not _OBJECT_NAME.match(str(metadata["name"])) or len(str(metadata["name"])) > MAX_OBJECT_NAME:
+        problems.append(Problem(file, subject, "metadata.name", OBJECT_NAME_FIX))
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         problems.append(Problem(file, subject, "spec", "required field is missing: add it"))

@@ -14,6 +14,7 @@ removes them with it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 import zlib
@@ -79,9 +80,16 @@ class Owner:
 
 
 def fit_name(prefix: str, suffix: str) -> str:
-    """``prefix + suffix`` trimmed to a valid object name (253 characters), suffix kept whole."""
-    room = MAX_NAME_LENGTH - len(suffix)
-    return prefix[:room].rstrip("-.") + suffix
+    """``prefix + suffix`` as a valid object name (253 characters), suffix kept whole.
+
+    A prefix too long to fit is cut and followed by a hash of it, so that two long prefixes
+    sharing their first characters (two GoogleProvisionings' ledgers) never share names.
+    """
+    if len(prefix) + len(suffix) <= MAX_NAME_LENGTH:
+        return prefix + suffix
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:10]
+    room = MAX_NAME_LENGTH - len(suffix) - len(digest) - 1
+    return f"{prefix[:room].rstrip('-.')}-{digest}{suffix}"
 
 
 def gzip_chunks(pieces: Iterable[bytes], size: int = RAW_CHUNK_BYTES) -> Iterator[bytes]:

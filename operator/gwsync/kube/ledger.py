@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from gwsync.api import constants
 from gwsync.kube import blobs
+from gwsync.kube import labels as provisioning_labels
 from gwsync.kube.client import CONFIG_MAPS, Kube
 
 STORE_LABEL: Final = "gwsync.io/store"
@@ -26,7 +27,7 @@ LEDGER_STORE: Final = "ledger"
 
 
 def ledger_labels(provisioning: str) -> dict[str, str]:
-    return {constants.PROVISIONING_LABEL: provisioning, STORE_LABEL: LEDGER_STORE}
+    return {**provisioning_labels.provisioning_labels(provisioning), STORE_LABEL: LEDGER_STORE}
 
 
 def chunk_name(provisioning: str, generation: int, index: int) -> str:
@@ -106,12 +107,14 @@ class LedgerStore:
                 blobs.BLOB_ANNOTATION: f"{self.provisioning}-ledger",
                 blobs.GENERATION_ANNOTATION: str(generation),
                 blobs.PARTS_ANNOTATION: str(parts),
+                **provisioning_labels.provisioning_annotations(self.provisioning),
             },
         )
 
     def _scan(self) -> dict[int, list[dict[str, Any]]]:
         """List the ledger ConfigMaps (one consistent read), grouped by generation."""
-        found = self.kube.list(CONFIG_MAPS, self.namespace, ledger_labels(self.provisioning))
+        listed = self.kube.list(CONFIG_MAPS, self.namespace, ledger_labels(self.provisioning))
+        found = [obj for obj in listed if provisioning_labels.belongs_to(obj, self.provisioning)]
         generations: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for config_map in found:
             generation = _int_annotation(config_map, blobs.GENERATION_ANNOTATION)

@@ -29,6 +29,7 @@ from gwsync.api.report import (
 )
 from gwsync.kube import blobs
 from gwsync.kube import items as item_store
+from gwsync.kube import labels as provisioning_labels
 from gwsync.kube.client import REPORTS, Kube, KubeApiError, KubeConflict
 from gwsync.kube.status import patch_status
 
@@ -41,7 +42,6 @@ MAX_STATUS_DETAILS: Final = 1024
 MAX_STATUS_ITEMS_BYTES: Final = 256 * 1024
 ELLIPSIS: Final = "…"
 
-MAX_LABEL_VALUE: Final = 63
 INTERRUPTED_MESSAGE: Final = (
     "The operator stopped while this sync was running; items already applied stay applied "
     "and the next sync picks up the rest."
@@ -75,7 +75,7 @@ def report_name(provisioning: str, started: datetime, attempt: int = 1) -> str:
 
 
 def report_labels(provisioning: str) -> dict[str, str]:
-    return {constants.PROVISIONING_LABEL: provisioning}
+    return provisioning_labels.provisioning_labels(provisioning)
 
 
 def status_item(item: ReportItem) -> ReportItem:
@@ -172,6 +172,7 @@ def _create_uniquely(
                 "name": report_name(owner_name, now, attempt),
                 "namespace": namespace,
                 "labels": report_labels(owner_name),
+                "annotations": provisioning_labels.provisioning_annotations(owner_name),
                 "ownerReferences": [owner.reference()],
             },
             "spec": dict(spec),
@@ -196,7 +197,9 @@ def _report_owner(report: SyncReport) -> blobs.Owner:
 def _item_labels(report: SyncReport) -> dict[str, str]:
     name = str(report.metadata["name"])
     labels = report_labels(report.spec.provisioning_ref.name)
-    if len(name) <= MAX_LABEL_VALUE:  # label values are limited; the annotation still names it
+    if (
+        len(name) <= provisioning_labels.MAX_LABEL_VALUE
+    ):  # label values are limited; the annotation still names it
         labels[constants.REPORT_LABEL] = name
     return labels
 
@@ -295,8 +298,14 @@ def _order(report: Mapping[str, Any]) -> tuple[str, str, int, str]:
 
 def list_report_objects(kube: Kube, namespace: str, provisioning: str | None) -> list[dict[str, Any]]:
     """The SyncReports of a GoogleProvisioning (or of the namespace: None) as stored, oldest first."""
-    labels = report_labels(provisioning) if provisioning is not None else None
-    return sorted(kube.list(REPORTS, namespace, labels), key=_order)
+    if provisioning is None:
+        return sorted(kube.list(REPORTS, namespace, None), key=_order)
+    found = kube.list(REPORTS, namespace, report_labels(provisioning))
+    # The label of a long name is a truncated name and a hash: spec.provisioningRef says whose.
+    mine = [
+        r for r in found if ((r.get("spec") or {}).get("provisioningRef") or {}).get("name") == provisioning
+    ]
+    return sorted(mine, key=_order)
 
 
 def list_reports(kube: Kube, namespace: str, provisioning: str | None = None) -> list[SyncReport]:

@@ -12,6 +12,7 @@ marked below with the real behaviour it reproduces:
 - PUT (replace), list responses with ``kind: XList``, label/field selectors, Namespaces;
 - garbage collection of objects whose owner is deleted;
 - the OpenAPI v3 index kubectl consults before ``apply`` (server-side field validation);
+- label values checked as the API server does (63 characters, alphanumeric at both ends);
 - the size limits of a request body (3 MiB) and of a stored object (etcd's 1.5 MiB);
 - fault injection (``KubeFault``): an API server answering 500 to some requests, as a real one
   does when etcd is briefly unavailable or a webhook times out.
@@ -93,6 +94,7 @@ MAX_STORED_OBJECT_BYTES: Final = 3 * 1024 * 1024 // 2
 
 # The real API server answers /api/v1/namespaces[/name]; KMock 0.8's path parser cannot.
 _NAMESPACE_PATH: Final = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
+_LABEL_VALUE: Final = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _SELECTOR_TERM: Final = re.compile(
     r"^\s*(?P<neg>!)?(?P<key>[\w./-]+)\s*(?:(?P<op>==|=|!=)\s*(?P<value>[\w./-]*)"
     r"|\s+(?P<setop>in|notin)\s*\((?P<values>[^)]*)\))?\s*$"
@@ -392,6 +394,18 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 message=f"Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}",
             )
 
+    def _check_labels(self, obj: Mapping[str, Any]) -> None:
+        # Real API server: 422 Invalid for a label value that is not a valid label value.
+        for key, value in ((obj.get("metadata") or {}).get("labels") or {}).items():
+            if not isinstance(value, str) or not _LABEL_VALUE.match(value):
+                raise kmock.KubernetesError(
+                    status=422,
+                    reason="Invalid",
+                    message=f"metadata.labels: Invalid value: {value!r}: a valid label must be an empty "
+                    "string or consist of alphanumeric characters, '-', '_' or '.', and must start and "
+                    f"end with an alphanumeric character, and must be no more than 63 characters ({key})",
+                )
+
     def _check_stored_size(self, obj: Mapping[str, Any]) -> None:
         # Real API server: etcd refuses the write, and the API server answers 500 with etcd's words.
         if len(json.dumps(obj, separators=(",", ":")).encode()) > MAX_STORED_OBJECT_BYTES:
@@ -430,6 +444,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         else:
             return request, None
         new = self._updated(request, current, desired)
+        self._check_labels(new)
         self._check_stored_size(new)
         patch = _merge_patch_between(current, new)
         released = new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers")
@@ -440,6 +455,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if not isinstance(request.data, Mapping):
             raise kmock.KubernetesError(status=400, reason="BadRequest", message="the body must be an object")
         obj = self._created(_res(request), request.namespace, request.data, keep_status=False)
+        self._check_labels(obj)
         self._check_stored_size(obj)
         meta = obj["metadata"]
         key = (_res(request), meta.get("namespace"), meta["name"])

@@ -113,3 +113,20 @@ def test_a_missing_file_is_a_problem(tmp_path: Path) -> None:
     code, _, err = _validate(tmp_path / "nope.yaml")
     assert code == 1
     assert f"{tmp_path / 'nope.yaml'}: no such file" in err
+
+
+def test_a_name_longer_than_a_label_value_is_accepted(tmp_path: Path) -> None:
+    name = "acme-google-workspace-to-the-engineering-scim-directory-production-eu1"  # 70 characters
+    code, out, _ = _validate(_write(tmp_path, "long.yaml", provisioning(name=name)))
+    assert code == 0, out
+
+
+def test_a_name_the_api_server_would_refuse_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.yaml", provisioning(name="Acme_Prod"), provisioning(name="a" * 254))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert (
+        f"{path}: GoogleProvisioning default/Acme_Prod: metadata.name: must be a DNS subdomain, as the API "
+        "server requires: at most 253 characters"
+    ) in err
+    assert f"GoogleProvisioning default/{'a' * 254}: metadata.name: must be a DNS subdomain" in err

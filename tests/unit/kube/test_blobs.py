@@ -61,8 +61,16 @@ def test_a_full_chunk_with_the_longest_names_stays_under_900_kib() -> None:
 
 def test_names_are_trimmed_to_253_characters_keeping_the_suffix() -> None:
     name = blobs.fit_name("a" * 250 + "-b", "-ledger-3-0")
-    assert len(name) == 253 and name.endswith("a-ledger-3-0")
+    assert len(name) == 253 and name.endswith("-ledger-3-0")
     assert blobs.fit_name("acme", "-items-0") == "acme-items-0"
+
+
+def test_two_long_names_sharing_their_start_never_share_a_trimmed_name() -> None:
+    first, second = (
+        blobs.fit_name("a" * 250 + "-b", "-ledger-3-0"),
+        blobs.fit_name("a" * 250 + "-c", "-ledger-3-0"),
+    )
+    assert first != second and len(second) == 253
 
 
 def test_an_owner_needs_a_uid() -> None:
