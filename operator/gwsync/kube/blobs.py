@@ -69,13 +69,19 @@ class Owner:
         return cls(api_version=str(obj.get("apiVersion", "")), kind=str(kind), name=str(name), uid=str(uid))
 
     def reference(self) -> dict[str, Any]:
+        """The ownerReference: the garbage collector deletes the dependent with its owner.
+
+        No ``blockOwnerDeletion``: on clusters with the OwnerReferencesPermissionEnforcement
+        admission plugin (OpenShift) setting it needs ``update`` on the owner's ``finalizers``
+        subresource, a right the operator has no other use for; it only makes a foreground
+        deletion of the owner wait for its reports and ConfigMaps, which nobody needs.
+        """
         return {
             "apiVersion": self.api_version,
             "kind": self.kind,
             "name": self.name,
             "uid": self.uid,
             "controller": True,
-            "blockOwnerDeletion": True,
         }
 
 

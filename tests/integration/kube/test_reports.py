@@ -135,7 +135,6 @@ def test_a_started_report_is_running_owned_and_labelled(
             "name": "acme",
             "uid": acme["metadata"]["uid"],
             "controller": True,
-            "blockOwnerDeletion": True,
         }
     ]
     assert stored["spec"] == {

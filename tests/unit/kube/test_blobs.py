@@ -79,3 +79,18 @@ def test_an_owner_needs_a_uid() -> None:
     assert str(error.value) == (
         "GoogleProvisioning default/acme has no metadata.uid: pass the object as read from the API server"
     )
+
+
+def test_owner_references_need_no_right_on_the_owners_finalizers() -> None:
+    # OwnerReferencesPermissionEnforcement (OpenShift) lets only a client that may update the
+    # owner's finalizers subresource set blockOwnerDeletion; manifests/rbac.yaml grants no such right.
+    owner = blobs.Owner(api_version="provisioning.gwsync.io/v1alpha1", kind="SyncReport", name="r", uid="u")
+    reference = owner.reference()
+    assert "blockOwnerDeletion" not in reference
+    assert reference == {
+        "apiVersion": "provisioning.gwsync.io/v1alpha1",
+        "kind": "SyncReport",
+        "name": "r",
+        "uid": "u",
+        "controller": True,
+    }
