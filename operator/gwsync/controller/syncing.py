@@ -180,6 +180,10 @@ async def run_provisioning_sync(
             metrics.API_RETRIES.labels("scim").inc(target.counters.retries)
         items = outcome.items
         result.phase, result.message, result.summary = outcome.phase, outcome.message, outcome.summary
+        if outcome.target_unavailable is not None:
+            # The target stopped answering mid-sync (a revoked token): the items done so far
+            # and the checkpointed ledger stand, and the condition names the cause.
+            result.conditions[c.TARGET_REACHABLE] = ("False", "TargetUnreachable", outcome.target_unavailable)
         result.ledger = LedgerStatus(
             config_maps=saved, users=len(outcome.ledger.users), teams=len(outcome.ledger.teams)
         )
