@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gwsync.cli.output import fail, out
-
 if TYPE_CHECKING:  # the emulators import aiohttp and scim2-server: only a running command needs them
     from gwsync.testing.org import Org
 
@@ -43,6 +41,7 @@ def google(
     """Serve the Directory API, the OAuth token endpoint and IAM signJwt over an org snapshot."""
     import asyncio
 
+    from gwsync.cli.output import fail, out
     from gwsync.testing.org import OrgError, load_org, sample_org
 
     try:
@@ -61,6 +60,7 @@ def google(
 async def _serve_google(org: "Org", host: str, port: int, key_out: Path | None) -> None:
     import asyncio
 
+    from gwsync.cli.output import out
     from gwsync.testing.google import running_google_emulator
 
     async with running_google_emulator(org, host=host, port=port) as emulator:
@@ -83,6 +83,7 @@ def scim(
     token: Annotated[str, typer.Option(help="The bearer token clients must send.")] = "demo-scim-token",
 ) -> None:
     """Serve scim2-server (an in-memory SCIM 2.0 service provider) at /v2."""
+    from gwsync.cli.output import fail, out
     from gwsync.testing.scim import run_scim_server
 
     _stop_on_sigterm()
