@@ -125,6 +125,17 @@ class ScimTarget(ApiModel):
     max_concurrency: int = Field(
         default=8, ge=1, le=64, description="Most requests in flight to the target at once."
     )
+    account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        description=(
+            "Which account of the target this is, for services that serve every account at one "
+            "URL and tell them apart by token. Only one GoogleProvisioning may be active per "
+            "target, and a target is the URL plus this id: set it (any stable name, e.g. the "
+            "tenant's domain) on each provisioning of such a service."
+        ),
+    )
 
     @field_validator("url")
     @classmethod

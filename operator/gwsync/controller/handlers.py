@@ -29,7 +29,7 @@ from gwsync.controller.conditions import (
     make_condition,
     merge_condition,
 )
-from gwsync.controller.exclusivity import Claim, active_holder, normalize_target_url
+from gwsync.controller.exclusivity import Claim, active_holder
 from gwsync.controller.schedule import RETRY_BASE, next_sync
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
 from gwsync.kube import reports as kube_reports
@@ -106,8 +106,9 @@ def acknowledgement(
 
 def claim_of(body: Mapping[str, Any]) -> Claim:
     meta, spec = body["metadata"], body.get("spec") or {}
-    url = ((spec.get("target") or {}).get("scim") or {}).get("url", "")
-    return Claim(meta["namespace"], meta["name"], str(meta.get("creationTimestamp", "")), url)
+    scim = (spec.get("target") or {}).get("scim") or {}
+    created = str(meta.get("creationTimestamp", ""))
+    return Claim(meta["namespace"], meta["name"], created, scim.get("url", ""), scim.get("accountId"))
 
 
 def completion_status(
@@ -213,7 +214,7 @@ def register_provisioning_handlers(
     @kopf.index(*RESOURCE, id="claims", registry=registry)
     def claims(body: kopf.Body, **_: Any) -> dict[str, Claim]:
         claim = claim_of(body)
-        return {normalize_target_url(claim.target_url): claim}
+        return {claim.target: claim}
 
     @kopf.timer(*RESOURCE, id="schedule", interval=tick, registry=registry)
     async def schedule(namespace: str | None, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
@@ -258,11 +259,14 @@ def register_provisioning_handlers(
             )
             return
         mine = claim_of(body)
-        holder = active_holder(mine, claims.get(normalize_target_url(mine.target_url), []))
+        holder = active_holder(mine, claims.get(mine.target, []))
         if holder.key != mine.key:
+            account = f" (accountId {mine.account})" if mine.account else ""
             message = (
-                f"GoogleProvisioning {holder.key} is already active for {mine.target_url}; only one "
-                "provisioning integration may be active per target. Delete one of them."
+                f"GoogleProvisioning {holder.key} is already active for {mine.target_url}{account}; only "
+                "one provisioning integration may be active per target. Delete one of them, or, if they "
+                "provision different accounts served at the same URL, set a distinct "
+                "spec.target.scim.accountId on each."
             )
             await _write_conditions(
                 kube,

@@ -4,6 +4,7 @@ import asyncio
 import json
 import subprocess
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -205,7 +206,8 @@ async def test_one_active_provisioning_per_target(world: World) -> None:
     assert inactive["reason"] == "AnotherProvisioningActive"
     assert inactive["message"] == (
         f"GoogleProvisioning {NS}/first is already active for {world.scim.url}; only one provisioning "
-        "integration may be active per target. Delete one of them."
+        "integration may be active per target. Delete one of them, or, if they provision different "
+        "accounts served at the same URL, set a distinct spec.target.scim.accountId on each."
     )
     # Let the active one run its next scheduled sync: meanwhile the second one ticked many times.
     world.clock.now += timedelta(hours=25)
@@ -276,3 +278,25 @@ async def test_an_unreachable_target_is_named_and_no_secret_leaks(
     everything += captured_logs.text
     assert SCIM_TOKEN not in everything
     assert key not in everything
+
+
+async def test_accounts_sharing_a_url_are_told_apart_by_account_id(world: World) -> None:
+    def for_account(name: str, account: str) -> dict[str, Any]:
+        obj = world.provisioning(name)
+        obj["spec"]["target"]["scim"]["accountId"] = account
+        return obj
+
+    await world.start()
+    await world.create(for_account("acme", "acme.example"))
+    await eventually(lambda: world.finished("acme"))
+    world.clock.now += timedelta(seconds=10)
+    await world.create(for_account("globex", "globex.example"))  # same URL, another account
+    await world.create(for_account("acme-copy", "acme.example"))  # same URL, same account
+
+    await eventually(lambda: world.finished("globex"))
+    assert (world.condition("Active", "globex") or {}).get("status") == "True"
+    inactive = await eventually(lambda: world.condition_is("Active", "False", "acme-copy"))
+    assert inactive["reason"] == "AnotherProvisioningActive"
+    assert f"{NS}/acme is already active for {world.scim.url} (accountId acme.example)" in inactive["message"]
+    await world.ticks(5, "acme-copy")
+    assert world.reports("acme-copy") == []
