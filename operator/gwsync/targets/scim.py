@@ -315,6 +315,8 @@ class ScimTarget:
                 "spec.target.scim.url points at the SCIM base URL (e.g. https://host/scim/v2)."
             ) from exc
         self.capabilities = capabilities_of(config, response.json(), self.profile)
+        if self.capabilities.profile == "generic" and not await self._accepts_enterprise_extension():
+            self.capabilities.unsupported_fields |= {"department"}
         if self.capabilities.unsupported_fields:
             fields = ", ".join(sorted(self.capabilities.unsupported_fields))
             self.write_notes.append(
@@ -323,6 +325,21 @@ class ScimTarget:
             )
         await self._check_token()
         return self.capabilities
+
+    async def _accepts_enterprise_extension(self) -> bool:
+        """False when /ResourceTypes lists a User type without the enterprise extension (some
+        providers refuse a User carrying it); True when it has it or cannot say."""
+        try:
+            response = await self._scim.request("GET", "/ResourceTypes")
+            payload = response.json() if response.status_code == 200 else None
+        except (SCIMClientException, ValueError):
+            return True
+        types = payload.get("Resources") if isinstance(payload, dict) else payload
+        for resource_type in types if isinstance(types, list) else []:
+            if isinstance(resource_type, dict) and resource_type.get("name") == "User":
+                extensions = resource_type.get("schemaExtensions") or []
+                return any(isinstance(e, dict) and e.get("schema") == ENTERPRISE for e in extensions)
+        return True
 
     async def _check_token(self) -> None:
         """Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users."""
@@ -483,8 +500,12 @@ class ScimTarget:
             return same_name and (found.get("externalId") or None) == user.external_id
 
         resource = user_resource(user)
-        if "photos" in (await self._capabilities()).unsupported_fields:
+        unsupported = (await self._capabilities()).unsupported_fields
+        if "photos" in unsupported:
             resource.pop("photos", None)
+        if "department" in unsupported and ENTERPRISE in resource:
+            del resource[ENTERPRISE]
+            resource["schemas"] = [USER_SCHEMA]
         return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gwsync.testing.aws_scim import AwsIdentityCenter, aws_identity_center_in_thread
+from gwsync.testing.recorder import recording_in_thread
 from gwsync.testing.scim import ScimServer, run_scim_server
 
 from .backend import Backend, HttpBackend, Logged
@@ -102,7 +103,35 @@ def aws_identity_center(emulator: AwsIdentityCenter | None = None) -> Iterator[B
         )
 
 
+DJANGO = "django-scim2-server"
+STORES_ONLY = (
+    "django-scim2-server's DefaultUserAdapter stores userName, name.givenName, name.familyName, "
+    "one email, active and externalId only; the rest is dropped"
+)
+DJANGO_LIMITS: dict[str, str] = {
+    "displayName": STORES_ONLY,
+    "title": STORES_ONLY,
+    "userType": STORES_ONLY,
+    "photos": STORES_ONLY,
+    "department": "its /ResourceTypes has no enterprise extension and a User carrying one is refused "
+    "(400 extra_forbidden), so gwsync does not send it",
+    "delete": "DELETE only deactivates the user (DefaultUserAdapter.delete sets active=false)",
+}
+
+
+@contextmanager
+def django_scim2_server() -> Iterator[Backend]:
+    from .launchers import django_scim2
+
+    with (
+        django_scim2.serving() as url,
+        recording_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
+    ):
+        yield HttpBackend(DJANGO, proxy.url, django_scim2.TOKEN, url, proxy, dict(DJANGO_LIMITS))
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
     "AWS IAM Identity Center (emulator)": aws_identity_center,
+    DJANGO: django_scim2_server,
 }
