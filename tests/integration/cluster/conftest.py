@@ -337,11 +337,13 @@ def cluster(
         try:
             yield built
         finally:
-            # The operator watches the whole cluster, like the Deployment: the namespace goes
-            # first, while the operator still runs to release its finalizers, so that no
-            # later test's operator meets this test's objects.
+            # The operator watches the whole cluster, like the Deployment: this test's
+            # GoogleProvisionings go first, while the operator still runs to release its
+            # finalizer, so that no later test's operator meets them; the namespace controller
+            # removes the rest in the background.
             admin = control_plane.admin_kubeconfig
-            kubectl(admin, "delete", "namespace", namespace, "--timeout=90s", check=False)
+            kubectl(admin, "delete", "gprov", "--all", "-n", namespace, "--timeout=60s", check=False)
+            kubectl(admin, "delete", "namespace", namespace, "--wait=false", check=False)
             for operator in built.operators:
                 operator.stop()
             kube.close()
