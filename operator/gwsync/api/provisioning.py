@@ -384,6 +384,13 @@ class LedgerStatus(ApiModel):
     teams: int = Field(default=0, description="Managed teams.")
 
 
+class SyncLock(ApiModel):
+    """Which operator process runs this object's sync (DESIGN §3 rule 8, across replicas)."""
+
+    holder: str = Field(description="The operator process holding the lock: its pod name and a random id.")
+    renew_time: datetime = Field(description="When the holder last renewed it; it lapses a minute later.")
+
+
 class GoogleProvisioningStatus(ApiModel):
     """Observed state, written by the operator."""
 
@@ -408,6 +415,9 @@ class GoogleProvisioningStatus(ApiModel):
         default=None, description="The last gwsync.io/sync-requested-at value acted upon."
     )
     ledger: LedgerStatus | None = Field(default=None, description="The ledger's location and size.")
+    sync_lock: SyncLock | None = Field(
+        default=None, description="Set while a sync runs: which operator process runs it."
+    )
 
 
 class GoogleProvisioning(ApiModel):

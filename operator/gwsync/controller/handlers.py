@@ -5,9 +5,10 @@
 - resume (operator start): reports left Running by a dead process become Interrupted, so
   the schedule retries them.
 - a short timer per object: one active integration per target, then "is a sync due now?"
-  (controller/schedule.py). Kopf never runs two timer calls of one object at once, so two
-  syncs of one GoogleProvisioning never overlap, and a request made during a sync is seen
-  (once) by the next tick.
+  (controller/schedule.py). Kopf never runs two timer calls of one object at once in one
+  process, and a sync holds status.syncLock (controller/locking.py) so that no other replica
+  starts one meanwhile (a paused leader's sync runs on); a request made during a sync is
+  seen (once) by the next tick.
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from gwsync.controller.conditions import (
     merge_condition,
 )
 from gwsync.controller.exclusivity import Claim, active_holder
+from gwsync.controller.locking import held_by_another, process_identity, sync_lock, wall_clock
 from gwsync.controller.schedule import RETRY_BASE, next_sync
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
 from gwsync.kube import reports as kube_reports
@@ -192,6 +194,7 @@ def register_provisioning_handlers(
     Every status write is computed from a fresh read (kube/status.py), never from the body
     Kopf handed over: the sync, the timer and these handlers all write conditions.
     """
+    me = process_identity()  # this process, as holder of sync locks (controller/locking.py)
 
     @kopf.on.resume(*RESOURCE, id="acknowledge", registry=registry)
     @kopf.on.create(*RESOURCE, id="acknowledge", registry=registry)
@@ -231,10 +234,6 @@ def register_provisioning_handlers(
 
     async def tick_once(namespace: str, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
         claims = cast(kopf.Index[str, Claim], kwargs["claims"])  # the index below, by its id
-        if not memo.get("recovered"):
-            # The first tick in this process: no sync of this object runs here yet.
-            await _recover_interrupted(kube, namespace, name, clock)
-            memo["recovered"] = True
         # Decide on a fresh read, not on Kopf's cached body: the last sync's status may not
         # have come back through the watch yet, and a stale lastSync would sync twice.
         try:
@@ -290,16 +289,27 @@ def register_provisioning_handlers(
         parsed = GoogleProvisioningStatus.model_validate(current)
         annotations = dict(meta.get("annotations") or {})
         upcoming = next_sync(spec, parsed, annotations, now, retry_base)
+        recovered = bool(memo.get("recovered"))  # False on the first tick of this process
         if not upcoming.is_due(now):
             due = iso(upcoming.due) if upcoming.due else None
             if current.get("nextSyncTime") != due:
                 await asyncio.to_thread(
                     merge_status, kube, PROVISIONINGS, namespace, name, {"nextSyncTime": due}
                 )
-            return
-        if await _recover_interrupted(kube, namespace, name, clock):
-            return  # the last sync ended without its status: the next tick decides afresh
-        await _sync(kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock, retry_base)
+            if recovered:
+                return
+        if held_by_another(current, me, wall_clock()) is not None:
+            return  # another replica's sync runs (a paused leader's): it records its own outcome
+        async with sync_lock(kube, namespace, name, me) as locked:
+            if not locked:
+                return
+            # No sync of this object runs anywhere now: a report still Running is an orphan.
+            memo["recovered"] = True
+            if await _recover_interrupted(kube, namespace, name, clock) or not upcoming.is_due(now):
+                return  # the next tick decides afresh on what recovery wrote
+            await _sync(
+                kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock, retry_base
+            )
 
 
 async def _report_forbidden(
