@@ -24,8 +24,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     # Plain help, like kubectl's: typer's rich help imports markdown-it and rich.traceback,
-    # a third of `gwsync --help`'s time on a laptop. Command output stays rich.
+    # half of `gwsync --help`'s time (bench/README.md). Command output stays rich.
     rich_markup_mode=None,
+    context_settings={"max_content_width": 120},  # a wide terminal shows each command's whole line
 )
 __all__ = ["app", "main"]
 
@@ -50,7 +51,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Provision Google Workspace people and teams into SCIM 2.0 targets, from Kubernetes."""
+    """The options of `gwsync` itself, before a command (the help text is the Typer's)."""
 
 
 @app.command()
