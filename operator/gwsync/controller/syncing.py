@@ -20,7 +20,7 @@ from gwsync.controller import metrics
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import Owner
 from gwsync.kube.client import Kube
-from gwsync.kube.ledger import LedgerStore
+from gwsync.kube.ledger import LedgerConflict, LedgerStore
 from gwsync.kube.secrets import SecretUnavailable, read_secret_value
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
 from gwsync.sync.engine import run_sync
@@ -190,6 +190,8 @@ async def run_provisioning_sync(
     except SyncAborted as exc:
         result.message = str(exc)
         result.conditions[exc.condition] = ("False", exc.reason, str(exc))
+    except LedgerConflict as exc:
+        result.message = f"{exc}."
     except SourceUnavailable as exc:
         result.message = f"Google could not be read completely, so nothing was changed: {exc}"
         result.conditions[c.CONNECTED] = ("False", "GoogleUnavailable", str(exc))

@@ -8,10 +8,16 @@ them exist deletes the older ones. A reader takes the newest generation whose pa
 present and whose gzip stream checks out; an incomplete newer one (a crash mid-save) is
 ignored and cleaned by the next save. The ledger's content is opaque bytes here (the sync
 engine owns its format).
+
+A save is conditional on the generation the store last loaded or saved: when another writer
+saved a newer one meanwhile (two syncs of one object, which the controller's sync lock
+prevents), or creates the same generation's chunks first, ``LedgerConflict`` is raised
+rather than either ledger silently replacing the other.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
@@ -20,10 +26,15 @@ from typing import Any, Final
 from gwsync.api import constants
 from gwsync.kube import blobs
 from gwsync.kube import labels as provisioning_labels
-from gwsync.kube.client import CONFIG_MAPS, Kube
+from gwsync.kube.client import CONFIG_MAPS, Kube, KubeConflict
 
 STORE_LABEL: Final = "gwsync.io/store"
 LEDGER_STORE: Final = "ledger"
+WRITER_ANNOTATION: Final = "gwsync.io/writer"
+
+
+class LedgerConflict(Exception):
+    """Another writer saved this GoogleProvisioning's ledger since this store read it."""
 
 
 def ledger_labels(provisioning: str) -> dict[str, str]:
@@ -42,6 +53,11 @@ def _int_annotation(config_map: Mapping[str, Any], key: str) -> int | None:
         return None
 
 
+def _annotation(config_map: Mapping[str, Any], key: str) -> str | None:
+    value = ((config_map.get("metadata") or {}).get("annotations") or {}).get(key)
+    return None if value is None else str(value)
+
+
 def _part(config_map: Mapping[str, Any]) -> int | None:
     value = ((config_map.get("metadata") or {}).get("labels") or {}).get(constants.PART_LABEL)
     return int(value) if value is not None and value.isdigit() else None
@@ -57,6 +73,7 @@ class LedgerStore:
         self._lock = threading.Lock()
         self._generation: int | None = None  # highest generation seen, complete or not
         self._stored: set[str] = set()  # every ledger ConfigMap known to exist
+        self._writer = secrets.token_hex(8)  # marks this store's chunks apart from others'
 
     @property
     def provisioning(self) -> str:
@@ -75,18 +92,50 @@ class LedgerStore:
     def save(self, data: bytes) -> list[str]:
         """Store a new ledger; returns its ConfigMap names (for status.ledger.configMaps)."""
         with self._lock:
-            if self._generation is None:
-                self._scan()
+            known = self._generation
+            newer = self._foreign_generations(self._scan(), known)
+            if newer:
+                raise self._conflict(newer[0])
             generation = (self._generation or 0) + 1
             chunks = list(blobs.gzip_chunks([data]))
             names = [chunk_name(self.provisioning, generation, index) for index in range(len(chunks))]
             for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
-                blobs.put_chunk(self.kube, self._body(name, chunk, generation, index, len(chunks)))
+                self._create_chunk(self._body(name, chunk, generation, index, len(chunks)), generation)
             # Only now is the new generation complete: the old one can go.
             blobs.delete_config_maps(self.kube, self.namespace, sorted(self._stored - set(names)))
             self._generation = generation
             self._stored = set(names)
             return names
+
+    def _foreign_generations(
+        self, generations: Mapping[int, list[dict[str, Any]]], known: int | None
+    ) -> list[int]:
+        """Generations above ``known`` that another writer made (none when nothing was read yet)."""
+        if known is None:
+            return []
+        return sorted(
+            generation
+            for generation, config_maps in generations.items()
+            if generation > known
+            and any(_annotation(cm, WRITER_ANNOTATION) not in (None, self._writer) for cm in config_maps)
+        )
+
+    def _create_chunk(self, body: dict[str, Any], generation: int) -> None:
+        meta = body["metadata"]
+        try:
+            blobs.retried(lambda: self.kube.create(CONFIG_MAPS, self.namespace, body))
+        except KubeConflict:
+            existing = self.kube.get(CONFIG_MAPS, self.namespace, meta["name"])
+            if _annotation(existing, WRITER_ANNOTATION) != self._writer:
+                raise self._conflict(generation) from None
+            self.kube.patch(CONFIG_MAPS, self.namespace, meta["name"], body)  # my own earlier attempt
+
+    def _conflict(self, generation: int) -> LedgerConflict:
+        return LedgerConflict(
+            f"The ledger of GoogleProvisioning {self.namespace}/{self.provisioning} was saved by another "
+            f"sync (generation {generation}) while this one ran; this sync's ledger is not saved, and the "
+            "next sync reads the newer one"
+        )
 
     def delete(self) -> int:
         """Remove every ledger ConfigMap (the garbage collector does it when the owner goes)."""
@@ -107,6 +156,7 @@ class LedgerStore:
                 blobs.BLOB_ANNOTATION: f"{self.provisioning}-ledger",
                 blobs.GENERATION_ANNOTATION: str(generation),
                 blobs.PARTS_ANNOTATION: str(parts),
+                WRITER_ANNOTATION: self._writer,
                 **provisioning_labels.provisioning_annotations(self.provisioning),
             },
         )

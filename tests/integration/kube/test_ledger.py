@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
+
 from gwsync.kube import blobs, client
 from gwsync.kube.client import Kube
-from gwsync.kube.ledger import LedgerStore
-from gwsync.testing.kube import CONFIGMAPS, PROVISIONINGS, KubeEmulator
+from gwsync.kube.ledger import LedgerConflict, LedgerStore
+from gwsync.testing.kube import CONFIGMAPS, PROVISIONINGS, KubeEmulator, KubeFault
 
 
 def ledger_maps(emulator: KubeEmulator) -> dict[str, dict[str, Any]]:
@@ -114,3 +116,32 @@ def test_deleting_the_provisioning_takes_its_ledger_with_it(
     kube.delete(client.PROVISIONINGS, "default", "acme")
 
     assert ledger_maps(emulator) == {}
+
+
+def test_a_save_over_a_generation_another_sync_saved_is_refused(
+    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
+) -> None:
+    store(kube, acme).save(b"generation 1")
+    first, second = store(kube, acme), store(kube, acme)  # two syncs, both read generation 1
+    assert first.load() == second.load() == b"generation 1"
+
+    assert first.save(b"first's") == ["acme-ledger-2-0"]
+    with pytest.raises(LedgerConflict) as refused:
+        second.save(b"second's")
+
+    assert str(refused.value) == (
+        "The ledger of GoogleProvisioning default/acme was saved by another sync (generation 2) while "
+        "this one ran; this sync's ledger is not saved, and the next sync reads the newer one"
+    )
+    assert store(kube, acme).load() == b"first's"
+    assert first.save(b"first's again") == ["acme-ledger-3-0"]  # its own generations go on
+
+
+def test_a_retried_create_of_its_own_chunk_is_not_a_conflict(
+    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
+) -> None:
+    # A create the API server applied but answered 500 to: the retry finds the chunk, its own.
+    emulator.faults.append(KubeFault("POST", CONFIGMAPS))
+    ledger = store(kube, acme)
+    assert ledger.save(b"once") == ["acme-ledger-1-0"]
+    assert store(kube, acme).load() == b"once"
