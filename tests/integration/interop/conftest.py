@@ -1,14 +1,31 @@
-"""One fresh server of the matrix per test, with unmanaged objects seeded and checked after."""
+"""One fresh server of the matrix per test, with unmanaged objects seeded and checked after.
 
+A server that cannot be installed or started here (`launchers.node.Unavailable`) skips its
+tests with the reason; in CI (CI=true) it fails them with the reason instead.
+"""
+
+import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
 from .backend import Backend
+from .launchers.node import Unavailable
 from .servers import SERVERS
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"server unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(params=sorted(SERVERS))
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    with SERVERS[request.param]() as served:
+    with ExitStack() as stack:
+        try:
+            served = stack.enter_context(SERVERS[request.param]())
+        except Unavailable as exc:
+            unavailable(f"{request.param}: {exc}")
         yield served

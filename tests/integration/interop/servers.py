@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gwsync.testing.aws_scim import AwsIdentityCenter, aws_identity_center_in_thread
@@ -130,8 +131,27 @@ def django_scim2_server() -> Iterator[Backend]:
         yield HttpBackend(DJANGO, proxy.url, django_scim2.TOKEN, url, proxy, dict(DJANGO_LIMITS))
 
 
+SCIMMY = "SCIMMY + scimmy-routers"
+SCIMMY_APP = Path(__file__).resolve().parent / "launchers" / "scimmy"
+SCIMMY_TOKEN = "scimmy-token"
+
+
+@contextmanager
+def scimmy_server() -> Iterator[Backend]:
+    """SCIMMY 1.3.5 + scimmy-routers 1.3.2 on express 4 (launchers/scimmy), a fresh process."""
+    from .launchers import node
+
+    with (
+        node.serving(SCIMMY_APP, "server.cjs", {"SCIMMY_TOKEN": SCIMMY_TOKEN}) as port,
+        recording_in_thread(f"http://127.0.0.1:{port}", "/scim/v2") as proxy,
+    ):
+        url = f"http://127.0.0.1:{port}/scim/v2"
+        yield HttpBackend(SCIMMY, proxy.url, SCIMMY_TOKEN, url, proxy, {})
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
     "AWS IAM Identity Center (emulator)": aws_identity_center,
     DJANGO: django_scim2_server,
+    SCIMMY: scimmy_server,
 }
