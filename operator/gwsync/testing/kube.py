@@ -188,8 +188,8 @@ class KubeFault:
     """Matching requests are answered with ``status`` instead of being served.
 
     A request matches by method, resource, subresource and (if set) a part of the object's
-    name (for a create, the name in the body). ``skip`` matching requests go through first,
-    then ``times`` fail (0: every one after).
+    name (for a create, the name in the body) and a part of the request body. ``skip``
+    matching requests go through first, then ``times`` fail (0: every one after).
     A real API server answers 500 like this when etcd is briefly unavailable, 503 when it is
     overloaded, and 429 under API priority and fairness.
     """
@@ -200,16 +200,21 @@ class KubeFault:
     message: str = "Internal error occurred: injected by the test"
     subresource: str | None = None
     name_contains: str = ""
+    body_contains: str = ""
     skip: int = 0
     times: int = 1
     seen: int = 0
     failed: int = 0
 
-    def fails(self, method: str, resource: kmock.resource, subresource: str | None, name: str) -> bool:
+    def fails(
+        self, method: str, resource: kmock.resource, subresource: str | None, name: str, body: str
+    ) -> bool:
         """Whether this request fails (counting it when it matches)."""
         if method != self.method or resource != kmock.resource(self.resource):
             return False
         if (subresource or None) != self.subresource or self.name_contains not in name:
+            return False
+        if self.body_contains not in body:
             return False
         self.seen += 1
         if self.seen <= self.skip or (self.times and self.failed >= self.times):
@@ -381,7 +386,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if not name and isinstance(request.data, Mapping):
             name = str((request.data.get("metadata") or {}).get("name", ""))
         for fault in self.faults:
-            if fault.fails(method, resource, request.subresource, name):
+            if fault.fails(method, resource, request.subresource, name, request.text or ""):
                 reason = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(
                     fault.status, "InternalError"
                 )

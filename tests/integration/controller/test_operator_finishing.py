@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from gwsync.kube import reports as kube_reports
-from gwsync.testing.kube import CONFIGMAPS, REPORTS, KubeFault
+from gwsync.testing.kube import CONFIGMAPS, PROVISIONINGS, REPORTS, KubeFault
 from gwsync.testing.org import Org
 from gwsync.testing.scim import Fault as ScimFault
 
@@ -105,3 +105,20 @@ async def two_hundred_long_errors_fit_the_report(world: World) -> None:
     assert len(world.reports()) == 1
     stored = world.kube.read("v1/configmaps", NS, status["itemStore"]["configMaps"][0])
     assert stored is not None  # the item store keeps the full details (see tests/unit/kube)
+
+
+async def test_a_sync_whose_status_write_failed_is_recorded_not_repeated(world: World) -> None:
+    # The report ends, then the GoogleProvisioning's status write gets a 500: Kopf retries the
+    # timer, and status still says a sync is due. The finished report is recorded instead.
+    world.kube.faults.append(
+        KubeFault("PATCH", PROVISIONINGS, subresource="status", body_contains='"syncedGeneration"')
+    )
+    await world.start()
+    await world.create(world.provisioning())
+
+    [report] = await eventually(world.finished)
+    last = await eventually(lambda: world.status().get("lastSync") or None)
+    assert world.kube.faults[0].failed == 1
+    assert (last["report"], last["phase"]) == (report["metadata"]["name"], "Succeeded")
+    await world.ticks(10)
+    assert len(world.reports()) == 1
