@@ -367,10 +367,13 @@ async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clo
             return None
         failed = newest.status.phase not in SUCCESS_PHASES
         wrote[0] = True
-        return {
+        patch: dict[str, Any] = {
             "lastSync": kube_reports.last_sync(newest).to_wire(),
             "failedAttempts": status.failed_attempts + 1 if failed else 0,
         }
+        if not failed and newest.status.completion_time is not None:
+            patch["lastSuccessfulSyncTime"] = iso(newest.status.completion_time)
+        return patch
 
     await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
     return wrote[0]

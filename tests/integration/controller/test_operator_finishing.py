@@ -120,5 +120,6 @@ async def test_a_sync_whose_status_write_failed_is_recorded_not_repeated(world: 
     last = await eventually(lambda: world.status().get("lastSync") or None)
     assert world.kube.faults[0].failed == 1
     assert (last["report"], last["phase"]) == (report["metadata"]["name"], "Succeeded")
+    assert world.status()["lastSuccessfulSyncTime"] == report["status"]["completionTime"]
     await world.ticks(10)
     assert len(world.reports()) == 1
