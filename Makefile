@@ -15,11 +15,12 @@ demo: $(BIN)/.installed
 	$(BIN)/gwsync demo
 
 # The first run also builds a real Kubernetes control plane (kube-apiserver, kube-controller-manager,
-# etcd) from its Go modules into ~/.cache/gwsync (about 25 minutes on 2 cores, once). Without Go the
-# real-server tests skip with the reason; in CI (CI=true) a failed build fails the run.
+# etcd) from its Go modules into ~/.cache/gwsync (about 12 minutes on 2 cores, once). Without Go the
+# real-server tests skip with the reason; in CI (CI=true) a failed build fails the run. Two pytest
+# workers: the real-server tests (mostly waiting on subprocesses) run in one, everything else in both.
 test: $(BIN)/.installed
 	@bash tests/controlplane/build.sh || { [ -z "$$CI" ] && echo "make test: no control plane; the real-server tests will skip"; }
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 control-plane:
 	bash tests/controlplane/build.sh
