@@ -66,7 +66,7 @@ async def run_sync(
     notes = list(target.notes)
     if progress is not None:
         progress("read", len(users), len(directory.people))
-    plan = make_plan(directory, spec, ledger, users, groups)
+    plan = make_plan(directory, spec, ledger, users, groups, target.unsupported_fields)
     verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
     stopped: str | None = None
     if dry_run:
@@ -80,6 +80,8 @@ async def run_sync(
     message = describe(summary, dry_run=dry_run, held_reason=verdict.reason, skipped=not_applied(items))
     if stopped is not None:
         phase, message = "Failed", f"{stopped} The sync stopped: {message[0].lower()}{message[1:]}"
+    if target.write_notes:  # what the target did with the writes (or cannot store), once each
+        message = " ".join([message, *dict.fromkeys(target.write_notes)])
     if notes:
         # The read may be incomplete: users not seen are not taken as deleted by hand.
         message = " ".join([message, *notes])

@@ -140,11 +140,14 @@ def same(field_name: str, left: str | bool | None, right: str | bool | None) -> 
     return (left or None) == (right or None) if not isinstance(left, bool) else left == right
 
 
-def changed_fields(desired: UserAttributes, current: UserAttributes) -> list[FieldChange]:
+def changed_fields(
+    desired: UserAttributes, current: UserAttributes, unsupported: frozenset[str] = frozenset()
+) -> list[FieldChange]:
+    """The fields that differ; those the target does not store (`unsupported`) never do."""
     return [
         FieldChange(field=name, from_=shown(current.value(name)), to=shown(desired.value(name)))
         for name in USER_FIELDS
-        if not same(name, desired.value(name), current.value(name))
+        if name not in unsupported and not same(name, desired.value(name), current.value(name))
     ]
 
 
@@ -215,12 +218,13 @@ def plan_user(
     adopting: bool,
     replaces: str | None = None,
     duplicates: Iterable[TargetUser] = (),
+    unsupported: frozenset[str] = frozenset(),
 ) -> UserStep:
     desired = desired_attributes(person)
     if current is None:
         item = user_item(person.primary_email, person.id, None, Action.CREATE, "New in Google.")
         return UserStep(item, desired, None, USER_FIELDS)
-    changes = changed_fields(desired, current.attributes)
+    changes = changed_fields(desired, current.attributes, unsupported)
     fields = tuple(change.field for change in changes)
     if replaces is not None:
         action, details = (
@@ -306,6 +310,7 @@ def plan_users(
     spec: GoogleProvisioningSpec,
     ledger: Ledger,
     target_users: list[TargetUser],
+    unsupported: frozenset[str] = frozenset(),
 ) -> Plan:
     desired = desired_people(directory, spec)
     managed, duplicates = managed_users(ledger, directory, target_users)
@@ -329,7 +334,9 @@ def plan_users(
         adopting = current is None and email in unowned
         if adopting:
             current = unowned.pop(email)
-        plan.users.append(plan_user(person, current, adopting, replaces, duplicates.get(gid, ())))
+        plan.users.append(
+            plan_user(person, current, adopting, replaces, duplicates.get(gid, ()), unsupported)
+        )
     departing = {managed[gid].id: gid for gid in managed if gid not in desired}
     plan.users = order_user_names(plan.users, target_users, departing, directory)
     for gid in sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name):
@@ -526,8 +533,12 @@ def make_plan(
     ledger: Ledger,
     target_users: list[TargetUser],
     target_groups: list[TargetGroup],
+    unsupported: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Every step of one sync, in apply order, each with its Planned report item."""
-    plan = plan_users(directory, spec, ledger, target_users)
+    """Every step of one sync, in apply order, each with its Planned report item.
+
+    `unsupported`: fields the target does not store (Target.unsupported_fields), never compared.
+    """
+    plan = plan_users(directory, spec, ledger, target_users, unsupported)
     plan_teams(plan, directory, spec, ledger, target_groups)
     return plan

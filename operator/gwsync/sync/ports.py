@@ -136,6 +136,24 @@ class Target(Protocol):
         """
         ...
 
+    @property
+    def write_notes(self) -> Sequence[str]:
+        """Sentences about writes, collected while writing, for the sync's message.
+
+        For example "the target does not store photos; gwsync does not send them". Unlike
+        `notes` they cast no doubt on the read. A plain attribute satisfies this.
+        """
+        ...
+
+    @property
+    def unsupported_fields(self) -> frozenset[str]:
+        """Names from USER_FIELDS the target does not store (known once it has been read).
+
+        The planner does not compare them, so an attribute the target drops does not show as
+        an Update (and a write) on every sync. A plain attribute satisfies this.
+        """
+        ...
+
     async def list_users(self) -> list[TargetUser]: ...
 
     async def list_groups(self) -> list[TargetGroup]: ...

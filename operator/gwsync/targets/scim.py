@@ -92,6 +92,9 @@ PATCH_PATHS = {
 }
 
 
+OPTIONAL_USER_FIELDS = ("displayName", "title", "userType", "photos")
+"""Core User attributes gwsync writes but can do without; the identity ones it cannot."""
+
 PROFILES = ("auto", "generic", "aws-identity-center")
 AWS_DOC_HOSTS = ("amazon.com", "amazonaws.com", "amazonaws.cn")
 AWS_PAGE_SIZE = 100
@@ -265,6 +268,7 @@ class ScimTarget:
         At most one sentence (it counts), accumulated over this object's life (one sync)."""
         self._notes_by_topic: dict[str, list[str]] = {}
         self._recoveries: list[str] = []
+        self._recovery_note: str | None = None
         self._client = httpx.AsyncClient(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/scim+json"},
@@ -315,8 +319,10 @@ class ScimTarget:
                 "spec.target.scim.url points at the SCIM base URL (e.g. https://host/scim/v2)."
             ) from exc
         self.capabilities = capabilities_of(config, response.json(), self.profile)
-        if self.capabilities.profile == "generic" and not await self._accepts_enterprise_extension():
-            self.capabilities.unsupported_fields |= {"department"}
+        if self.capabilities.profile == "generic":
+            if not await self._accepts_enterprise_extension():
+                self.capabilities.unsupported_fields |= {"department"}
+            self.capabilities.unsupported_fields |= await self._undeclared_user_fields()
         if self.capabilities.unsupported_fields:
             fields = ", ".join(sorted(self.capabilities.unsupported_fields))
             self.write_notes.append(
@@ -340,6 +346,32 @@ class ScimTarget:
                 extensions = resource_type.get("schemaExtensions") or []
                 return any(isinstance(e, dict) and e.get("schema") == ENTERPRISE for e in extensions)
         return True
+
+    async def _undeclared_user_fields(self) -> frozenset[str]:
+        """Optional attributes (OPTIONAL_USER_FIELDS) the core User schema in /Schemas does not
+        declare: a provider that lists its attributes stores only those (django-scim2-server
+        drops the rest). Nothing when /Schemas cannot be read or lists no attribute."""
+        try:
+            response = await self._scim.request("GET", "/Schemas")
+            payload = response.json() if response.status_code == 200 else None
+        except (SCIMClientException, ValueError):
+            return frozenset()
+        schemas = payload.get("Resources") if isinstance(payload, dict) else payload
+        for schema in schemas if isinstance(schemas, list) else []:
+            if isinstance(schema, dict) and schema.get("id") == USER_SCHEMA:
+                declared = {
+                    str(a.get("name", "")).casefold()
+                    for a in schema.get("attributes") or []
+                    if isinstance(a, dict)
+                }
+                if declared:
+                    return frozenset(f for f in OPTIONAL_USER_FIELDS if f.casefold() not in declared)
+        return frozenset()
+
+    @property
+    def unsupported_fields(self) -> frozenset[str]:
+        """`Target.unsupported_fields`: what the provider does not store (known after check)."""
+        return self.capabilities.unsupported_fields if self.capabilities else frozenset()
 
     async def _check_token(self) -> None:
         """Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users."""
@@ -628,12 +660,16 @@ class ScimTarget:
         count = len(self._recoveries)
         shown = ", ".join(self._recoveries[:5]) + (f" and {count - 5} more" if count > 5 else "")
         plural = count > 1
-        self.write_notes[:] = [
+        sentence = (
             f"{count} create{'s' if plural else ''} answered with an error after the target had "
             f"applied {'them' if plural else 'it'}; gwsync found the created "
             f"object{'s' if plural else ''} instead of creating {'them' if plural else 'it'} "
             f"twice: {shown}."
-        ]
+        )
+        if self._recovery_note in self.write_notes:
+            self.write_notes.remove(self._recovery_note)
+        self._recovery_note = sentence
+        self.write_notes.append(sentence)
 
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
         if not (await self._capabilities()).patch:

@@ -11,9 +11,25 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gwsync.directory import Directory
 from gwsync.sync.ports import SourceUnavailable, TargetError, TargetGroup, TargetUser, UserAttributes
+
+NAMES = {
+    "userName": "user_name",
+    "emails": "email",
+    "externalId": "external_id",
+    "name.givenName": "given_name",
+    "name.familyName": "family_name",
+    "displayName": "display_name",
+    "active": "active",
+    "title": "title",
+    "department": "department",
+    "userType": "user_type",
+    "photos": "photo",
+}
+"""USER_FIELDS names -> UserAttributes attributes."""
 
 
 @dataclass
@@ -47,6 +63,11 @@ class MemoryTarget:
     """Ids of users kept but never listed, as a target with a paging bug would."""
     modified: dict[str, str] = field(default_factory=dict)
     """meta.lastModified of users (ISO 8601), for the tests that need it; unset is None."""
+    write_notes: list[str] = field(default_factory=list)
+    """Target.write_notes; tests set them to play a target that reports on its writes."""
+    unsupported_fields: frozenset[str] = frozenset()
+    """Target.unsupported_fields: these are dropped on every write, as a target that cannot
+    store them would."""
 
     async def list_users(self) -> list[TargetUser]:
         return [
@@ -67,26 +88,18 @@ class MemoryTarget:
         self.writes += 1
         self._unique(user.user_name)
         tid = f"u{next(self.ids)}"
-        self.users[tid] = user
+        self.users[tid] = self._stored(user)
         return tid
+
+    def _stored(self, user: UserAttributes) -> UserAttributes:
+        """`user` less the fields this target does not store."""
+        dropped: dict[str, Any] = {NAMES[f]: None for f in self.unsupported_fields}
+        return replace(user, **dropped) if dropped else user
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
         self.writes += 1
         self._unique(user.user_name, target_id)
-        names = {
-            "userName": "user_name",
-            "emails": "email",
-            "externalId": "external_id",
-            "name.givenName": "given_name",
-            "name.familyName": "family_name",
-            "displayName": "display_name",
-            "active": "active",
-            "title": "title",
-            "department": "department",
-            "userType": "user_type",
-            "photos": "photo",
-        }
-        values = {names[f]: getattr(user, names[f]) for f in fields}
+        values = {NAMES[f]: getattr(user, NAMES[f]) for f in fields if f not in self.unsupported_fields}
         self.users[target_id] = replace(self.users[target_id], **values)
 
     async def deactivate_user(self, target_id: str) -> None:
