@@ -125,6 +125,14 @@ class ScimTarget(ApiModel):
     max_concurrency: int = Field(
         default=8, ge=1, le=64, description="Most requests in flight to the target at once."
     )
+    profile: Literal["Auto", "Generic", "AWSIdentityCenter"] = Field(
+        default="Auto",
+        description=(
+            "How to talk to the target. Auto: from its ServiceProviderConfig (AWS IAM Identity "
+            "Center is recognised). Generic: RFC 7644 as written. AWSIdentityCenter: cursor paging, "
+            "members read per mapped team, no photos (AWS's published SCIM limits)."
+        ),
+    )
     account_id: str | None = Field(
         default=None,
         min_length=1,
@@ -136,6 +144,12 @@ class ScimTarget(ApiModel):
             "tenant's domain) on each provisioning of such a service."
         ),
     )
+
+    @property
+    def adapter_profile(self) -> str:
+        """The profile as the SCIM adapter names it (gwsync.targets.scim.PROFILES)."""
+        names = {"Auto": "auto", "Generic": "generic", "AWSIdentityCenter": "aws-identity-center"}
+        return names[self.profile]
 
     @field_validator("url")
     @classmethod
@@ -312,6 +326,11 @@ class GoogleProvisioningSpec(ApiModel):
     suspend: bool = Field(default=False, description="Stop scheduled syncs; a requested sync still runs.")
     history: History = Field(default_factory=History, description="SyncReport retention.")
 
+    @property
+    def mapped_teams(self) -> list[str] | None:
+        """The teams the mappings name (None when team mapping is off: no team is read)."""
+        return [mapping.team for mapping in self.teams.mappings] if self.teams.enabled else None
+
 
 SyncPhase = Literal[
     "Pending", "Running", "Succeeded", "PartiallySucceeded", "Failed", "Blocked", "Interrupted"
@@ -342,7 +361,8 @@ class UserCounts(ApiModel):
 class TeamCounts(ApiModel):
     """Team outcomes of one sync."""
 
-    created: int = Field(default=0, description="Teams created or adopted.")
+    created: int = Field(default=0, description="Teams created.")
+    adopted: int = Field(default=0, description="Existing groups taken under management as teams.")
     unchanged: int = Field(default=0, description="Teams already present.")
     failed: int = Field(default=0, description="Team items that failed.")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
 from gwsync.api.validation import validate_text
+from gwsync.kube.labels import provisioning_annotations, provisioning_labels
 from gwsync.kube.reports import format_duration, report_name
 from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, run_sync
@@ -164,7 +164,13 @@ def scim_target(request: LocalSync) -> ScimTarget:
     token = _read(request.scim_token_file, "The SCIM token file").strip()
     if not token:
         raise LocalSyncError(f"The SCIM token file {request.scim_token_file} is empty.")
-    return ScimTarget(scim.url, token, max_concurrency=scim.max_concurrency)
+    return ScimTarget(
+        scim.url,
+        token,
+        max_concurrency=scim.max_concurrency,
+        profile=scim.adapter_profile,
+        teams=request.manifest.spec.mapped_teams,
+    )
 
 
 async def _sync(request: LocalSync, source: GoogleDirectory, progress: Progress | None) -> SyncOutcome:
@@ -221,7 +227,8 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
         metadata={
             "name": report_name(request.manifest.name, started),
             "namespace": request.manifest.namespace,
-            "labels": {c.PROVISIONING_LABEL: request.manifest.name},
+            "labels": provisioning_labels(request.manifest.name),
+            "annotations": provisioning_annotations(request.manifest.name),
         },
         spec=SyncReportSpec(
             provisioning_ref=ProvisioningRef(name=request.manifest.name),

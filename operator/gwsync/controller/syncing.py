@@ -81,7 +81,14 @@ async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpe
         ca_bundle = await _secret(
             kube, namespace, scim.ca_bundle_secret_ref, "the PEM CA bundle", c.TARGET_REACHABLE
         )
-    return ScimTarget(scim.url, token.strip(), ca_bundle=ca_bundle, max_concurrency=scim.max_concurrency)
+    return ScimTarget(
+        scim.url,
+        token.strip(),
+        ca_bundle=ca_bundle,
+        max_concurrency=scim.max_concurrency,
+        profile=scim.adapter_profile,
+        teams=spec.mapped_teams,
+    )
 
 
 def held_ids(report: SyncReport, items: list[ReportItem]) -> list[str]:

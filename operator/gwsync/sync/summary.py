@@ -33,9 +33,9 @@ def summarize(items: Iterable[ReportItem]) -> SyncSummary:
                 pass
             elif item.action is Action.CREATE:
                 teams.created += 1
+            elif item.action is Action.ADOPT:  # an existing group: never "created"
+                teams.adopted += 1
             else:
-                # Unchanged, or an existing group adopted as the team: it was already there, so
-                # never "created". TeamCounts has no adopted count (api/provisioning.py).
                 teams.unchanged += 1
         else:
             memberships = summary.memberships
@@ -76,6 +76,7 @@ def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None, sk
             (u.adopted, "adopted"),
             (u.deprovisioned, "deprovisioned"),
             (t.created, "teams created"),
+            (t.adopted, "teams adopted"),
             (m.added, "members added"),
             (m.removed, "members removed"),
         )
