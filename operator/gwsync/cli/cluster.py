@@ -18,7 +18,7 @@ from rich.text import Text
 
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncSummary
 from gwsync.cli.options import ClusterOptions
-from gwsync.cli.output import fail
+from gwsync.cli.output import fail, plain
 from gwsync.kube.client import (
     PROVISIONINGS,
     Kube,
@@ -138,7 +138,7 @@ def provisioning_spec(obj: dict[str, Any], namespace: str, name: str) -> GoogleP
 
 
 def styled(value: str, styles: dict[str, str]) -> Text:
-    return Text(value, style=styles.get(value, ""))
+    return plain(value, styles.get(value, ""))
 
 
 def format_time(moment: datetime | None, now: datetime | None = None) -> str:
@@ -171,5 +171,5 @@ def fields_grid(rows: Iterable[tuple[str, RenderableType]]) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in rows:
-        grid.add_row(label, Text(value) if isinstance(value, str) else value)
+        grid.add_row(label, plain(value, multiline=True) if isinstance(value, str) else value)
     return grid

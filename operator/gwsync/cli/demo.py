@@ -21,10 +21,10 @@ import yaml
 from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
-from rich.text import Text
 
 from gwsync.api import constants as c
 from gwsync.api.report import TERMINAL_PHASES, Action, SyncReport
+from gwsync.cli.output import plain
 from gwsync.cli.reports import item_table
 from gwsync.cli.sync_view import summary_table
 from gwsync.controller.operator import serving_in_thread
@@ -120,7 +120,7 @@ def wait_for_report(
 def show_report(out: Console, kube: Kube, report: SyncReport, limit: int) -> None:
     status = report.status
     title = f"SyncReport {report.metadata['name']}  ·  trigger {report.spec.trigger}  ·  {status.phase}"
-    out.print(Panel(summary_table(status.summary, status.message), title=title, expand=False))
+    out.print(Panel(summary_table(status.summary, status.message), title=plain(title), expand=False))
     changed = [i for i in kube_reports.iter_report_items(kube, report) if i.action is not Action.UNCHANGED]
     out.print(item_table(changed, title=f"What changed ({len(changed)} items)", limit=limit))
 
@@ -192,7 +192,7 @@ def run_demo(
         google.org, changes = next_day(google.org)
         say("A day later, in Google Workspace:")
         for change in changes:
-            out.print(Text(f"    • {change}"))
+            out.print(plain(f"    • {change}"))
         requested = datetime.now(tz=UTC).isoformat(timespec="seconds")
         say(f'kubectl annotate gprov/{NAME} {c.SYNC_REQUESTED_AT}="{requested}" --overwrite')
         kube.patch(

@@ -6,13 +6,11 @@ clients take a second to import, which `--help` and completion must not pay for.
 
 import asyncio
 
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from gwsync.cli.cluster import cluster, provisioning_spec, read_provisioning
 from gwsync.cli.options import ClusterOptions
-from gwsync.cli.output import fail, out
+from gwsync.cli.output import fail, out, plain
 from gwsync.controller.syncing import SyncAborted, connect_google
 from gwsync.sources.google import GroupInfo
 from gwsync.sync.ports import SourceUnavailable
@@ -35,12 +33,13 @@ def print_groups(options: ClusterOptions, provisioning: str, text: str, limit: i
 
 def _print_groups(found: list[GroupInfo], text: str, customer: str) -> None:
     if not found:
-        out.print(Text(f"No Google group's name or email starts with {text!r} (customer {customer})."))
+        none = f"No Google group's name or email starts with {text!r} (customer {customer})."
+        out.print(plain(none))
         return
-    table = Table(title=escape(f"Google groups starting with {text!r}"))
+    table = Table(title=plain(f"Google groups starting with {text!r}"))
     table.add_column("Email", no_wrap=True)
     table.add_column("Name", overflow="fold")
     table.add_column("Members", justify="right")
     for group in found:
-        table.add_row(group.email, Text(group.name), str(group.members))
+        table.add_row(plain(group.email), plain(group.name), str(group.members))
     out.print(table)

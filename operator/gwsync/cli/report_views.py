@@ -20,7 +20,6 @@ from rich import box
 from rich.console import RenderableType
 from rich.panel import Panel
 from rich.table import Table
-from rich.text import Text
 
 from gwsync.api.report import ACTIVE_PHASES, Action, ItemType, ReportItem, Result, SyncReport
 from gwsync.cli.cluster import (
@@ -33,7 +32,7 @@ from gwsync.cli.cluster import (
     summary_lines,
 )
 from gwsync.cli.options import ClusterOptions
-from gwsync.cli.output import err, fail, out
+from gwsync.cli.output import err, fail, out, plain
 from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv
 from gwsync.kube.client import Kube, KubeNotFound
 from gwsync.kube.reports import (
@@ -133,12 +132,13 @@ def print_report_list(options: ClusterOptions, provisioning: str | None, *, wide
         reports = list_reports(kube, ns, provisioning)
     if not reports:
         whose = f"GoogleProvisioning {ns}/{provisioning}" if provisioning else f"namespace {ns}"
-        out.print(f"No SyncReports for {whose} yet; one is created when a sync starts.", soft_wrap=True)
+        none_yet = f"No SyncReports for {whose} yet; one is created when a sync starts."
+        out.print(plain(none_yet), soft_wrap=True)
         return
     now = datetime.now(UTC)
     # Borderless like `kubectl get`: the report names and timestamps must fit a normal terminal.
     table = Table(
-        title=f"SyncReports in {ns} (oldest first)",
+        title=plain(f"SyncReports in {ns} (oldest first)"),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
@@ -159,15 +159,15 @@ def print_report_list(options: ClusterOptions, provisioning: str | None, *, wide
             if status.phase in ACTIVE_PHASES
             else [str(users.created), str(users.updated), str(users.deprovisioned), str(users.failed)]
         )
-        table.add_row(
-            str(report.metadata.get("name", "")),
-            *([report.spec.provisioning_ref.name] if several else []),
-            str(report.spec.trigger) + (" (dry run)" if report.spec.dry_run else ""),
+        table.add_row(  # Text, not markup: every value is read from the cluster
+            plain(report.metadata.get("name", "")),
+            *([plain(report.spec.provisioning_ref.name)] if several else []),
+            plain(str(report.spec.trigger) + (" (dry run)" if report.spec.dry_run else "")),
             styled(status.phase, PHASE_STYLES),
             f"{status.start_time:%Y-%m-%d %H:%M}" if status.start_time else "-",
             _duration(report, now),
             *counts,
-            *([Text(status.message)] if wide else []),
+            *([plain(status.message, multiline=True)] if wide else []),
         )
     out.print(table)
 
@@ -199,13 +199,12 @@ def _report_panel(report: SyncReport, namespace: str) -> Panel:
         ("Started", format_time(status.start_time)),
         ("Finished", format_time(status.completion_time)),
         ("Duration", status.duration or "-"),
-        ("Message", Text(status.message or "-")),
+        ("Message", plain(status.message or "-", multiline=True)),
         *summary_lines(status.summary),
         ("Items stored", str(status.item_count)),
     ]
-    return Panel(
-        fields_grid(rows), title=f"SyncReport {namespace}/{report.metadata.get('name', '?')}", expand=False
-    )
+    title = plain(f"SyncReport {namespace}/{report.metadata.get('name', '?')}")
+    return Panel(fields_grid(rows), title=title, expand=False)
 
 
 def export_report(options: ClusterOptions, name: str, item_filter: ItemFilter, output: str | None) -> None:
@@ -217,7 +216,7 @@ def export_report(options: ClusterOptions, name: str, item_filter: ItemFilter, o
             _csv_to_stdout(items)
             return
         count = _csv_to_file(items, Path(output))
-    err.print(Text(f"Wrote {count} items to {output}."), soft_wrap=True)
+    err.print(plain(f"Wrote {count} items to {output}."), soft_wrap=True)
 
 
 def _csv_to_stdout(items: Iterable[ReportItem]) -> int:

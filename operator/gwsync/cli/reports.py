@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gwsync.api.report import ACTIVE_PHASES, Action, ItemType, ReportItem, Result, SyncReport
+from gwsync.cli.output import plain, printable
 
 CSV_COLUMNS = (
     "type",
@@ -74,6 +75,22 @@ def describe_changes(item: ReportItem) -> str:
     return "; ".join(f"{c.field}: {c.from_ or ''} -> {c.to or ''}" for c in item.changes)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# =cmd|' /C calc'!A0, @SUM(...)); tab and CR are on OWASP's list because some strip them first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell as exported: formulas neutralised with a leading ' (OWASP), controls made visible.
+
+    Keys, names and target messages come from Google and the target, so a cell may be hostile.
+    The quote is what spreadsheets themselves use to mark text; escape sequences are shown as
+    \\x1b because `report export` writes to the terminal when no file is given.
+    """
+    cell = printable(value, multiline=True)
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 def write_csv(items: Iterable[ReportItem], stream: TextIO) -> int:
     """Write a header row and one row per item (RFC 4180 quoting); return the row count."""
     writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
@@ -81,7 +98,8 @@ def write_csv(items: Iterable[ReportItem], stream: TextIO) -> int:
     count = 0
     for item in items:
         writer.writerow(
-            (
+            csv_cell(cell)
+            for cell in (
                 item.type.value,
                 item.key,
                 item.action.value,
@@ -125,11 +143,11 @@ def item_table(items: Iterable[ReportItem], title: str = "Items", limit: int = 5
         details = item.details or describe_changes(item)
         table.add_row(  # Text, not markup: keys and target messages may hold [brackets]
             item.type.value,
-            Text(item.key),
+            plain(item.key),
             item.action.value,
             Text(item.result.value, style=style),
             "yes" if item.data_changed else "",
-            Text(details),
+            plain(details, multiline=True),
         )
     if total > shown:
         table.caption = f"{total - shown} more item(s) not shown; use filters or `report export`."

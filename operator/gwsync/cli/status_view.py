@@ -26,7 +26,7 @@ from gwsync.cli.cluster import (
     summary_lines,
 )
 from gwsync.cli.options import ClusterOptions
-from gwsync.cli.output import out
+from gwsync.cli.output import out, plain, printable
 from gwsync.controller.schedule import next_sync
 from gwsync.kube.reports import (
     timestamp,
@@ -51,7 +51,7 @@ def print_status(options: ClusterOptions, name: str) -> None:
         ("Next sync", _next_sync(spec, state, annotations, now)),
         ("Mode", "dry run (plans and reports, changes nothing)" if spec.dry_run else "applies changes"),
     ]
-    out.print(Panel(fields_grid(rows), title=f"GoogleProvisioning {ns}/{name}", expand=False))
+    out.print(Panel(fields_grid(rows), title=plain(f"GoogleProvisioning {ns}/{name}"), expand=False))
     out.print(_conditions_table(state.conditions, now))
 
 
@@ -65,7 +65,8 @@ def _active(conditions: list[Condition], spec: GoogleProvisioningSpec) -> Text:
         text.append("yes", style="green")
     else:
         text.append("no", style="red")
-        text.append(f" ({active.reason}: {active.message})" if active.message else f" ({active.reason})")
+        why = f" ({active.reason}: {active.message})" if active.message else f" ({active.reason})"
+        text.append(printable(why))
     if spec.suspend:
         text.append("; suspended", style="yellow")
         text.append(": no scheduled syncs (a requested sync still runs)")
@@ -85,10 +86,10 @@ def _last_sync(state: GoogleProvisioningStatus, now: datetime) -> list[tuple[str
     if last is None or last.report is None:
         return [("Last sync", "none yet")]
     when = last.completion_time or last.start_time
-    line = Text(f"{last.report} ")
-    line.append(last.phase or "?", style=PHASE_STYLES.get(last.phase or "", ""))
+    line = plain(f"{last.report} ")
+    line.append_text(styled(last.phase or "?", PHASE_STYLES))
     if last.trigger:
-        line.append(f", {last.trigger}")
+        line.append_text(plain(f", {last.trigger}"))
     line.append(f", {'finished' if last.completion_time else 'started'} {format_time(when, now)}")
     rows: list[tuple[str, RenderableType]] = [("Last sync", line)]
     if last.summary is not None:
@@ -120,11 +121,11 @@ def _conditions_table(conditions: list[Condition], now: datetime) -> Table:
     for column in ("Type", "Status", "Reason", "Message", "Last transition"):
         table.add_column(column, overflow="fold", no_wrap=column in ("Type", "Status"))
     for cond in conditions:
-        table.add_row(
-            cond.type,
+        table.add_row(  # Text, not markup: conditions are read from the cluster
+            plain(cond.type),
             styled(cond.status, CONDITION_STYLES),
-            cond.reason,
-            Text(cond.message),
+            plain(cond.reason),
+            plain(cond.message, multiline=True),
             format_time(cond.last_transition_time, now),
         )
     if not conditions:

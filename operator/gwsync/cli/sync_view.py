@@ -25,7 +25,7 @@ from gwsync.cli.local import (
     run_local_sync,
     write_report,
 )
-from gwsync.cli.output import err, fail, out
+from gwsync.cli.output import err, fail, out, plain, printable
 from gwsync.cli.reports import item_table
 from gwsync.sync.engine import SyncOutcome
 
@@ -41,7 +41,7 @@ def summary_table(summary: SyncSummary, message: str = "") -> Group:
         cells = [f"{name} {value}" for name, value in counts.model_dump().items() if value]
         lines.append(Text.assemble((f"{label:<12}", "bold"), "  ·  ".join(cells) or "-"))
     if message:
-        lines.append(Text(message, style="italic"))
+        lines.append(plain(message, "italic", multiline=True))
     return Group(*lines)
 
 
@@ -99,13 +99,13 @@ def run_sync(request: LocalSync, output: Path | None) -> NoReturn:
         out.print(item_table(changed, title="Changes", limit=200))
     out.print(summary_table(outcome.summary))
     style = "green" if outcome.phase == "Succeeded" else "bold red"
-    out.print(Text.assemble((outcome.phase, style), ": ", outcome.message))
+    out.print(Text.assemble((outcome.phase, style), ": ", printable(outcome.message, multiline=True)))
     if outcome.phase == "Blocked":
         out.print(
             "Nothing was removed. To apply the held removals, run the same command with --approve-removals."
         )
     if output is not None:
-        out.print(f"Wrote the SyncReport with {len(outcome.items)} items to {output}.", soft_wrap=True)
+        out.print(plain(f"Wrote the SyncReport with {len(outcome.items)} items to {output}."), soft_wrap=True)
     raise typer.Exit(EXIT_CODES.get(outcome.phase, 1))
 
 

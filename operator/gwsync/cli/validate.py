@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from gwsync.api.validation import FileResult, Problem, validate_text
+from gwsync.cli.output import plain
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -40,9 +40,7 @@ def validate_paths(paths: list[Path], out: Console, err: Console) -> int:
     checked = sum(len(result.checked) for result in results)
     for result in results:
         for skipped in result.skipped:
-            out.print(
-                f"{escape(result.file)}: skipped {escape(skipped)} (not a GoogleProvisioning)", soft_wrap=True
-            )
+            out.print(plain(f"{result.file}: skipped {skipped} (not a GoogleProvisioning)"), soft_wrap=True)
     if checked == 0 and not problems:
         where = results[0].file if len(results) == 1 else "the given files"
         problems.append(
@@ -51,7 +49,7 @@ def validate_paths(paths: list[Path], out: Console, err: Console) -> int:
             )
         )
     for problem in problems:
-        err.print(escape(str(problem)), soft_wrap=True)
+        err.print(plain(str(problem)), soft_wrap=True)
     if problems:
         err.print(f"[red]{len(problems)} problem(s) found[/] in {len(results)} file(s).")
         return 1
