@@ -32,6 +32,7 @@ def test_status_reports_and_groups_commands_read_the_real_server(cluster: Cluste
     cluster.start_operator()
     cluster.apply(cluster.provisioning())
     [report] = cluster.wait_finished()
+    eventually(lambda: cluster.condition_is("Ready", "True"), what="Ready=True after the first sync")
     name = report["metadata"]["name"]
     where = ("-n", cluster.namespace, "--kubeconfig", str(cluster.admin))
 
