@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import google.auth
@@ -165,9 +166,9 @@ class KeylessDelegation(google_credentials.Credentials):
 
 def _error_text(data: bytes) -> str:
     try:
-        return str(json.loads(data)["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return data.decode("utf-8", "replace")[:200]
+        return _quoted(str(json.loads(data)["error"]["message"]))
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return _quoted(data.decode("utf-8", "replace"))
 
 
 def directory_for(google: GoogleSource, key: str | None) -> GoogleDirectory:
@@ -307,10 +308,9 @@ class GoogleDirectory:
     def check_connection(self) -> tuple[str, str]:
         """(customer id, primary domain); GoogleAuthError/SourceUnavailable with the reason."""
         self._ensure_token()
-        answer = self._call(
-            "Reading the customer", lambda api: api.customers().get(customerKey=self.customer_id)
-        )
-        self._customer = (str(answer["id"]), str(answer.get("customerDomain", "")))
+        what = "Reading the customer"
+        answer = self._call(what, lambda api: api.customers().get(customerKey=self.customer_id))
+        self._customer = self._parse(what, customer_of, answer)
         return self._customer
 
     def read(self, groups: Sequence[str]) -> Directory:
@@ -338,21 +338,17 @@ class GoogleDirectory:
                     customer=self.customer_id, query=query, maxResults=size, fields=GROUP_FIELDS
                 )
 
-            answer = self._call(f"Searching groups for {text!r}", search)
-            for group in answer.get("groups", []):
-                email = str(group["email"]).lower()
-                found[email] = GroupInfo(
-                    email, str(group.get("name", "")), int(group.get("directMembersCount", 0))
-                )
+            what = f"Searching groups for {_quoted(text)!r}"
+            groups, _ = self._parse(what, groups_page, self._call(what, search))
+            found.update((group.email, group) for group in groups)
         return sorted(found.values(), key=lambda g: (g.name.lower(), g.email))[:limit]
 
     # -- reading ------------------------------------------------------------------------------------
 
     def _list_users(self) -> dict[str, Person]:
         people: dict[str, Person] = {}
-        for page_number, page in enumerate(self._pages("users", self._users_request)):
-            for user in page.get("users", []):
-                person = to_person(user)
+        for page_number, page in enumerate(self._pages("users", self._users_request, users_page)):
+            for person in page:
                 people[person.id] = person
             log.debug("Users page %d read (%d users so far).", page_number + 1, len(people))
         return people
@@ -366,23 +362,21 @@ class GoogleDirectory:
             projection="basic",
         )
 
-    def _direct_members(self, group: str) -> list[Mapping[str, Any]]:
+    def _direct_members(self, group: str) -> list[Member]:
         def request(api: Any, token: str | None) -> Any:
             return api.members().list(
                 groupKey=group, maxResults=MEMBERS_PAGE, pageToken=token, fields=MEMBER_FIELDS
             )
 
-        members: list[Mapping[str, Any]] = []
-        for page in self._pages(f"members of {group}", request):
-            members.extend(page.get("members", []))
+        members: list[Member] = []
+        for page in self._pages(f"members of {_quoted(group)}", request, members_page):
+            members.extend(page)
         return members
 
-    def _read_groups(
-        self, pool: ThreadPoolExecutor, wanted: list[str]
-    ) -> dict[str, list[Mapping[str, Any]] | None]:
+    def _read_groups(self, pool: ThreadPoolExecutor, wanted: list[str]) -> dict[str, list[Member] | None]:
         """Direct members of every group reachable from `wanted` (None: a nested group not found)."""
-        graph: dict[str, list[Mapping[str, Any]] | None] = {}
-        pending: dict[Future[list[Mapping[str, Any]]], str] = {}
+        graph: dict[str, list[Member] | None] = {}
+        pending: dict[Future[list[Member]], str] = {}
         requested = set(wanted)
 
         def visit(email: str) -> None:
@@ -411,24 +405,47 @@ class GoogleDirectory:
                     raise
                 graph[email] = members
                 for member in members:
-                    if member.get("type") == "GROUP":
-                        visit(str(member["email"]).lower())
+                    if member.kind == "GROUP":
+                        visit(member.email.lower())
         return graph
 
-    def _pages(self, what: str, request: Callable[[Any, str | None], Any]) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self,
+        what: str,
+        request: Callable[[Any, str | None], Any],
+        parse: Callable[[Mapping[str, Any]], tuple[list[Item], str | None]],
+    ) -> Iterator[list[Item]]:
+        """Each page's items, parsed; a page token seen before ends the read (the list would loop)."""
         token: str | None = None
+        seen: set[str] = set()
         page = 1
         while True:
 
             def one_page(api: Any, token: str | None = token) -> Any:
                 return request(api, token)
 
-            answer = self._call(f"Reading {what} (page {page})", one_page)
-            yield answer
-            token = answer.get("nextPageToken")
+            label = f"Reading {what} (page {page})"
+            items, token = self._parse(label, parse, self._call(label, one_page))
+            yield items
             if not token:
                 return
+            if token in seen:
+                raise SourceUnavailable(
+                    f"{label} failed: Google returned a page token it had already returned, so the "
+                    "listing would never end; nothing was read."
+                )
+            seen.add(token)
             page += 1
+
+    def _parse(
+        self, what: str, parse: Callable[[Mapping[str, Any]], Parsed], answer: Mapping[str, Any]
+    ) -> Parsed:
+        try:
+            return parse(answer)
+        except Malformed as exc:
+            raise SourceUnavailable(
+                f"{what} failed: the answer of {self.api_endpoint} is not a Directory API answer ({exc})."
+            ) from None
 
     # -- HTTP, retries and errors ----------------------------------------------------------------
 
@@ -473,13 +490,25 @@ class GoogleDirectory:
         try:
             for attempt in retrying:
                 with attempt:
+                    call = request(self._api())
                     try:
-                        answer = request(self._api()).execute(num_retries=0)
+                        answer = call.execute(num_retries=0)
                     except Exception:
                         self.counts.add(failed=True)
                         raise
                     self.counts.add(failed=False)
+                    if not isinstance(answer, dict):
+                        raise SourceUnavailable(
+                            f"{what} failed: the answer of {self.api_endpoint} is not a JSON object "
+                            f"({_kind(answer)}); is google.apiEndpoint the Directory API?"
+                        )
                     return cast(dict[str, Any], answer)
+        except _UNREADABLE as exc:
+            # The client parses bodies itself (errors included) and fails on some with these.
+            raise SourceUnavailable(
+                f"{what} failed: the answer of {self.api_endpoint} cannot be read "
+                f"({_unreadable(exc)}); is google.apiEndpoint the Directory API?"
+            ) from None
         except HttpError as exc:
             raise self._explain(what, exc) from None
         except google_exceptions.RefreshError as exc:
@@ -528,7 +557,8 @@ class GoogleDirectory:
             )
         if status == 404 and what.startswith("Reading members of "):
             return _GroupNotFound(what)
-        attempts = f" after {self.max_attempts} attempts" if _transient(exc) else ""
+        plural = "s" if self.max_attempts > 1 else ""
+        attempts = f" after {self.max_attempts} attempt{plural}" if _transient(exc) else ""
         return SourceUnavailable(f"{what} failed{attempts}: HTTP {status} {reason}: {message}.")
 
     def _refused(self, exc: google_exceptions.RefreshError) -> GoogleAuthError:
@@ -560,7 +590,9 @@ class GoogleDirectory:
                 f"The operator's Google identity may not sign as {sa}; grant it "
                 "roles/iam.serviceAccountTokenCreator on that service account."
             )
-        return GoogleAuthError(f"Google did not issue an access token for {sa} acting as {admin}: {text}")
+        return GoogleAuthError(
+            f"Google did not issue an access token for {sa} acting as {admin}: {_quoted(text)}"
+        )
 
 
 class _GroupNotFound(SourceUnavailable):
@@ -573,13 +605,15 @@ def _cancel(pending: Mapping[Future[Any], str]) -> None:
 
 
 def _details(exc: HttpError) -> tuple[int, str, str]:
+    """Status, Google's reason and message of an error answer: bounded, printable text."""
     status = int(exc.resp.status)
     try:
         error = json.loads(exc.content)["error"]
         first = (error.get("errors") or [{}])[0]
-        return status, str(first.get("reason") or error.get("status", "")), str(error.get("message", ""))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return status, "", str(exc.reason or "")
+        reason = first.get("reason") or error.get("status", "")
+        return status, _quoted(str(reason), limit=80), _quoted(str(error.get("message", "")))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        return status, "", _quoted(str(exc.reason or ""))
 
 
 def _transient(exc: BaseException) -> bool:
@@ -599,7 +633,7 @@ def _short(exc: BaseException | None) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+    return _quoted(str(exc)) or type(exc).__name__
 
 
 class _KeyProblem(ValueError):
@@ -619,34 +653,169 @@ def _key_info(key: str) -> dict[str, Any]:
     return info
 
 
-# --- Mapping ------------------------------------------------------------------------------------
+# --- Reading Google's answers -------------------------------------------------------------------
+#
+# Whatever answers at apiEndpoint is read as untrusted: an answer of the wrong shape fails the
+# read with one sentence naming the first thing wrong (a half-understood page must never look
+# like people leaving), and text quoted from an answer into a message is bounded and printable,
+# since messages end up in conditions, Events and terminals.
+
+Item = TypeVar("Item")
+Parsed = TypeVar("Parsed")
+QUOTE_LIMIT = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What the client raises, instead of HttpError, on some bodies it cannot parse: invalid UTF-8,
+# JSON nested deeper than the interpreter recurses, an error whose message is not a string.
+_UNREADABLE = (UnicodeDecodeError, RecursionError, AttributeError, TypeError, KeyError, IndexError)
 
 
-def to_person(user: Mapping[str, Any]) -> Person:
-    """A Directory API user resource as the source-neutral Person."""
-    name = user.get("name") or {}
+class Malformed(ValueError):
+    """Where an answer differs from the Directory API's resources, e.g. users[3].primaryEmail."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One direct member of a group, as members.list returns it."""
+
+    kind: str  # USER, GROUP, CUSTOMER (everyone in the organization) or EXTERNAL
+    email: str = ""
+    id: str = ""
+
+
+def _quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Text from an answer, fit for a message: control characters escaped, at most `limit` long."""
+    shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) <= 0xFF else "?", text)
+    return shown if len(shown) <= limit else f"{shown[:limit]}…"
+
+
+def _unreadable(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return "not the JSON shape Google's errors have"
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    kinds = {dict: "an object", list: "a list", str: "a string", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise Malformed(f"{where} is {_kind(value)}, not an object")
+    return value
+
+
+def _list(page: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = page.get(key)
+    if value is None:  # Google leaves the key out of an empty page
+        return []
+    if not isinstance(value, list):
+        raise Malformed(f"{key} is {_kind(value)}, not a list")
+    return [_object(item, f"{key}[{index}]") for index, item in enumerate(value)]
+
+
+def _text(obj: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Malformed(f"{where}.{key} is {_kind(value)}, not a string")
+    return value
+
+
+def _required(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = _text(obj, key, where)
+    if value is None:
+        raise Malformed(f"{where}.{key} is missing")
+    return value
+
+
+def _flag(obj: Mapping[str, Any], key: str, where: str) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise Malformed(f"{where}.{key} is {_kind(value)}, not true or false")
+    return value
+
+
+def _page_token(page: Mapping[str, Any]) -> str | None:
+    return _text(page, "nextPageToken", "the page")
+
+
+def to_person(user: Mapping[str, Any], where: str = "the user") -> Person:
+    """A Directory API user resource as the source-neutral Person; Malformed if it is not one."""
+    name = _object(user.get("name") or {}, f"{where}.name")
     organizations = user.get("organizations") or []
-    organization = next(
-        (o for o in organizations if o.get("primary")), organizations[0] if organizations else {}
+    if not isinstance(organizations, list):
+        raise Malformed(f"{where}.organizations is {_kind(organizations)}, not a list")
+    orgs = [_object(o, f"{where}.organizations[{index}]") for index, o in enumerate(organizations)]
+    index, organization = next(
+        ((i, o) for i, o in enumerate(orgs) if _flag(o, "primary", f"{where}.organizations[{i}]")),
+        (0, orgs[0]) if orgs else (0, {}),
     )
+    at = f"{where}.organizations[{index}]"
     return Person(
-        id=str(user["id"]),
-        primary_email=str(user["primaryEmail"]),
-        given_name=str(name.get("givenName") or ""),
-        family_name=str(name.get("familyName") or ""),
-        full_name=str(name.get("fullName") or ""),
-        suspended=bool(user.get("suspended")),
-        archived=bool(user.get("archived")),
-        title=organization.get("title") or None,
-        department=organization.get("department") or None,
-        employee_type=organization.get("description") or None,
-        photo_url=user.get("thumbnailPhotoUrl") or None,
-        photo_etag=user.get("thumbnailPhotoEtag") or None,
+        id=_required(user, "id", where),
+        primary_email=_required(user, "primaryEmail", where),
+        given_name=_text(name, "givenName", f"{where}.name") or "",
+        family_name=_text(name, "familyName", f"{where}.name") or "",
+        full_name=_text(name, "fullName", f"{where}.name") or "",
+        suspended=_flag(user, "suspended", where),
+        archived=_flag(user, "archived", where),
+        title=_text(organization, "title", at),
+        department=_text(organization, "department", at),
+        employee_type=_text(organization, "description", at),
+        photo_url=_text(user, "thumbnailPhotoUrl", where),
+        photo_etag=_text(user, "thumbnailPhotoEtag", where),
     )
+
+
+def users_page(page: Mapping[str, Any]) -> tuple[list[Person], str | None]:
+    """A users.list page: its people and the next page's token."""
+    users = [to_person(user, f"users[{index}]") for index, user in enumerate(_list(page, "users"))]
+    return users, _page_token(page)
+
+
+def members_page(page: Mapping[str, Any]) -> tuple[list[Member], str | None]:
+    """A members.list page: its direct members and the next page's token."""
+    members = []
+    for index, member in enumerate(_list(page, "members")):
+        where = f"members[{index}]"
+        kind = _required(member, "type", where)
+        email = _required(member, "email", where) if kind == "GROUP" else _text(member, "email", where) or ""
+        members.append(Member(kind, email, _text(member, "id", where) or ""))
+    return members, _page_token(page)
+
+
+def groups_page(page: Mapping[str, Any]) -> tuple[list[GroupInfo], str | None]:
+    """A groups.list page: each group's email, name and direct member count."""
+    groups = []
+    for index, group in enumerate(_list(page, "groups")):
+        where = f"groups[{index}]"
+        count = group.get("directMembersCount", 0)
+        if isinstance(count, str) and count.isdigit():  # int64 travels as a JSON string
+            count = int(count)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise Malformed(f"{where}.directMembersCount is {_kind(count)}, not a count")
+        email = _required(group, "email", where).lower()
+        groups.append(GroupInfo(email, _text(group, "name", where) or "", count))
+    return groups, _page_token(page)
+
+
+def customer_of(answer: Mapping[str, Any]) -> tuple[str, str]:
+    """customers.get: the customer id and the primary domain."""
+    return _required(answer, "id", "the customer"), _text(answer, "customerDomain", "the customer") or ""
 
 
 def _expand(
-    wanted: Sequence[str], graph: Mapping[str, list[Mapping[str, Any]] | None], people: Mapping[str, Person]
+    wanted: Sequence[str], graph: Mapping[str, list[Member] | None], people: Mapping[str, Person]
 ) -> tuple[dict[str, frozenset[str]], list[str]]:
     """Transitive user members of each wanted group (cycles and diamonds visit once)."""
     notes: dict[str, None] = {}
@@ -662,17 +831,19 @@ def _expand(
             seen.add(group)
             members = graph.get(group)
             if members is None:
-                notes[f"Nested group {group} is not in this organization; its members were ignored."] = None
+                nested = _quoted(group, limit=120)
+                notes[f"Nested group {nested} is not in this organization; its members were ignored."] = None
                 continue
             for member in members:
-                kind, email = member.get("type"), str(member.get("email", ""))
-                if kind == "GROUP":
-                    stack.append(email.lower())
-                elif kind == "CUSTOMER":
+                if member.kind == "GROUP":
+                    stack.append(member.email.lower())
+                elif member.kind == "CUSTOMER":
                     ids.update(people)
-                elif str(member.get("id")) in people:
-                    ids.add(str(member["id"]))
+                elif member.id in people:
+                    ids.add(member.id)
                 else:
-                    notes[f"{email} (in {group}) is not a user of this organization and was ignored."] = None
+                    who = _quoted(member.email or member.id or "a member", limit=120)
+                    where = _quoted(group, limit=120)
+                    notes[f"{who} (in {where}) is not a user of this organization and was ignored."] = None
         memberships[root] = frozenset(ids)
     return memberships, list(notes)
