@@ -28,18 +28,18 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
+from tests.integration.orgs import ADMIN, small_org
 
 from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
 from gwsync.testing.controlplane import ControlPlane, ControlPlaneUnavailable, binaries
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
 from gwsync.testing.kube import kubectl_path
-from gwsync.testing.org import Org, OrgCustomer, OrgGroup, OrgUser
+from gwsync.testing.org import Org
 from gwsync.testing.scim import ScimServer, run_scim_server
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[3]
 SCIM_TOKEN = "scim-token-cluster-s3cr3t"
-ADMIN = "admin@acme.example"
 OPERATOR_NAMESPACE = "gwsync"
 OPERATOR_ACCOUNT = "gwsync"
 TICK = "0.2"
@@ -117,40 +117,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if plane is not None and report.failed and "control_plane" in getattr(item, "fixturenames", ()):
         report.sections.append(("control-plane logs", plane.tails()))
     return report
-
-
-def small_org(extra: int = 0) -> Org:
-    people = [
-        OrgUser(id="100000000000000000001", primary_email=ADMIN, given_name="Ada", family_name="Admin"),
-        OrgUser(
-            id="100000000000000000002",
-            primary_email="amelie@acme.example",
-            given_name="Amélie",
-            family_name="Poulain",
-        ),
-        OrgUser(
-            id="100000000000000000003",
-            primary_email="bjorn@acme.example",
-            given_name="Björn",
-            family_name="Borg",
-        ),
-    ]
-    people += [
-        OrgUser(
-            id=f"2{i:020d}",
-            primary_email=f"user{i:05d}@acme.example",
-            given_name=f"Given{i}",
-            family_name=f"Family{i}",
-        )
-        for i in range(extra)
-    ]
-    groups = [OrgGroup(email="eng@acme.example", name="Engineering", members=["amelie@acme.example"])]
-    return Org(
-        customer=OrgCustomer(id="C03acme01", primary_domain="acme.example"),
-        admins=[ADMIN],
-        users=people,
-        groups=groups,
-    )
 
 
 @dataclass

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from tests.integration.orgs import small_org
 
 from gwsync.kube.blobs import Owner
 from gwsync.kube.ledger import LedgerStore
 from gwsync.sync.ledger import Ledger
 from gwsync.testing.org import Org
 
-from .conftest import Cluster, eventually, small_org
+from .conftest import Cluster, eventually
 
 USERS = 2000
 

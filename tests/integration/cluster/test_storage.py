@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.integration.orgs import small_org
 
 from gwsync.kube.blobs import Owner
 from gwsync.kube.client import CONFIG_MAPS, REPORTS
@@ -17,7 +18,7 @@ from gwsync.kube.ledger import LedgerStore
 from gwsync.sync.ledger import Ledger
 from gwsync.testing.org import Org
 
-from .conftest import Cluster, eventually, kubectl, small_org
+from .conftest import Cluster, eventually, kubectl
 
 BIG = 50_000
 

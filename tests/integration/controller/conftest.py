@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
@@ -15,11 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from tests.integration.orgs import ADMIN, small_org
 
 from gwsync.controller.operator import serving_in_thread
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
 from gwsync.testing.kube import EVENTS, PROVISIONINGS, REPORTS, SECRETS, KubeEmulator, running_kube_emulator
-from gwsync.testing.org import Org, OrgCustomer, OrgGroup, OrgUser
+from gwsync.testing.org import Org
 from gwsync.testing.scim import ScimServer, run_scim_server
 
 T = TypeVar("T")
@@ -27,7 +27,6 @@ T0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 NS = "default"
 GPROVS = f"/apis/provisioning.gwsync.io/v1alpha1/namespaces/{NS}/googleprovisionings"
 SCIM_TOKEN = "scim-token-s3cr3t-value"
-ADMIN = "admin@acme.example"
 TICK = 0.05
 
 
@@ -47,41 +46,6 @@ async def eventually(probe: Callable[[], T | None], *, seconds: float = 20) -> T
         while (result := probe()) is None:
             await asyncio.sleep(0.02)
     return result
-
-
-def small_org(users: int = 0) -> Org:
-    people = [
-        OrgUser(id="100000000000000000001", primary_email=ADMIN, given_name="Ada", family_name="Admin"),
-        OrgUser(
-            id="100000000000000000002",
-            primary_email="amelie@acme.example",
-            given_name="Amélie",
-            family_name="Poulain",
-        ),
-        OrgUser(
-            id="100000000000000000003",
-            primary_email="bjorn@acme.example",
-            given_name="Björn",
-            family_name="Borg",
-        ),
-    ]
-    people += [
-        OrgUser(
-            id=f"2{i:020d}",
-            primary_email=f"user{i:05d}@acme.example",
-            given_name=hashlib.sha256(b"g%d" % i).hexdigest()[:10],  # names that compress like real ones
-            family_name=hashlib.sha256(b"f%d" % i).hexdigest()[:12],
-            title=hashlib.sha256(b"t%d" % i).hexdigest()[:16],
-        )
-        for i in range(users)
-    ]
-    groups = [OrgGroup(email="eng@acme.example", name="Engineering", members=["amelie@acme.example"])]
-    return Org(
-        customer=OrgCustomer(id="C03acme01", primary_domain="acme.example"),
-        admins=[ADMIN],
-        users=people,
-        groups=groups,
-    )
 
 
 @dataclass
