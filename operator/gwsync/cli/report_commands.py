@@ -137,7 +137,11 @@ def report_export(
     context: ContextOption = None,
     server: ServerOption = None,
 ) -> None:
-    """Export every item of a finished sync as CSV (UTF-8, RFC 4180), filtered like `report show`."""
+    """Export every item of a finished sync as CSV (UTF-8, RFC 4180), filtered like `report show`.
+
+    A cell that starts with = + - or @ gets a leading ' so spreadsheets show it as text, never
+    run it as a formula; control characters are written visibly, as \\x1b.
+    """
     from gwsync.cli.report_views import export_report, parse_item_filter
 
     item_filter = parse_item_filter(result, action, type_, changed, search)
