@@ -4,6 +4,7 @@ Sources (Google today) produce a `Directory`; the planner consumes it. Nothing h
 where the data came from, so the planner can be tested with plain values.
 """
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -36,6 +37,18 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupMembers:
+    """The direct members of one group: user ids and nested group emails (lower-case).
+
+    `everyone` is set when the group holds the whole organization (Google's CUSTOMER member).
+    """
+
+    users: frozenset[str] = frozenset()
+    groups: tuple[str, ...] = ()
+    everyone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Directory:
     """A complete read of the source: every user, and the groups that were asked for.
 
@@ -49,6 +62,7 @@ class Directory:
     people: Mapping[str, Person]
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    nesting: Mapping[str, GroupMembers] = field(default_factory=dict)
 
     def members_of(self, group_emails: Iterable[str]) -> frozenset[str]:
         """Ids of the users in any of these groups (a user in two groups counts once)."""
@@ -56,3 +70,57 @@ class Directory:
         for email in group_emails:
             ids |= self.groups.get(email.lower(), frozenset())
         return frozenset(ids)
+
+    def path_to(self, group_email: str, person_id: str) -> tuple[str, ...] | None:
+        """The shortest chain of groups through which `person_id` is in `group_email`.
+
+        The chain starts with `group_email` and ends with the group the user is a direct
+        member of (or that holds the whole organization), each group holding the next. Nested
+        groups are tried in email order, so the answer is stable; cycles are harmless. None
+        when the user is not in the group through `nesting` (or the source gave no nesting).
+        """
+        root = group_email.lower()
+        if root not in self.nesting:
+            return None
+        parents: dict[str, str | None] = {root: None}
+        queue = deque([root])
+        while queue:
+            group = queue.popleft()
+            members = self.nesting.get(group)
+            if members is None:  # a nested group that could not be read
+                continue
+            if person_id in members.users or members.everyone:
+                chain = [group]
+                while (parent := parents[chain[-1]]) is not None:
+                    chain.append(parent)
+                return tuple(reversed(chain))
+            for nested in sorted(members.groups):
+                if nested not in parents:
+                    parents[nested] = group
+                    queue.append(nested)
+        return None
+
+
+def expand(nesting: Mapping[str, GroupMembers], group_email: str, people: Iterable[str]) -> frozenset[str]:
+    """The transitive user members of one group, from the direct members of every group.
+
+    `people` are the ids of the organization's users: a group holding the whole organization
+    holds them all, and a member id that is no user of it is left out. Cycles are harmless.
+    """
+    everyone = frozenset(people)
+    ids: set[str] = set()
+    seen: set[str] = set()
+    stack = [group_email.lower()]
+    while stack:
+        group = stack.pop()
+        if group in seen:
+            continue
+        seen.add(group)
+        members = nesting.get(group)
+        if members is None:
+            continue
+        if members.everyone:
+            ids |= everyone
+        ids |= members.users & everyone
+        stack.extend(members.groups)
+    return frozenset(ids)

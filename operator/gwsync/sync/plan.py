@@ -486,9 +486,11 @@ def plan_teams(
         current = group.members if group is not None else frozenset()
         current_gids = {gid_of[tid] for tid in current if tid in gid_of}
         for gid in sorted(members - current_gids, key=lambda g: email_of.get(g, g)):
-            plan.members.append(member_step(team, gid, email_of.get(gid, gid), add=True))
+            why = joining_reason(team, mapping.groups, gid, directory)
+            plan.members.append(member_step(team, gid, email_of.get(gid, gid), why, add=True))
         for gid in sorted(current_gids - members, key=lambda g: email_of.get(g, g)):
-            plan.members.append(member_step(team, gid, email_of.get(gid, gid), add=False))
+            why = leaving_reason(team, mapping.groups, gid, directory)
+            plan.members.append(member_step(team, gid, email_of.get(gid, gid), why, add=False))
 
 
 def group_named(team: str, groups: Iterable[TargetGroup]) -> TargetGroup | None:
@@ -518,11 +520,58 @@ def team_step(team: str, group: TargetGroup | None, ledger: Ledger) -> TeamStep:
     return TeamStep(item, team, group.id)
 
 
-def member_step(team: str, gid: str, email: str, *, add: bool) -> MemberStep:
-    if add:
-        action, details = Action.ADD_MEMBER, f"In a group mapped to {team}."
-    else:
-        action, details = Action.REMOVE_MEMBER, f"In no group mapped to {team} any more."
+ARROW = " \u2190 "
+"""Between the groups of a membership path: the group on the left holds the one on the right."""
+
+
+def membership_path(groups: Iterable[str], gid: str, directory: Directory) -> tuple[str, ...]:
+    """The shortest chain of groups that puts `gid` in one of `groups` (mapped groups).
+
+    From the mapped group to the group the user is a direct member of (Directory.path_to);
+    ties go to the group mapped first. Without nesting from the source, the mapped group
+    whose members include the user, alone; () when none does.
+    """
+    mapped = [group.lower() for group in groups]
+    paths = [
+        (len(chain), index, chain)
+        for index, group in enumerate(mapped)
+        if (chain := directory.path_to(group, gid)) is not None
+    ]
+    if paths:
+        return min(paths)[2]
+    holder = next((group for group in mapped if gid in directory.groups.get(group, frozenset())), None)
+    return (holder,) if holder else ()
+
+
+def joining_reason(team: str, groups: Iterable[str], gid: str, directory: Directory) -> str:
+    """AddMember details: `In Engineering through eng@acme.com \u2190 platform@acme.com.`"""
+    chain = membership_path(groups, gid, directory)
+    if not chain:
+        return f"In a group mapped to {team}."
+    last = directory.nesting.get(chain[-1])
+    everyone = last is not None and last.everyone and gid not in last.users
+    suffix = " (which holds every user of the organization)" if everyone else ""
+    return f"In {team} through {ARROW.join(chain)}{suffix}."
+
+
+def either(groups: Iterable[str]) -> str:
+    names = [group.lower() for group in groups]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
+
+
+def leaving_reason(team: str, groups: Iterable[str], gid: str, directory: Directory) -> str:
+    """RemoveMember details: the group the user left, or the user's own departure."""
+    mapped = list(groups)
+    chain = membership_path(mapped, gid, directory)
+    if chain:  # still in a mapped group: the user itself is leaving
+        reason = departure_reason(gid, directory)
+        reason = reason[0].lower() + reason[1:]
+        return f"Leaves {team} with the user ({reason}), though still in {ARROW.join(chain)}."
+    return f"No longer in {either(mapped)} (mapped to {team})."
+
+
+def member_step(team: str, gid: str, email: str, details: str, *, add: bool) -> MemberStep:
+    action = Action.ADD_MEMBER if add else Action.REMOVE_MEMBER
     item = user_item(f"{team}/{email}", gid, None, action, details, None, ItemType.MEMBERSHIP)
     return MemberStep(item, team, gid, add)
 
