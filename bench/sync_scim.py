@@ -1,40 +1,55 @@
-"""Benchmark: initial sync and a daily sync with churn, gwsync against scim2-server.
+"""Benchmark: initial sync and a daily sync with churn, gwsync from Google to scim2-server.
 
-    python bench/sync_scim.py --users 10000 --daily-users 100000 --json out.json
+    python bench/sync_scim.py --users 10000 --daily-users 100000 \
+        --google-latency-ms 100 --scim-latency-ms 50 --concurrency 8 --json out.json
 
+Both emulators run in processes of their own (bench/serve.py), each request answered after
+its latency, above `--rate-limit` requests/s (SCIM side) with 429 + Retry-After. gwsync's
+real Google reader reads the Directory emulator, and the engine syncs into scim2-server.
 Phase 1 (initial): N users into an empty scim2-server. Phase 2 (daily): M users already
-provisioned (seeded in the server's store directly), then a sync with 1% churn (half renames
-or title updates, a quarter hires, a quarter departures). The floor is a bare httpx client
-issuing the minimum requests (list pages + one write per changed item) against the same server.
+provisioned (seeded in the server's store directly, with the ledger), then a sync with 1%
+churn (a quarter renames, a quarter title updates, a quarter hires, a quarter departures).
+
+Three references per phase:
+- `min_requests`: SCIM requests the APIs allow (configuration, list pages, one per write);
+- `bound_seconds`, from first principles: the Google user pages are a chain (page tokens);
+  the target's first list page gives totalResults, the other pages could go `concurrency` at
+  a time, next to the Google chain; then the writes, `concurrency` at a time; under a rate
+  limit at least SCIM requests / limit. `ratio` is seconds / bound;
+- `floor_seconds`: a bare httpx client issuing those requests in that shape against the same
+  emulators (a fresh SCIM process holding the same users, so its writes are creates) in the
+  same run; `ratio_to_floor` is seconds / floor. The floor includes what the emulators cost.
+Peak RSS is the benchmark's process alone: gwsync (and the bare floor client).
 """
 
 import argparse
 import asyncio
 import json
+import math
 import resource
 import sys
 import time
-from dataclasses import replace
 from typing import Any
 
 import httpx
+from common import GOOGLE_PAGE, Emulator, daily, people, rounds
 
 from gwsync.api.provisioning import GoogleProvisioningSpec
-from gwsync.directory import Directory, Person
+from gwsync.directory import Person
+from gwsync.sources.google import USER_FIELDS, GoogleDirectory
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import desired_attributes
 from gwsync.targets.scim import ScimTarget, user_resource
-from gwsync.testing.memory import StaticSource
-from gwsync.testing.scim import ScimServer, run_scim_server
 
-PAGE = 500
+PAGE = 500  # scim2-server's filter.maxResults: the page ScimTarget asks for
+API = "/admin/directory/v1"
 
 
-def spec(concurrency: int) -> GoogleProvisioningSpec:
+def spec(concurrency: int, admin: str) -> GoogleProvisioningSpec:
     return GoogleProvisioningSpec.model_validate(
         {
-            "google": {"adminEmail": "admin@acme.com", "credentialsSecretRef": {"name": "g", "key": "k"}},
+            "google": {"adminEmail": admin, "credentialsSecretRef": {"name": "g", "key": "k"}},
             "target": {
                 "scim": {
                     "url": "http://127.0.0.1/v2",
@@ -47,124 +62,148 @@ def spec(concurrency: int) -> GoogleProvisioningSpec:
     )
 
 
-def people(n: int, start: int = 0) -> list[Person]:
-    return [
-        Person(
-            id=f"{i:021d}",
-            primary_email=f"user{i}@acme.com",
-            given_name=f"G{i}",
-            family_name=f"F{i}",
-            title="Engineer",
-            department="R&D",
-            photo_url=f"https://p/{i}.jpg",
-            photo_etag="e1",
-        )
-        for i in range(start, start + n)
-    ]
-
-
-def org(persons: list[Person]) -> Directory:
-    return Directory("C1", "acme.com", {p.id: p for p in persons})
-
-
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def seed_store(scim: ScimServer, persons: list[Person]) -> Ledger:
-    """Put users straight into scim2-server's store (the daily phase starts from a synced org)."""
-    from scim2_server.utils import load_default_provider
-
-    provider = load_default_provider()
-    user_type = next(rt for rt in provider.resource_types if rt.id == "User")
-    model: Any = provider.model_for(user_type)
-    ledger = Ledger.empty()
-    for person in persons:
-        created = scim.storage.create(
-            user_type, model.model_validate(user_resource(desired_attributes(person)))
-        )
-        ledger.users[person.id] = str(created.id)
-    return ledger
+def bound_seconds(
+    source: int, listed: int, writes: int, concurrency: int, google: float, scim: float, limit: float
+) -> float:
+    """Reads (the Google chain next to the target's first page then the rest concurrently),
+    then the writes spread over the concurrency limit; requests / limit under a rate limit."""
+    google_chain = math.ceil(source / GOOGLE_PAGE) * google
+    target_pages = max(1, math.ceil(listed / PAGE))
+    target_read = (1 + rounds(target_pages - 1, concurrency)) * scim
+    seconds = max(google_chain, target_read) + rounds(writes, concurrency) * scim
+    scim_requests = 1 + target_pages + 1 + writes
+    return max(seconds, scim_requests / limit) if limit else seconds
 
 
-async def floor(scim: ScimServer, concurrency: int, total: int, writes: list[dict[str, Any]]) -> float:
-    """Minimum requests with a bare client: list pages, then one request per write."""
+async def floor(
+    google: Emulator, token: str, scim: Emulator, concurrency: int, listed: int, writes: list[dict[str, Any]]
+) -> float:
+    """The bound's shape with a bare client: the Google chain next to the SCIM list pages
+    (the first, then the rest `concurrency` at a time, and /Groups), then one POST per write."""
+    limits = httpx.Limits(max_connections=concurrency + 2)
+    headers = {"Authorization": f"Bearer {scim.info['token']}"}
     started = time.perf_counter()
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=scim.url, headers={"Authorization": f"Bearer {scim.token}"}, limits=limits
-    ) as client:
-        for start in range(1, total + 1, PAGE):
-            (await client.get("/Users", params={"startIndex": start, "count": PAGE})).raise_for_status()
-        await client.get("/Groups", params={"startIndex": 1, "count": PAGE})
+    async with (
+        httpx.AsyncClient(base_url=scim.url, headers=headers, limits=limits, timeout=120) as client,
+        httpx.AsyncClient(
+            base_url=google.url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        ) as directory,
+    ):
         slots = asyncio.Semaphore(concurrency)
 
-        async def one(payload: dict[str, Any]) -> None:
+        async def send(method: str, path: str, **kwargs: Any) -> None:
             async with slots:
-                await client.post("/Users", json=payload)
+                while True:
+                    answer = await client.request(method, path, **kwargs)
+                    if answer.status_code != 429:
+                        answer.raise_for_status()
+                        return
+                    await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
 
-        await asyncio.gather(*(one(p) for p in writes))
+        async def google_chain() -> None:
+            params: dict[str, Any] = {
+                "customer": "my_customer",
+                "maxResults": GOOGLE_PAGE,
+                "fields": USER_FIELDS,
+            }
+            while True:
+                answer = await directory.get(f"{API}/users", params=params)
+                answer.raise_for_status()
+                next_token = answer.json().get("nextPageToken")
+                if not next_token:
+                    return
+                params["pageToken"] = next_token
+
+        async def target_read() -> None:
+            await send("GET", "/Users", params={"startIndex": 1, "count": PAGE})
+            rest = range(1 + PAGE, listed + 1, PAGE)
+            await asyncio.gather(
+                send("GET", "/Groups", params={"startIndex": 1, "count": PAGE}),
+                *(send("GET", "/Users", params={"startIndex": s, "count": PAGE}) for s in rest),
+            )
+
+        await asyncio.gather(google_chain(), target_read())
+        await asyncio.gather(*(send("POST", "/Users", json=payload) for payload in writes))
     return time.perf_counter() - started
 
 
-async def run_phase(
-    name: str, scim: ScimServer, before: list[Person], after: list[Person], ledger: Ledger, concurrency: int
-) -> dict[str, Any]:
-    scim.reset_log()
-    started = time.perf_counter()
-    async with ScimTarget(scim.url, scim.token, max_concurrency=concurrency) as target:
-        outcome = await run_sync(StaticSource(org(after)), target, spec(concurrency), ledger)
-        seconds = time.perf_counter() - started
-        counters = target.counters
-    changed = sum(1 for i in outcome.items if i.data_changed)
-    listed = len(before)
-    min_requests = 1 + (max(listed, 1) + PAGE - 1) // PAGE + 1 + changed  # config, user pages, groups, writes
-    # Floor against a fresh server holding the same users, issuing `changed` creates.
-    with run_scim_server(token=scim.token) as fresh:
-        if before:
-            seed_store(fresh, before)
-        payloads = [
-            user_resource(desired_attributes(p)) | {"userName": f"floor{i}@acme.com"}
-            for i, p in enumerate(after[:changed])
-        ]
-        floor_seconds = await floor(fresh, concurrency, listed, payloads)
+async def run_phase(name: str, args: argparse.Namespace, before: int, after: list[Person]) -> dict[str, Any]:
+    scim_flags = ["--latency-ms", str(args.scim_latency_ms), "--rate-limit", str(args.rate_limit)]
+    google_flags = ["--latency-ms", str(args.google_latency_ms)]
+    google_flags += ["--people", str(before), "--daily"] if before else ["--people", str(len(after))]
+    seeded = ["--seed-people", str(before), "--daily"] if before else []
+    with Emulator("google", *google_flags) as google, Emulator("scim", *scim_flags, *seeded) as scim:
+        ledger = Ledger(dict(scim.info["ledger"]), {})
+        reader = GoogleDirectory.from_service_account_key(
+            google.info["key"], admin_email=google.info["admin"], api_endpoint=google.url
+        )
+        reader.check_connection()
+        google.reset()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        async with ScimTarget(scim.url, scim.info["token"], max_concurrency=args.concurrency) as target:
+            outcome = await run_sync(reader, target, spec(args.concurrency, google.info["admin"]), ledger)
+            seconds = time.perf_counter() - started
+            counters = target.counters
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        scim_stats, google_stats = scim.stats(), google.stats()
+        token = str(reader._credentials.token)
+        changed = sum(1 for i in outcome.items if i.data_changed)
+        with Emulator("scim", *scim_flags, *seeded) as fresh:
+            payloads = [
+                user_resource(desired_attributes(p)) | {"userName": f"floor{i}@acme.com"}
+                for i, p in enumerate(after[:changed])
+            ]
+            floor_seconds = await floor(google, token, fresh, args.concurrency, before, payloads)
+    bound = bound_seconds(
+        len(after),
+        before,
+        changed,
+        args.concurrency,
+        args.google_latency_ms / 1000,
+        args.scim_latency_ms / 1000,
+        args.rate_limit,
+    )
     return {
         "phase": name,
         "phase_result": outcome.phase,
         "users": len(after),
         "seconds": round(seconds, 3),
+        "bound_seconds": round(bound, 3),
+        "ratio": round(seconds / bound, 2) if bound else None,
         "floor_seconds": round(floor_seconds, 3),
-        "ratio": round(seconds / floor_seconds, 2) if floor_seconds else None,
+        "ratio_to_floor": round(seconds / floor_seconds, 2) if floor_seconds else None,
         "requests": counters.requests,
-        "min_requests": min_requests,
+        "min_requests": 1 + max(1, math.ceil(before / PAGE)) + 1 + changed,
+        "google_requests": sum(google_stats["requests"].values()),
         "writes": counters.writes,
         "changed_items": changed,
+        "throttled": scim_stats["throttled"],
+        "max_in_flight": scim_stats["max_in_flight"],
         "users_per_second": round(len(after) / seconds, 1),
+        "cpu_seconds": round(used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime, 2),
         "peak_rss_mb": round(rss_mb(), 1),
     }
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    results = []
-    with run_scim_server() as scim:
-        initial = people(args.users)
-        results.append(await run_phase("initial", scim, [], initial, Ledger.empty(), args.concurrency))
-    with run_scim_server() as scim:
-        base = people(args.daily_users)
-        ledger = seed_store(scim, base)
-        churn = max(4, args.daily_users // 100)
-        after = list(base)
-        for i in range(churn // 4):
-            after[i] = replace(after[i], primary_email=f"renamed{i}@acme.com")
-            after[churn // 4 + i] = replace(after[churn // 4 + i], title="Staff Engineer")
-        after = after[: len(after) - churn // 4] + people(churn // 4, start=10**8)
-        results.append(await run_phase("daily-1%-churn", scim, base, after, ledger, args.concurrency))
+    results = [await run_phase("initial", args, 0, people(args.users))]
+    results.append(await run_phase("daily-1%-churn", args, args.daily_users, daily(args.daily_users)[1]))
     head = results[0]
     return {
         "name": "sync_scim",
         "users": head["users"],
+        "google_latency_ms": args.google_latency_ms,
+        "scim_latency_ms": args.scim_latency_ms,
+        "rate_limit": args.rate_limit,
+        "concurrency": args.concurrency,
         "seconds": head["seconds"],
         "floor_seconds": head["floor_seconds"],
+        "bound_seconds": head["bound_seconds"],
         "ratio": head["ratio"],
         "requests": head["requests"],
         "min_requests": head["min_requests"],
@@ -178,13 +217,18 @@ def table(report: dict[str, Any]) -> str:
         "phase",
         "users",
         "seconds",
-        "floor_seconds",
+        "bound_seconds",
         "ratio",
+        "floor_seconds",
+        "ratio_to_floor",
         "requests",
         "min_requests",
+        "google_requests",
         "writes",
         "changed_items",
-        "users_per_second",
+        "throttled",
+        "max_in_flight",
+        "cpu_seconds",
         "peak_rss_mb",
         "phase_result",
     ]
@@ -195,9 +239,12 @@ def table(report: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=2000, help="initial sync size (full: 10000)")
-    parser.add_argument("--daily-users", type=int, default=5000, help="daily sync size (full: 100000)")
+    parser.add_argument("--users", type=int, default=500, help="initial sync size (full: 10000)")
+    parser.add_argument("--daily-users", type=int, default=2000, help="daily sync size (full: 100000)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--google-latency-ms", type=float, default=100.0)
+    parser.add_argument("--scim-latency-ms", type=float, default=50.0)
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="SCIM requests/s (0: none)")
     parser.add_argument("--json", help="write the JSON result here")
     arguments = parser.parse_args()
     report = asyncio.run(main(arguments))

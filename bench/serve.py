@@ -1,0 +1,236 @@
+"""An emulator in a process of its own, with the latency and rate limit of a real API.
+
+    python bench/serve.py google --users 20000 --groups 200 --latency-ms 100 [--rate-limit 50]
+    python bench/serve.py google --people 5000 [--daily] --latency-ms 100
+    python bench/serve.py scim --latency-ms 50 [--rate-limit 50] [--seed-people 5000 [--daily]]
+
+Prints one JSON line on stdout (`url`, `control`, and what the benchmark needs: the Google
+service account key, admin and groups; the SCIM token and, when seeded, the ledger), then
+serves until terminated. Every request waits `--latency-ms` before it is answered (server-side,
+so requests in flight overlap as they would over the internet); with `--rate-limit R`, a
+request above R per second (a token bucket holding one second's worth) is answered 429 with
+`Retry-After: 1` at once. `GET /_bench/stats` gives the counters (requests by API or method,
+429s, most in flight); `POST /_bench/reset` clears them. Neither waits nor counts.
+
+The Google side is gwsync.testing.google's emulator with an aiohttp middleware; the SCIM side
+is scim2-server behind gwsync.testing.scim's middleware (its `delay` is the latency) and a
+small WSGI layer of ours for the rate limit and the control routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+from common import daily, org_of, people
+
+from gwsync.sync.ledger import Ledger
+from gwsync.sync.plan import desired_attributes
+from gwsync.targets.scim import user_resource
+from gwsync.testing.google import GoogleEmulator
+from gwsync.testing.orggen import generate_org
+
+
+class Bucket:
+    """A token bucket: `rate` requests per second, holding at most one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.at = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+def announce(info: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(info) + "\n")
+    sys.stdout.flush()
+
+
+# --- Google ------------------------------------------------------------------------------------
+
+
+async def serve_google(args: argparse.Namespace) -> None:
+    if args.people:
+        persons = daily(args.people)[1] if args.daily else people(args.people)
+        org = org_of(persons)
+    else:
+        org = generate_org(args.users, groups=args.groups, seed=args.seed)
+    emulator = GoogleEmulator(org)
+    bucket = Bucket(args.rate_limit) if args.rate_limit else None
+    state = {"in_flight": 0, "max_in_flight": 0, "throttled": 0}
+
+    @web.middleware
+    async def real_world(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.path.startswith("/_bench/"):
+            return await handler(request)
+        if bucket is not None and not bucket.take():
+            state["throttled"] += 1
+            body = {
+                "error": {
+                    "code": 429,
+                    "message": "Quota exceeded",
+                    "errors": [{"reason": "rateLimitExceeded"}],
+                }
+            }
+            return web.json_response(body, status=429, headers={"Retry-After": "1"})
+        state["in_flight"] += 1
+        state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+        try:
+            if args.latency_ms:
+                await asyncio.sleep(args.latency_ms / 1000)
+            return await handler(request)
+        finally:
+            state["in_flight"] -= 1
+
+    async def stats(request: web.Request) -> web.Response:
+        by_api = Counter(entry.api for entry in emulator.log)
+        return web.json_response(
+            {
+                "requests": dict(by_api),
+                "throttled": state["throttled"],
+                "max_in_flight": state["max_in_flight"],
+            }
+        )
+
+    async def reset(request: web.Request) -> web.Response:
+        emulator.log.clear()
+        state.update(throttled=0, max_in_flight=0)
+        return web.json_response({})
+
+    app = emulator.app()
+    app.middlewares.append(real_world)
+    app.router.add_get("/_bench/stats", stats)
+    app.router.add_post("/_bench/reset", reset)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", args.port)
+    await site.start()
+    emulator.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    announce(
+        {
+            "url": emulator.url,
+            "control": emulator.url,
+            "key": emulator.service_account_key(),
+            "admin": org.admins[0],
+            "groups": {group.email.lower(): len(group.members) for group in org.groups},
+        }
+    )
+    await asyncio.Event().wait()
+
+
+# --- SCIM --------------------------------------------------------------------------------------
+
+
+def serve_scim(args: argparse.Namespace) -> None:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from scim2_server.memory import InMemoryStorage
+    from scim2_server.utils import load_default_provider
+
+    from gwsync.testing.scim import BackloggedServer, FaultInjector, scim_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """The middleware keeps the request log."""
+
+    storage = InMemoryStorage()
+    ledger = Ledger.empty()
+    if args.seed_people:
+        provider = load_default_provider()
+        user_type = next(rt for rt in provider.resource_types if rt.id == "User")
+        model: Any = provider.model_for(user_type)
+        before = daily(args.seed_people)[0] if args.daily else people(args.seed_people)
+        for person in before:
+            created = storage.create(
+                user_type, model.model_validate(user_resource(desired_attributes(person)))
+            )
+            ledger.users[person.id] = str(created.id)
+    injector = FaultInjector(scim_application(args.token, storage), [], args.latency_ms / 1000)
+    bucket = Bucket(args.rate_limit) if args.rate_limit else None
+    throttled = [0]
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_bench/stats":
+            with injector.lock:
+                log = list(injector.request_log)
+                body = {
+                    "requests": len(log),
+                    "writes": sum(1 for r in log if r.write),
+                    "by_method": dict(Counter(r.method for r in log)),
+                    "throttled": throttled[0],
+                    "max_in_flight": injector.max_in_flight,
+                }
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(body).encode()]
+        if path == "/_bench/reset":
+            with injector.lock:
+                injector.request_log.clear()
+                injector.max_in_flight = 0
+                throttled[0] = 0
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b"{}"]
+        if bucket is not None and not bucket.take():
+            with injector.lock:
+                throttled[0] += 1
+            error = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "429",
+                "detail": "Too many requests",
+            }
+            start_response(
+                "429 Too Many Requests", [("Content-Type", "application/scim+json"), ("Retry-After", "1")]
+            )
+            return [json.dumps(error).encode()]
+        return injector(environ, start_response)
+
+    server = make_server("127.0.0.1", args.port, app, server_class=BackloggedServer, handler_class=Quiet)
+    base = f"http://127.0.0.1:{server.server_port}"
+    announce({"url": f"{base}/v2", "control": base, "token": args.token, "ledger": ledger.users})
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("kind", choices=["google", "scim"])
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="per-request latency")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="requests per second (0: none)")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--users", type=int, default=1000, help="google: a generated org of this size")
+    parser.add_argument("--groups", type=int, default=0, help="google: groups of the generated org")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--people", type=int, default=0, help="google: serve the benchmark's people instead")
+    parser.add_argument("--seed-people", type=int, default=0, help="scim: provision these people first")
+    parser.add_argument(
+        "--daily", action="store_true", help="people after (google) or before (scim) 1%% churn"
+    )
+    parser.add_argument("--token", default="bench-scim-token")
+    args = parser.parse_args()
+    if args.kind == "google":
+        asyncio.run(serve_google(args))
+    else:
+        serve_scim(args)
+
+
+if __name__ == "__main__":
+    main()
