@@ -257,6 +257,7 @@ class ScimTarget:
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
+        self._checking = asyncio.Lock()  # users and groups are listed at once: one check for both
         self.notes: list[str] = []
         """`Target.notes`: sentences for the sync report about a doubtful read (totalResults
         that disagrees with what was read, a server ignoring startIndex). Listing /Users or
@@ -388,7 +389,10 @@ class ScimTarget:
             )
 
     async def _capabilities(self) -> Capabilities:
-        return self.capabilities or await self.check()
+        if self.capabilities is not None:
+            return self.capabilities
+        async with self._checking:  # a concurrent read waits for the first one's check
+            return self.capabilities or await self.check()
 
     # --- reads -------------------------------------------------------------------------------
 

@@ -253,7 +253,7 @@ async def test_source_unavailable_fails_without_touching_the_target(
     assert outcome.message == (
         "Google could not be read completely, so nothing was changed: users.list page 3 failed"
     )
-    assert outcome.ledger is ledger and scim.request_log == []
+    assert outcome.ledger is ledger and scim.writes == []  # the target may have been read meanwhile
 
 
 async def test_dry_run_plans_without_writing(scim: ScimServer, target: ScimTarget) -> None:
