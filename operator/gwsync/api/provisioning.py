@@ -20,6 +20,9 @@ from gwsync.api.constants import DEFAULT_CUSTOMER_ID, DEFAULT_GOOGLE_ENDPOINT
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320)]
 MIN_INTERVAL = timedelta(hours=1)
+MAX_GRACE = timedelta(hours=8760)
+GRACE_MESSAGE = "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)"
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
 LOOPBACK_PREFIXES = ("http://127.", "http://localhost", "http://[::1]")
 
 
@@ -267,7 +270,7 @@ class Schedule(ApiModel):
     interval: str = Field(
         default="24h",
         max_length=32,
-        pattern=r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+        pattern=DURATION_PATTERN,
         description="Time between scheduled syncs, Go duration syntax (24h, 12h); at least 1h.",
     )
 
@@ -288,6 +291,18 @@ class Schedule(ApiModel):
 class Deprovision(ApiModel):
     """What happens to a managed user who is no longer desired, and the safety brake."""
 
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.gracePeriod) || duration(self.gracePeriod) <= duration('8760h')",
+                    GRACE_MESSAGE,
+                    ".gracePeriod",
+                )
+            ]
+        }
+    }
+
     action: DeprovisionAction = Field(
         default=DeprovisionAction.DEACTIVATE,
         description="Deactivate sets SCIM active=false (reversible); Delete removes the user.",
@@ -303,6 +318,29 @@ class Deprovision(ApiModel):
         le=100,
         description="Removals above this percentage of managed users are held until approved.",
     )
+    grace_period: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=DURATION_PATTERN,
+        description=(
+            "Wait this long (Go duration syntax, e.g. 72h; at most 8760h) before removing a user "
+            "who left: the sync reports it as PendingRemoval with the date, changes nothing (its "
+            "memberships included), and removes it at the first sync after the period if it is "
+            "still absent; a user back in time is left as it was. Unset: removed at once."
+        ),
+    )
+
+    @field_validator("grace_period")
+    @classmethod
+    def _grace_within_a_year(cls, text: str | None) -> str | None:
+        if text is not None and parse_interval(text) > MAX_GRACE:
+            raise ValueError(f"gracePeriod {text} is too long: {GRACE_MESSAGE}")
+        return text
+
+    @property
+    def grace(self) -> timedelta:
+        """The grace period; zero when unset."""
+        return parse_interval(self.grace_period) if self.grace_period else timedelta(0)
 
 
 class History(ApiModel):
@@ -354,6 +392,9 @@ class UserCounts(ApiModel):
     adopted: int = Field(default=0, description="Existing target users taken under management.")
     deprovisioned: int = Field(default=0, description="Users deactivated or deleted.")
     held: int = Field(default=0, description="Removals held by the safety threshold.")
+    pending_removal: int = Field(
+        default=0, description="Users who left, kept until their grace period ends (gracePeriod)."
+    )
     unchanged: int = Field(default=0, description="Users already up to date.")
     failed: int = Field(default=0, description="User items that failed.")
 

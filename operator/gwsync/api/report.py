@@ -37,6 +37,7 @@ class Action(StrEnum):
     ADOPT = "Adopt"
     DEPROVISION = "Deprovision"
     DELETE = "Delete"
+    PENDING_REMOVAL = "PendingRemoval"  # a leaver within spec.deprovision.gracePeriod: nothing written
     UNCHANGED = "Unchanged"
     ADD_MEMBER = "AddMember"
     REMOVE_MEMBER = "RemoveMember"

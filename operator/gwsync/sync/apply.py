@@ -116,8 +116,10 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
         if item.action is Action.DELETE:
             await run.target.delete_user(step.target_id)
             run.ledger.users.pop(gid, None)
+            run.ledger.pending.pop(gid, None)
         elif item.action is Action.DEPROVISION:
             await run.target.deactivate_user(step.target_id)
+            run.ledger.pending.pop(gid, None)  # done: its grace period is over
         else:
             assert step.desired is not None
             await run.target.update_user(step.target_id, step.desired, step.fields)
@@ -235,7 +237,10 @@ async def apply_plan(
     """Apply every step; return the items with their results and the updated ledger."""
     # Users as planned: ledger entries whose target user still exists, plus those re-adopted
     # by externalId (no write needed); entries of users deleted by hand in the target go.
-    run = Run(target, Ledger(dict(plan.managed), dict(ledger.teams)), checkpoint, progress)
+    # Removals waiting for the grace period are the plan's (plan.plan_users).
+    run = Run(
+        target, Ledger(dict(plan.managed), dict(ledger.teams), dict(plan.pending)), checkpoint, progress
+    )
     users = await apply_users(run, plan.users)
     teams = await in_batches(run, "teams", plan.teams, apply_team)
     groups = [list(g) for _, g in groupby(plan.members, key=lambda m: (m.team, m.add))]

@@ -70,6 +70,7 @@ class Plan:
     teams: list[TeamStep] = field(default_factory=list)
     members: list[MemberStep] = field(default_factory=list)
     managed: dict[str, str] = field(default_factory=dict)  # Google id -> target id, before apply
+    pending: dict[str, str] = field(default_factory=dict)  # the ledger's pending removals after this sync
 
     @property
     def items(self) -> list[ReportItem]:
@@ -284,13 +285,15 @@ def plan_removal(
     directory: Directory,
     action: DeprovisionAction,
     live: TargetUser | None = None,
+    note: str = "",
 ) -> UserStep:
     """The departure of `user`; `live` is set when `user` is a duplicate of that managed user.
 
     A duplicate leaves with the person, by the same action: it carries the person's Google id,
-    and leaving one of the person's accounts active is what must never happen.
+    and leaving one of the person's accounts active is what must never happen. `note` follows
+    the reason (the grace period that ended).
     """
-    reason = departure_reason(gid, directory)
+    reason = departure_reason(gid, directory) + note
     if live is not None:
         reason += f"; duplicate of {live.user_name} (same externalId)"
     if action is DeprovisionAction.DELETE:
@@ -305,12 +308,47 @@ def plan_removal(
     return UserStep(item, None, user.id, ("active",))
 
 
+def utc_text(moment: datetime) -> str:
+    """2026-11-25T18:00:00Z: how pending removals are stored and shown."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def pending_removal(
+    gid: str,
+    user: TargetUser,
+    directory: Directory,
+    spec: GoogleProvisioningSpec,
+    since: datetime,
+    fresh: bool,
+    live: TargetUser | None = None,
+) -> UserStep:
+    """A leaver within the grace period: reported with the date, nothing written (apply skips it)."""
+    reason = departure_reason(gid, directory)
+    if live is not None:
+        reason += f"; duplicate of {live.user_name} (same externalId)"
+    verb = "deleted" if spec.deprovision.action is DeprovisionAction.DELETE else "deactivated"
+    due = utc_text(since + spec.deprovision.grace)
+    details = (
+        f"{reason}; will be {verb} by the first sync after {due} unless back by then "
+        f"(gracePeriod {spec.deprovision.grace_period}, absent since {utc_text(since)})."
+    )
+    item = user_item(user.user_name, gid, user.id, Action.PENDING_REMOVAL, details)
+    return UserStep(item.model_copy(update={"data_changed": fresh}), None, user.id)
+
+
+def absent_since(gid: str, ledger: Ledger, now: datetime) -> datetime:
+    """When a leaver was first seen absent: from the ledger, else now."""
+    recorded = ledger.pending.get(gid)
+    return datetime.fromisoformat(recorded) if recorded else now
+
+
 def plan_users(
     directory: Directory,
     spec: GoogleProvisioningSpec,
     ledger: Ledger,
     target_users: list[TargetUser],
     unsupported: frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> Plan:
     desired = desired_people(directory, spec)
     managed, duplicates = managed_users(ledger, directory, target_users)
@@ -337,13 +375,39 @@ def plan_users(
         plan.users.append(
             plan_user(person, current, adopting, replaces, duplicates.get(gid, ()), unsupported)
         )
-    departing = {managed[gid].id: gid for gid in managed if gid not in desired}
+    leaving = sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name)
+    # The grace period (spec.deprovision.gracePeriod): a leaver whose removal would write
+    # something waits, its first absence kept in the ledger; one back in time leaves no trace.
+    action, grace = spec.deprovision.action, spec.deprovision.grace
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    since: dict[str, datetime] = {}
+    if grace:
+        for gid in leaving:
+            accounts = [managed[gid], *duplicates.get(gid, ())]
+            if action is DeprovisionAction.DELETE or any(user.attributes.active for user in accounts):
+                since[gid] = absent_since(gid, ledger, moment)
+    plan.pending = {gid: utc_text(start) for gid, start in since.items()}
+    waiting = {gid for gid, start in since.items() if moment < start + grace}
+    departing = {managed[gid].id: gid for gid in leaving if gid not in waiting}
     plan.users = order_user_names(plan.users, target_users, departing, directory)
-    for gid in sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name):
+    for gid in leaving:
         live = managed[gid]
-        plan.removals.append(plan_removal(gid, live, directory, spec.deprovision.action))
+        if gid in waiting:
+            fresh = gid not in ledger.pending
+            plan.removals.append(pending_removal(gid, live, directory, spec, since[gid], fresh))
+            plan.removals.extend(
+                pending_removal(gid, duplicate, directory, spec, since[gid], fresh, live)
+                for duplicate in duplicates.get(gid, ())
+            )
+            continue
+        note = (
+            f" (absent since {utc_text(since[gid])}, gracePeriod {spec.deprovision.grace_period} over)"
+            if gid in since
+            else ""
+        )
+        plan.removals.append(plan_removal(gid, live, directory, action, note=note))
         plan.removals.extend(
-            plan_removal(gid, duplicate, directory, spec.deprovision.action, live)
+            plan_removal(gid, duplicate, directory, action, live, note)
             for duplicate in duplicates.get(gid, ())
         )
     return plan
@@ -478,6 +542,8 @@ def plan_teams(
         for step in plan.users
         if step.target_id and step.item.source_id and step.item.action is Action.ADOPT
     )
+    # A leaver within its grace period keeps its teams: nothing is written for it until it is due.
+    waiting = {step.item.source_id for step in plan.removals if step.item.action is Action.PENDING_REMOVAL}
     for mapping in spec.teams.mappings:
         team = mapping.team
         group = by_id.get(ledger.teams.get(team, "")) or group_named(team, target_groups)
@@ -488,7 +554,7 @@ def plan_teams(
         for gid in sorted(members - current_gids, key=lambda g: email_of.get(g, g)):
             why = joining_reason(team, mapping.groups, gid, directory)
             plan.members.append(member_step(team, gid, email_of.get(gid, gid), why, add=True))
-        for gid in sorted(current_gids - members, key=lambda g: email_of.get(g, g)):
+        for gid in sorted(current_gids - members - waiting, key=lambda g: email_of.get(g, g)):
             why = leaving_reason(team, mapping.groups, gid, directory)
             plan.members.append(member_step(team, gid, email_of.get(gid, gid), why, add=False))
 
@@ -583,11 +649,14 @@ def make_plan(
     target_users: list[TargetUser],
     target_groups: list[TargetGroup],
     unsupported: frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> Plan:
     """Every step of one sync, in apply order, each with its Planned report item.
 
     `unsupported`: fields the target does not store (Target.unsupported_fields), never compared.
+    `now`: the time of the sync, for the grace period of leavers (default: the clock's now, UTC);
+    `plan.pending` is the ledger's `pending` after this sync.
     """
-    plan = plan_users(directory, spec, ledger, target_users, unsupported)
+    plan = plan_users(directory, spec, ledger, target_users, unsupported, now)
     plan_teams(plan, directory, spec, ledger, target_groups)
     return plan

@@ -16,6 +16,7 @@ USER_COUNTS = {
     Action.ADOPT: "adopted",
     Action.DEPROVISION: "deprovisioned",
     Action.DELETE: "deprovisioned",
+    Action.PENDING_REMOVAL: "pending_removal",
     Action.UNCHANGED: "unchanged",
 }
 
@@ -89,6 +90,8 @@ def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None, sk
         text += f"; {failed} items failed and will be retried by the next sync"
     if skipped:
         text += f"; {skipped} items not applied"
+    if u.pending_removal:
+        text += f"; {u.pending_removal} removals pending until their grace period ends"
     if held_reason:
         text += f"; {u.held} removals held ({held_reason}) until approved"
     return text + f" ({u.unchanged} users unchanged)."

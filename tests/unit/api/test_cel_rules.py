@@ -83,6 +83,10 @@ CASES = {
         "set exactly one of credentialsSecretRef (a service-account key) or serviceAccountEmail "
         "(keyless, signed through IAM Credentials)",
     ),
+    "grace period over a year": (
+        _broken("deprovision.gracePeriod", "8761h"),
+        "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)",
+    ),
     "plain http": (
         _broken("target.scim.url", "http://scim.example.com"),
         "url must use https:// (plain http is allowed only for loopback addresses)",
@@ -102,3 +106,17 @@ def test_loopback_http_is_allowed_for_tests_and_the_demo() -> None:
     spec = _broken("target.scim.url", "http://127.0.0.1:8080/scim/v2")
     assert cel_refusals(spec) == []
     GoogleProvisioningSpec.model_validate(spec)
+
+
+@pytest.mark.parametrize("grace", ["72h", "1h30m", "8760h", "0s"])
+def test_a_grace_period_up_to_a_year_passes_both(grace: str) -> None:
+    spec = _broken("deprovision.gracePeriod", grace)
+    assert cel_refusals(spec) == []
+    assert GoogleProvisioningSpec.model_validate(spec).deprovision.grace_period == grace
+
+
+def test_a_grace_period_that_is_no_go_duration_is_refused_with_the_field_named() -> None:
+    with pytest.raises(ValidationError, match=r"deprovision\.gracePeriod"):
+        GoogleProvisioningSpec.model_validate(_broken("deprovision.gracePeriod", "3 days"))
+    schema = SCHEMA["properties"]["deprovision"]["properties"]["gracePeriod"]
+    assert schema["pattern"] == r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
