@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from gwsync.api.provisioning import GoogleProvisioningStatus, SyncLock
-from gwsync.kube.client import PROVISIONINGS, Kube
+from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError
 from gwsync.kube.status import patch_status
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,8 @@ async def sync_lock(
                         "GoogleProvisioning %s/%s: another process took the sync lock.", namespace, name
                     )
                     return
-            except Exception:  # the next renewal may pass; the lease leaves room for three misses
-                log.warning("The sync lock of %s/%s could not be renewed.", namespace, name, exc_info=True)
+            except KubeApiError as exc:  # the next renewal may pass; the lease leaves room for three misses
+                log.warning("The sync lock of %s/%s could not be renewed: %s", namespace, name, exc)
 
     renewal = asyncio.create_task(renew())
     try:
@@ -106,5 +106,11 @@ async def sync_lock(
             await renewal
         try:
             await asyncio.to_thread(release, kube, namespace, name, me)
-        except Exception:  # it lapses after LEASE
-            log.warning("The sync lock of %s/%s could not be released.", namespace, name, exc_info=True)
+        except KubeApiError as exc:  # it lapses after LEASE
+            log.warning(
+                "The sync lock of %s/%s could not be released (%s); it lapses in %d s.",
+                namespace,
+                name,
+                exc,
+                LEASE.total_seconds(),
+            )

@@ -19,7 +19,7 @@ from gwsync.api.report import Action, ReportItem, Result, SyncReport, Trigger
 from gwsync.controller import metrics
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import Owner
-from gwsync.kube.client import Kube
+from gwsync.kube.client import Kube, KubeApiError
 from gwsync.kube.ledger import LedgerConflict, LedgerStore
 from gwsync.kube.secrets import SecretUnavailable, read_secret_value
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
@@ -202,6 +202,9 @@ async def run_provisioning_sync(
     except SourceUnavailable as exc:
         result.message = f"Google could not be read completely, so nothing was changed: {exc}"
         result.conditions[c.CONNECTED] = ("False", "GoogleUnavailable", str(exc))
+    except KubeApiError as exc:  # the API server refused or went away: a sentence, not a traceback
+        log.error("Sync of %s/%s stopped: %s", namespace, name, exc)
+        result.message = f"The sync stopped: {exc}."
     except Exception as exc:  # the report must end, whatever failed
         log.exception("Sync of %s/%s failed unexpectedly.", namespace, name)
         result.message = f"The sync failed unexpectedly: {type(exc).__name__}: {exc}"
@@ -209,7 +212,9 @@ async def run_provisioning_sync(
     count_items(namespace, name, items)
     try:
         await asyncio.to_thread(kube_reports.prune_reports, kube, namespace, name, spec.history.keep)
-    except Exception:  # pruning is retried after the next sync; this one's outcome stands
+    except KubeApiError as exc:  # pruning is retried after the next sync; this one's outcome stands
+        log.warning("Old SyncReports of %s/%s could not be pruned: %s", namespace, name, exc)
+    except Exception:
         log.warning("Old SyncReports of %s/%s could not be pruned.", namespace, name, exc_info=True)
     return result
 
@@ -236,7 +241,10 @@ async def _finish(
             now=clock(),
         )
     except Exception as exc:
-        log.exception("SyncReport %s could not be completed.", report.metadata.get("name"))
+        if isinstance(exc, KubeApiError):
+            log.error("SyncReport %s could not be completed: %s", report.metadata.get("name"), exc)
+        else:
+            log.exception("SyncReport %s could not be completed.", report.metadata.get("name"))
         result.message = (
             f"{result.message} SyncReport {report.metadata.get('name')} could not be completed: {exc}"
         )
