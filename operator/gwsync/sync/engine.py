@@ -12,7 +12,7 @@ the one reported, as when they ran one after the other.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result
@@ -104,7 +104,7 @@ async def run_sync(
         message = " ".join([message, *notes])
         seen = {user.id for user in users}
         kept = {g: t for g, t in ledger.users.items() if t not in seen and g not in new_ledger.users}
-        new_ledger = Ledger({**new_ledger.users, **kept}, dict(new_ledger.teams)) if kept else new_ledger
+        new_ledger = replace(new_ledger, users={**new_ledger.users, **kept}) if kept else new_ledger
     return SyncOutcome(phase, message, items, summary, new_ledger, verdict.held, stopped)
 
 

@@ -47,3 +47,20 @@ def test_notes_from_reading_the_target_are_in_the_message_and_keep_the_ledger_wh
         assert third.ledger == first.ledger
 
     asyncio.run(scenario())
+
+
+def test_a_doubtful_read_keeps_the_removals_pending_in_their_grace_period() -> None:
+    spec = make_spec(from_groups=False, teams=False, delete=False, grace="72h")
+    target = MemoryTarget()
+
+    async def scenario() -> None:
+        first = await run_sync(StaticSource(org(3)), target, spec, Ledger.empty())
+        left = await run_sync(StaticSource(org(2)), target, spec, first.ledger)  # p2 leaves
+        assert list(left.ledger.pending) == ["2"]
+        [hidden] = [tid for tid, user in target.users.items() if user.user_name == "p1@acme.com"]
+        target.unlisted, target.notes = {hidden}, [NOTE]
+        doubtful = await run_sync(StaticSource(org(2)), target, spec, left.ledger)
+        # The grace period of p2 goes on: its first absence is not forgotten (nor restarted).
+        assert doubtful.ledger.pending == left.ledger.pending
+
+    asyncio.run(scenario())
