@@ -6,12 +6,14 @@ Every rule that spans fields is written twice on purpose: once as a pydantic val
 same message, so that kubectl and GitOps CI refuse the same objects.
 """
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import durationpy
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from gwsync.api.base import ApiModel, cel
 from gwsync.api.common import Condition, SecretKeyRef
@@ -21,9 +23,14 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320)]
 MIN_INTERVAL = timedelta(hours=1)
 MAX_GRACE = timedelta(hours=8760)
+API_ENDPOINT_MESSAGE = "apiEndpoint must use https:// (plain http is allowed only for loopback addresses)"
 GRACE_MESSAGE = "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)"
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
-LOOPBACK_PREFIXES = ("http://127.", "http://localhost", "http://[::1]")
+# Plain http only to a loopback host: localhost, 127.x.y.z or [::1], then a port, a path or the
+# end. A prefix test let http://localhost.attacker.example/ and http://localhost@attacker.example/
+# through, sending the token in the clear to another host.
+LOOPBACK_HTTP = r"^http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|\[::1\])(:[0-9]{1,5})?(/.*)?$"
+LOOPBACK_HTTP_CEL = LOOPBACK_HTTP.replace("\\", "\\\\")  # inside a CEL string literal
 
 
 def parse_interval(text: str) -> timedelta:
@@ -38,7 +45,16 @@ def parse_interval(text: str) -> timedelta:
 
 def is_loopback_http(url: str) -> bool:
     """Plain http is only for loopback (tests and the demo); everything else is TLS."""
-    return url.startswith(LOOPBACK_PREFIXES)
+    return re.match(LOOPBACK_HTTP, url) is not None
+
+
+def tls_or_loopback_rule(field: str, message: str) -> JsonDict:
+    """The CEL form of `https:// or is_loopback_http` for one field of the object."""
+    return cel(
+        f"self.{field}.startsWith('https://') || self.{field}.matches('{LOOPBACK_HTTP_CEL}')",
+        message,
+        f".{field}",
+    )
 
 
 class MemberSource(StrEnum):
@@ -61,7 +77,8 @@ class GoogleSource(ApiModel):
                     "has(self.credentialsSecretRef) != has(self.serviceAccountEmail)",
                     "set exactly one of credentialsSecretRef (a service-account key) or "
                     "serviceAccountEmail (keyless, signed through IAM Credentials)",
-                )
+                ),
+                tls_or_loopback_rule("apiEndpoint", API_ENDPOINT_MESSAGE),
             ]
         }
     }
@@ -89,6 +106,13 @@ class GoogleSource(ApiModel):
         description="Admin SDK endpoint; override for Private Service Connect (or an emulator).",
     )
 
+    @field_validator("api_endpoint")
+    @classmethod
+    def _endpoint_tls_unless_loopback(cls, url: str) -> str:
+        if not (url.startswith("https://") or is_loopback_http(url)):
+            raise ValueError(API_ENDPOINT_MESSAGE)
+        return url
+
     @model_validator(mode="after")
     def _one_credential(self) -> "GoogleSource":
         if (self.credentials_secret_ref is None) == (self.service_account_email is None):
@@ -105,11 +129,8 @@ class ScimTarget(ApiModel):
     model_config = {
         "json_schema_extra": {
             "x-kubernetes-validations": [
-                cel(
-                    "self.url.startsWith('https://') || self.url.startsWith('http://127.') || "
-                    "self.url.startsWith('http://localhost') || self.url.startsWith('http://[::1]')",
-                    "url must use https:// (plain http is allowed only for loopback addresses)",
-                    ".url",
+                tls_or_loopback_rule(
+                    "url", "url must use https:// (plain http is allowed only for loopback addresses)"
                 )
             ]
         }

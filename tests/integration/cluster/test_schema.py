@@ -58,6 +58,14 @@ BAD = {
     ),
     "no credentials": (broken("google.credentialsSecretRef", None), "spec.google"),
     "plain http": (broken("target.scim.url", "http://scim.example.com/scim/v2"), "spec.target.scim.url"),
+    "http to a look-alike of localhost": (
+        broken("target.scim.url", "http://localhost.attacker.example/scim/v2"),
+        "spec.target.scim.url",
+    ),
+    "plain http to Google": (
+        broken("google.apiEndpoint", "http://admin.attacker.example/"),
+        "spec.google.apiEndpoint",
+    ),
     "unknown field": (broken("members.includeSuspend", True), "spec.members.includeSuspend"),
     "unknown member source": (broken("members.from", "Everyone"), "spec.members.from"),
     "share over 100": (broken("deprovision", {"maxPercent": 150}), "spec.deprovision.maxPercent"),

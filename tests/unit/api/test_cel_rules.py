@@ -91,6 +91,22 @@ CASES = {
         _broken("target.scim.url", "http://scim.example.com"),
         "url must use https:// (plain http is allowed only for loopback addresses)",
     ),
+    "http to a host that starts like localhost": (
+        _broken("target.scim.url", "http://localhost.attacker.example/scim/v2"),
+        "url must use https:// (plain http is allowed only for loopback addresses)",
+    ),
+    "http to a host that starts like 127.": (
+        _broken("target.scim.url", "http://127.attacker.example/scim/v2"),
+        "url must use https:// (plain http is allowed only for loopback addresses)",
+    ),
+    "http with localhost as the user part": (
+        _broken("target.scim.url", "http://localhost@attacker.example/scim/v2"),
+        "url must use https:// (plain http is allowed only for loopback addresses)",
+    ),
+    "plain http to a Google endpoint elsewhere": (
+        _broken("google.apiEndpoint", "http://admin.attacker.example/"),
+        "apiEndpoint must use https:// (plain http is allowed only for loopback addresses)",
+    ),
 }
 
 
@@ -102,10 +118,14 @@ def test_cel_and_pydantic_refuse_the_same_object(case: str) -> None:
         GoogleProvisioningSpec.model_validate(spec)
 
 
-def test_loopback_http_is_allowed_for_tests_and_the_demo() -> None:
-    spec = _broken("target.scim.url", "http://127.0.0.1:8080/scim/v2")
-    assert cel_refusals(spec) == []
-    GoogleProvisioningSpec.model_validate(spec)
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/scim/v2", "http://localhost:9000", "http://[::1]/v2", "http://127.0.0.1"]
+)
+def test_loopback_http_is_allowed_for_tests_and_the_demo(url: str) -> None:
+    for field in ("target.scim.url", "google.apiEndpoint"):
+        spec = _broken(field, url)
+        assert cel_refusals(spec) == []
+        GoogleProvisioningSpec.model_validate(spec)
 
 
 @pytest.mark.parametrize("grace", ["72h", "1h30m", "8760h", "0s"])
