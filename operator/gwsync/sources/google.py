@@ -39,7 +39,7 @@ from googleapiclient.errors import HttpError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from gwsync.api.provisioning import GoogleSource
-from gwsync.directory import Directory, Person
+from gwsync.directory import Directory, GroupMembers, Person
 from gwsync.sync.ports import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ class GoogleDirectory:
             people = users_future.result()
         memberships, notes = _expand(wanted, graph, people)
         log.info("Read %d users and %d groups from %s.", len(people), len(graph), customer[1])
-        return Directory(customer[0], customer[1], people, memberships, tuple(notes))
+        return Directory(customer[0], customer[1], people, memberships, tuple(notes), _nesting(graph, people))
 
     def search_groups(self, text: str, limit: int = 20) -> list[GroupInfo]:
         """Groups whose name or email starts with `text` (the seed's type-ahead)."""
@@ -812,6 +812,21 @@ def groups_page(page: Mapping[str, Any]) -> tuple[list[GroupInfo], str | None]:
 def customer_of(answer: Mapping[str, Any]) -> tuple[str, str]:
     """customers.get: the customer id and the primary domain."""
     return _required(answer, "id", "the customer"), _text(answer, "customerDomain", "the customer") or ""
+
+
+def _nesting(
+    graph: Mapping[str, list[Member] | None], people: Mapping[str, Person]
+) -> dict[str, GroupMembers]:
+    """Each group's direct members, so a report can say through which groups a person is in a team."""
+    return {
+        group: GroupMembers(
+            users=frozenset(m.id for m in members if m.kind == "USER" and m.id in people),
+            groups=tuple(m.email.lower() for m in members if m.kind == "GROUP"),
+            everyone=any(m.kind == "CUSTOMER" for m in members),
+        )
+        for group, members in graph.items()
+        if members is not None
+    }
 
 
 def _expand(
