@@ -46,6 +46,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import ssl
 import time
 import urllib.parse
@@ -464,10 +465,10 @@ class ScimTarget:
                 f"listing {endpoint}",
             )
             pages += 1
-            resources: list[dict[str, Any]] = page.get("Resources") or []
+            resources = listed_resources(page, endpoint)
             if reported is None and isinstance(page.get("totalResults"), int):
                 reported = page["totalResults"]
-            fresh = [r for r in resources if str(r.get("id")) not in found]
+            fresh = [r for r in resources if str(r["id"]) not in found]
             if resources and not fresh:
                 if reported is not None and len(found) >= reported:
                     break  # everything the target counts is read: it just fitted in one page
@@ -477,7 +478,7 @@ class ScimTarget:
                     "and the list may be incomplete."
                 )
                 break
-            found.update((str(r.get("id")), r) for r in fresh)
+            found.update((str(r["id"]), r) for r in fresh)
             # A page shorter than an earlier one is the last, unless totalResults says there is
             # more (then one more page is asked: an empty answer settles it). A first page
             # shorter than `asked` proves nothing: the server may cap count without saying so.
@@ -514,7 +515,7 @@ class ScimTarget:
                 ),
                 f"listing {endpoint}",
             )
-            found.update((str(r.get("id")), r) for r in page.get("Resources") or [])
+            found.update((str(r["id"]), r) for r in listed_resources(page, endpoint))
             next_cursor = page.get("nextCursor")
             if not next_cursor or next_cursor == cursor:
                 return list(found.values())
@@ -774,7 +775,7 @@ def answer(response: httpx.Response, doing: str) -> dict[str, Any] | TargetError
     """The JSON object of a 2xx answer, else the failure as a sentence for the report."""
     try:
         payload = response.json() if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         payload = None
     if isinstance(payload, dict) and ERROR_SCHEMA in (payload.get("schemas") or []):
         return refusal(payload, doing)
@@ -793,9 +794,9 @@ def filter_string(value: str) -> str:
 
 def refusal(error: dict[str, Any], doing: str) -> TargetError:
     """A SCIM Error as the sentence people read in the report."""
-    status = str(error.get("status", "")).strip()
-    scim_type = error.get("scimType")
-    detail = str(error.get("detail") or "").strip().rstrip(".")
+    status = quoted(str(error.get("status", "")), 10).strip()
+    scim_type = quoted(str(error.get("scimType") or ""), 40)
+    detail = quoted(str(error.get("detail") or "").strip(), DETAIL_LIMIT).rstrip(".")
     words = " ".join(w for w in (status, scim_type) if w)
     text = f"Target refused {doing}: {words}" + (f": {detail}" if detail else "")
     if status == "401":
@@ -804,7 +805,7 @@ def refusal(error: dict[str, Any], doing: str) -> TargetError:
             "spec.target.scim.tokenSecretRef holds a valid bearer token.",
             status=401,
         )
-    return TargetError(text, status=int(status) if status.isdigit() else None)
+    return TargetError(text, status=int(status) if status.isdigit() and len(status) <= 3 else None)
 
 
 def capabilities_of(
@@ -953,25 +954,31 @@ def change_members(group: dict[str, Any], add: Iterable[str], remove: Iterable[s
     return True
 
 
-def user_of(resource: dict[str, Any]) -> TargetUser:
-    """Read back what gwsync maps; anything else on the user is left alone."""
-    name = resource.get("name") or {}
-    enterprise = resource.get(ENTERPRISE) or {}
-    modified = (resource.get("meta") or {}).get("lastModified")
+def user_of(resource: Any) -> TargetUser:
+    """Read back what gwsync maps; anything else on the user is left alone.
+
+    A target's answer is checked as it is read: a value of the wrong type is a TargetError
+    naming it (the read fails cleanly), never a crash or a number posing as a name.
+    """
+    resource = an_object(resource, "a User")
+    name = an_object(resource.get("name"), "User.name")
+    enterprise = an_object(resource.get(ENTERPRISE), "the User's enterprise extension")
+    meta = an_object(resource.get("meta"), "User.meta")
+    modified = text(meta.get("lastModified"), "User.meta.lastModified")
     return TargetUser(
-        id=str(resource["id"]),
-        modified=str(modified) if modified else None,
+        id=resource_id(resource, "User"),
+        modified=modified,
         attributes=UserAttributes(
-            user_name=str(resource.get("userName", "")),
-            external_id=resource.get("externalId") or None,
+            user_name=text(resource.get("userName"), "User.userName") or "",
+            external_id=text(resource.get("externalId"), "User.externalId"),
             email=pick(resource.get("emails"), "work"),
-            given_name=name.get("givenName") or None,
-            family_name=name.get("familyName") or None,
-            display_name=resource.get("displayName") or None,
-            active=bool(resource.get("active", True)),
-            title=resource.get("title") or None,
-            department=enterprise.get("department") or None,
-            user_type=resource.get("userType") or None,
+            given_name=text(name.get("givenName"), "User.name.givenName"),
+            family_name=text(name.get("familyName"), "User.name.familyName"),
+            display_name=text(resource.get("displayName"), "User.displayName"),
+            active=flag(resource.get("active"), "User.active"),
+            title=text(resource.get("title"), "User.title"),
+            department=text(enterprise.get("department"), "User.department"),
+            user_type=text(resource.get("userType"), "User.userType"),
             photo=pick(resource.get("photos"), "photo"),
         ),
     )
@@ -979,15 +986,91 @@ def user_of(resource: dict[str, Any]) -> TargetUser:
 
 def pick(values: Any, kind: str) -> str | None:
     """The primary value of a multi-valued attribute, else the first of `kind`, else the first."""
-    if not values:
+    if values is None or values == []:
         return None
-    ranked = sorted(values, key=lambda v: (not v.get("primary", False), v.get("type") != kind))
-    value = ranked[0].get("value")
-    return str(value) if value else None
+    where = "User.emails" if kind == "work" else "User.photos"
+    if not isinstance(values, list):
+        raise not_scim(where, values, "a list")
+    entries = [an_object(value, f"an entry of {where}") for value in values]
+    if not entries:
+        return None
+    ranked = sorted(entries, key=lambda v: (v.get("primary") is not True, v.get("type") != kind))
+    return text(ranked[0].get("value"), f"{where}.value")
 
 
-def group_of(resource: dict[str, Any]) -> TargetGroup:
-    members = frozenset(str(m["value"]) for m in resource.get("members") or [] if m.get("value"))
-    return TargetGroup(
-        id=str(resource["id"]), display_name=str(resource.get("displayName", "")), members=members
+def group_of(resource: Any) -> TargetGroup:
+    resource = an_object(resource, "a Group")
+    members = resource.get("members")
+    if members is not None and not isinstance(members, list):
+        raise not_scim("Group.members", members, "a list")
+    ids = frozenset(
+        value
+        for member in members or []
+        if (value := text(an_object(member, "a member of a Group").get("value"), "Group.members.value"))
     )
+    display_name = text(resource.get("displayName"), "Group.displayName") or ""
+    return TargetGroup(id=resource_id(resource, "Group"), display_name=display_name, members=ids)
+
+
+# --- reading untrusted answers -----------------------------------------------------------------
+
+DETAIL_LIMIT = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def quoted(value: str, limit: int) -> str:
+    """Text from an answer, fit for a report: control characters escaped, at most `limit` long."""
+    shown: str = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def not_scim(where: str, value: Any, expected: str) -> TargetError:
+    kind = "missing" if value is None else f"a {type(value).__name__}"
+    return TargetError(f"The target's answer is not SCIM: {where} is {kind}, not {expected}.")
+
+
+def an_object(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise not_scim(where, value, "an object")
+    return value
+
+
+def text(value: Any, where: str) -> str | None:
+    """A string attribute (None when absent or empty); a number is read as its digits."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise not_scim(where, value, "a string")
+
+
+def flag(value: Any, where: str) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise not_scim(where, value, "a boolean")
+
+
+def resource_id(resource: dict[str, Any], kind: str) -> str:
+    found = text(resource.get("id"), f"{kind}.id")
+    if not found:
+        raise not_scim(f"{kind}.id", None, "a string")
+    return found
+
+
+def listed_resources(page: Any, endpoint: str) -> list[dict[str, Any]]:
+    """The Resources of a list answer: objects that carry an id."""
+    resources = an_object(page, f"the answer to {endpoint}").get("Resources") or []
+    if not isinstance(resources, list):
+        raise not_scim(f"Resources of {endpoint}", resources, "a list")
+    listed = [an_object(r, f"an entry of {endpoint}") for r in resources]
+    for entry in listed:
+        resource_id(entry, endpoint.strip("/").rstrip("s") or "resource")
+    return listed

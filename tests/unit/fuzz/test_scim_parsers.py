@@ -8,7 +8,6 @@ the sync records on the item and retries next run); any other exception aborts t
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -17,9 +16,8 @@ from gwsync.targets.scim import ERROR_SCHEMA, answer, group_of, pick, refusal, u
 
 CONTROL = [chr(c) for c in (*range(0x20), 0x7F, 0x9B)]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-# The known failures below are xfail(strict): one failure is enough, so no shrinking (it takes
-# seconds on 100 kB strings) and no ExceptionGroup of several distinct bugs.
-XFAIL_FAST = settings(deadline=None, report_multiple_bugs=False, phases=[Phase.explicit, Phase.generate])
+# Answers can hold 100 kB strings: no shrinking (it takes seconds), and one bug reported at a time.
+FAST = settings(deadline=None, report_multiple_bugs=False, phases=[Phase.explicit, Phase.generate])
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
@@ -80,18 +78,7 @@ def assert_well_typed_user(user: TargetUser) -> None:
         assert value is None or isinstance(value, str), f"{name} is {type(value).__name__}: {value!r}"
 
 
-SCIM_CRASHES = (
-    "targets/scim.py reads answers without checking their shape: a missing id raises KeyError, a "
-    "name/meta/enterprise extension or multi-valued entry that is not an object raises AttributeError, "
-    "and non-string values (a number as externalId, an object as givenName) pass through untyped; "
-    "the fix is in the report (issue 13)"
-)
-
-
-@pytest.mark.xfail(
-    strict=True, reason=SCIM_CRASHES, raises=(KeyError, AttributeError, AssertionError, TypeError)
-)
-@settings(XFAIL_FAST, max_examples=300)
+@settings(FAST, max_examples=300)
 @given(resource=users)
 def test_a_user_resource_reads_well_typed_or_fails_as_a_target_error(resource: dict[str, Any]) -> None:
     try:
@@ -101,10 +88,7 @@ def test_a_user_resource_reads_well_typed_or_fails_as_a_target_error(resource: d
     assert_well_typed_user(user)
 
 
-@pytest.mark.xfail(
-    strict=True, reason=SCIM_CRASHES, raises=(KeyError, AttributeError, AssertionError, TypeError)
-)
-@settings(XFAIL_FAST, max_examples=300)
+@settings(FAST, max_examples=300)
 @given(resource=groups)
 def test_a_group_resource_reads_well_typed_or_fails_as_a_target_error(resource: dict[str, Any]) -> None:
     try:
@@ -116,8 +100,7 @@ def test_a_group_resource_reads_well_typed_or_fails_as_a_target_error(resource: 
     assert all(isinstance(member, str) and member for member in group.members)
 
 
-@pytest.mark.xfail(strict=True, reason=SCIM_CRASHES, raises=(AttributeError, TypeError))
-@settings(XFAIL_FAST, max_examples=300)
+@settings(FAST, max_examples=300)
 @given(values=multi_valued | json_values, kind=st.sampled_from(["work", "photo"]))
 def test_pick_reads_any_multi_valued_attribute(values: Any, kind: str) -> None:
     try:
@@ -127,14 +110,7 @@ def test_pick_reads_any_multi_valued_attribute(values: Any, kind: str) -> None:
     assert picked is None or isinstance(picked, str)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(TypeError, AssertionError),
-    reason="refusal() joins scimType into the message unchecked (a number there raises TypeError) and "
-    "quotes status and detail whole: control characters and 100 kB details reach the report; "
-    "fix in the report",
-)
-@settings(XFAIL_FAST, max_examples=300)
+@settings(FAST, max_examples=300)
 @given(error=errors, doing=st.just("creating user jane@acme.example"))
 def test_a_scim_error_becomes_one_bounded_printable_sentence(error: dict[str, Any], doing: str) -> None:
     try:
@@ -147,13 +123,7 @@ def test_a_scim_error_becomes_one_bounded_printable_sentence(error: dict[str, An
     assert not any(char in text for char in CONTROL), repr(text[:200])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="answer() catches ValueError from response.json() but not RecursionError, which json raises on "
-    "a body nested deeper than the interpreter's recursion limit; fix in the report",
-)
-@settings(XFAIL_FAST, max_examples=50)
+@settings(FAST, max_examples=50)
 @given(
     status=st.sampled_from([200, 201, 400, 409, 500]),
     body=st.one_of(
