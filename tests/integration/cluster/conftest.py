@@ -31,6 +31,7 @@ import yaml
 from tests.integration.orgs import ADMIN, small_org
 
 from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
+from gwsync.kube.labels import provisioning_labels
 from gwsync.testing.controlplane import ControlPlane, ControlPlaneUnavailable, binaries
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
 from gwsync.testing.kube import kubectl_path
@@ -243,7 +244,7 @@ class Cluster:
         return found if found is not None and found["status"] == state else None
 
     def reports(self, name: str = "acme") -> list[dict[str, Any]]:
-        found = self.kube.list(REPORTS, self.namespace, {"gwsync.io/provisioning": name})
+        found = self.kube.list(REPORTS, self.namespace, provisioning_labels(name))
         return sorted(
             found, key=lambda r: ((r.get("status") or {}).get("startTime", ""), r["metadata"]["name"])
         )
