@@ -251,7 +251,70 @@ def read_body(environ: WSGIEnvironment) -> bytes:
     return body
 
 
-class ScimServer:
+class ScimAdmin:
+    """Seeding and reading a SCIM server over HTTP, as another tool would (standard library only).
+
+    Subclasses say where (`admin_base`), with which scheme and how many per page; reads go
+    "the slow sure way" (until a page brings nothing new), so assertions stay right when a
+    server caps, ignores startIndex or miscounts.
+    """
+
+    token: str
+    admin_scheme: str = "Bearer"
+    admin_page: int = 1000
+
+    def admin_base(self) -> str:
+        raise NotImplementedError
+
+    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        """One SCIM request; returns the decoded JSON body (None when empty)."""
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(self.admin_base() + path, data=data, method=method)
+        request.add_header("Authorization", f"{self.admin_scheme} {self.token}")
+        request.add_header("Content-Type", "application/scim+json")
+        request.add_header("Accept", "application/scim+json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"{method} {path} answered {exc.code}: {exc.read().decode()}") from exc
+        return json.loads(body) if body else None
+
+    def seed_user(self, user_name: str, **attributes: Any) -> str:
+        """Create a user directly (as another tool would have); returns its id."""
+        payload = {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
+        if ENTERPRISE in payload:
+            payload["schemas"] = [USER_SCHEMA, ENTERPRISE]
+        return str(self.call("POST", "/Users", payload)["id"])
+
+    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str:
+        payload = {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": display_name,
+            "members": [{"value": member} for member in member_ids],
+        }
+        return str(self.call("POST", "/Groups", payload)["id"])
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._all("/Users")
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._all("/Groups")
+
+    def _all(self, path: str) -> list[dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        start = 1
+        while True:
+            page = self.call("GET", f"{path}?startIndex={start}&count={self.admin_page}")
+            resources = page.get("Resources") or []
+            fresh = [r for r in resources if str(r["id"]) not in found]
+            if not fresh:
+                return list(found.values())
+            found.update((str(r["id"]), r) for r in fresh)
+            start += len(resources)
+
+
+class ScimServer(ScimAdmin):
     """A running scim2-server: its URL, token, request log, and seeding over HTTP."""
 
     def __init__(self, url: str, token: str, injector: FaultInjector, storage: InMemoryStorage) -> None:
@@ -259,6 +322,9 @@ class ScimServer:
         self.token = token
         self.injector = injector
         self.storage = storage
+
+    def admin_base(self) -> str:
+        return self.url
 
     @property
     def request_log(self) -> list[LoggedRequest]:
@@ -294,40 +360,6 @@ class ScimServer:
         with self.injector.lock:
             self.injector.quirks = quirks
 
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        """One SCIM request; returns the decoded JSON body (None when empty)."""
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        request.add_header("Content-Type", "application/scim+json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"{method} {path} answered {exc.code}: {exc.read().decode()}") from exc
-        return json.loads(body) if body else None
-
-    def seed_user(self, user_name: str, **attributes: Any) -> str:
-        """Create a user directly (as another tool would have); returns its id."""
-        payload = {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
-        if ENTERPRISE in payload:
-            payload["schemas"] = [USER_SCHEMA, ENTERPRISE]
-        return str(self.call("POST", "/Users", payload)["id"])
-
-    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str:
-        payload = {
-            "schemas": [GROUP_SCHEMA],
-            "displayName": display_name,
-            "members": [{"value": member} for member in member_ids],
-        }
-        return str(self.call("POST", "/Groups", payload)["id"])
-
-    def users(self) -> list[dict[str, Any]]:
-        return self._all("/Users")
-
-    def groups(self) -> list[dict[str, Any]]:
-        return self._all("/Groups")
-
     def user_by_name(self, user_name: str) -> dict[str, Any]:
         matches = [u for u in self.users() if u["userName"].lower() == user_name.lower()]
         if len(matches) != 1:
@@ -339,20 +371,6 @@ class ScimServer:
         names = {u["id"]: u["userName"] for u in self.users()}
         (group,) = [g for g in self.groups() if g["displayName"] == display_name]
         return {names.get(m["value"], m["value"]) for m in group.get("members", [])}
-
-    def _all(self, path: str) -> list[dict[str, Any]]:
-        """Every resource, read the slow sure way (until a page brings nothing new), so that
-        assertions stay right when `Quirks` make the server page badly."""
-        found: dict[str, dict[str, Any]] = {}
-        start = 1
-        while True:
-            page = self.call("GET", f"{path}?startIndex={start}&count=1000")
-            resources = page.get("Resources", [])
-            fresh = [r for r in resources if r["id"] not in found]
-            if not fresh:
-                return list(found.values())
-            found.update((r["id"], r) for r in fresh)
-            start += len(resources)
 
 
 class BackloggedServer(ThreadingWSGIServer):

@@ -9,12 +9,11 @@ scenario then checks that the limit is really there (see scenarios.Check).
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from gwsync.testing.scim import ScimAdmin
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -57,7 +56,7 @@ class Backend(Protocol):
 
 
 @dataclass
-class HttpBackend:
+class HttpBackend(ScimAdmin):
     """A server reached over HTTP: seeding and reading back with the standard library.
 
     `direct` is the server's own URL (reads and seeds go there, unlogged); `url` is where
@@ -80,52 +79,17 @@ class HttpBackend:
     def reset_log(self) -> None:
         self.recorder.log.clear()
 
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.direct + path, data=data, method=method)
-        request.add_header("Authorization", f"{self.auth} {self.token}")
-        request.add_header("Content-Type", "application/scim+json")
-        request.add_header("Accept", "application/scim+json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"{method} {path} answered {exc.code}: {exc.read().decode()}") from exc
-        return json.loads(body) if body else None
+    def admin_base(self) -> str:
+        return self.direct
 
-    def seed_user(self, user_name: str, **attributes: Any) -> str:
-        payload: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
-        if ENTERPRISE in payload:
-            payload["schemas"] = [USER_SCHEMA, ENTERPRISE]
-        return str(self.call("POST", "/Users", payload)["id"])
+    @property
+    def admin_scheme(self) -> str:  # type: ignore[override]
+        return self.auth
 
-    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str:
-        payload = {
-            "schemas": [GROUP_SCHEMA],
-            "displayName": display_name,
-            "members": [{"value": member} for member in member_ids],
-        }
-        return str(self.call("POST", "/Groups", payload)["id"])
-
-    def users(self) -> list[dict[str, Any]]:
-        return self._all("/Users")
-
-    def groups(self) -> list[dict[str, Any]]:
-        return self._all("/Groups")
+    @property
+    def admin_page(self) -> int:  # type: ignore[override]
+        return self.page
 
     def members(self, group_id: str) -> set[str]:
         group = self.call("GET", f"/Groups/{group_id}")
         return {str(m["value"]) for m in group.get("members") or []}
-
-    def _all(self, path: str) -> list[dict[str, Any]]:
-        """Every resource, read until a page brings nothing new (servers cap and ignore things)."""
-        found: dict[str, dict[str, Any]] = {}
-        start = 1
-        while True:
-            page = self.call("GET", f"{path}?startIndex={start}&count={self.page}")
-            resources = page.get("Resources") or []
-            fresh = [r for r in resources if str(r["id"]) not in found]
-            if not fresh:
-                return list(found.values())
-            found.update((str(r["id"]), r) for r in fresh)
-            start += len(resources)
