@@ -254,7 +254,7 @@ class ScimTarget:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         self.profile = profile
         self.teams = None if teams is None else {team.casefold() for team in teams}
-        self._listed_users: list[dict[str, Any]] | None = None
+        self._users_listing: asyncio.Future[list[dict[str, Any]]] | None = None
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
@@ -398,8 +398,19 @@ class ScimTarget:
     # --- reads -------------------------------------------------------------------------------
 
     async def list_users(self) -> list[TargetUser]:
-        self._listed_users = await self._list("User", "/Users")
-        return [user_of(resource) for resource in self._listed_users]
+        return [user_of(resource) for resource in await self._listed_users(fresh=True)]
+
+    def _listed_users(self, *, fresh: bool) -> asyncio.Future[list[dict[str, Any]]]:
+        """One listing of /Users shared by list_users and the member reads that need it.
+
+        The engine lists users and groups at the same time: a member read that needs the
+        users waits for the listing under way instead of starting a second one. `fresh` starts
+        a new listing unless one is still running.
+        """
+        listing = self._users_listing
+        if listing is None or (fresh and listing.done()):
+            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users"))
+        return listing
 
     async def list_groups(self) -> list[TargetGroup]:
         resources = await self._list("Group", "/Groups")
@@ -423,9 +434,8 @@ class ScimTarget:
         except TargetError as exc:
             if exc.status != 400:
                 raise
-        if self._listed_users is None:
-            self._listed_users = await self._list("User", "/Users")
-        candidates = [str(u["id"]) for u in self._listed_users if u.get("externalId") and u.get("id")]
+        listed = await self._listed_users(fresh=False)
+        candidates = [str(u["id"]) for u in listed if u.get("externalId") and u.get("id")]
 
         async def member(user_id: str) -> bool:
             query = f"id eq {filter_string(group_id)} and members eq {filter_string(user_id)}"
