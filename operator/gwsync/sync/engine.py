@@ -114,6 +114,9 @@ async def read_target(target: Target) -> tuple[list[TargetUser], list[TargetGrou
     listing_groups = asyncio.ensure_future(target.list_groups())
     try:
         await asyncio.wait((listing_users, listing_groups), return_when=asyncio.FIRST_EXCEPTION)
+        for task in (listing_users, listing_groups):  # the failure, whichever listing had it
+            if task.done() and (failure := task.exception()) is not None:
+                raise failure
         return listing_users.result(), listing_groups.result()
     finally:
         for task in (listing_users, listing_groups):
