@@ -1,6 +1,8 @@
-"""The small organization the operator tests sync: three people, one group, and optional filler."""
+"""What the operator tests sync: a small organization (three people, one group, optional filler) and
+the GoogleProvisioning pointing at the emulators."""
 
 import hashlib
+from typing import Any
 
 from gwsync.testing.org import Org, OrgCustomer, OrgGroup, OrgUser
 
@@ -40,3 +42,26 @@ def small_org(users: int = 0) -> Org:
         users=people,
         groups=groups,
     )
+
+
+def provisioning_manifest(
+    name: str, namespace: str, google_url: str, scim_url: str, **spec: Any
+) -> dict[str, Any]:
+    """A GoogleProvisioning of the emulated Google organization into the test's SCIM server."""
+    base: dict[str, Any] = {
+        "google": {
+            "adminEmail": ADMIN,
+            "credentialsSecretRef": {"name": "google", "key": "key.json"},
+            "apiEndpoint": google_url,
+        },
+        "target": {"scim": {"url": scim_url, "tokenSecretRef": {"name": "scim", "key": "token"}}},
+        "members": {"from": "AllUsers"},
+        "deprovision": {"maxPercent": 100},
+    }
+    base.update(spec)
+    return {
+        "apiVersion": "provisioning.gwsync.io/v1alpha1",
+        "kind": "GoogleProvisioning",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": base,
+    }

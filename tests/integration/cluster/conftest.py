@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from tests.integration.orgs import ADMIN, small_org
+from tests.integration.orgs import provisioning_manifest, small_org
 
 from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
 from gwsync.kube.labels import provisioning_labels
@@ -195,23 +195,7 @@ class Cluster:
     # -- objects ----------------------------------------------------------------------------------------
 
     def provisioning(self, name: str = "acme", **spec: Any) -> dict[str, Any]:
-        base: dict[str, Any] = {
-            "google": {
-                "adminEmail": ADMIN,
-                "credentialsSecretRef": {"name": "google", "key": "key.json"},
-                "apiEndpoint": self.google.url,
-            },
-            "target": {"scim": {"url": self.scim.url, "tokenSecretRef": {"name": "scim", "key": "token"}}},
-            "members": {"from": "AllUsers"},
-            "deprovision": {"maxPercent": 100},
-        }
-        base.update(spec)
-        return {
-            "apiVersion": "provisioning.gwsync.io/v1alpha1",
-            "kind": "GoogleProvisioning",
-            "metadata": {"name": name, "namespace": self.namespace},
-            "spec": base,
-        }
+        return provisioning_manifest(name, self.namespace, self.google.url, self.scim.url, **spec)
 
     def apply(self, *objects: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         document = yaml.safe_dump_all(list(objects))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from tests.integration.orgs import ADMIN, small_org
+from tests.integration.orgs import provisioning_manifest, small_org
 
 from gwsync.controller.operator import serving_in_thread
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
@@ -72,23 +72,7 @@ class World:
     # -- objects ------------------------------------------------------------------------------------
 
     def provisioning(self, name: str = "acme", **spec: Any) -> dict[str, Any]:
-        base: dict[str, Any] = {
-            "google": {
-                "adminEmail": ADMIN,
-                "credentialsSecretRef": {"name": "google", "key": "key.json"},
-                "apiEndpoint": self.google.url,
-            },
-            "target": {"scim": {"url": self.scim.url, "tokenSecretRef": {"name": "scim", "key": "token"}}},
-            "members": {"from": "AllUsers"},
-            "deprovision": {"maxPercent": 100},
-        }
-        base.update(spec)
-        return {
-            "apiVersion": "provisioning.gwsync.io/v1alpha1",
-            "kind": "GoogleProvisioning",
-            "metadata": {"name": name, "namespace": NS},
-            "spec": base,
-        }
+        return provisioning_manifest(name, NS, self.google.url, self.scim.url, **spec)
 
     async def create(self, obj: dict[str, Any]) -> None:
         async with self.kube.post(GPROVS, json=obj) as response:
