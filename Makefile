@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint crds e2e bench clean control-plane
+.PHONY: demo test lint crds e2e bench clean control-plane soak
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(BIN)/.installed
 
 control-plane:
 	bash tests/controlplane/build.sh
+
+# The long chaos soak (docs/reliability.md): 250 syncs; GWSYNC_SOAK_SEED=<seed> replays a run.
+soak: $(BIN)/.installed
+	GWSYNC_SOAK_SYNCS=$${GWSYNC_SOAK_SYNCS:-250} $(BIN)/pytest -p no:xdist -q -s tests/integration/soak
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check operator tests bench
