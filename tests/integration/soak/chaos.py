@@ -394,11 +394,13 @@ class Soak:
         users: list[dict[str, Any]],
         failed: set[str],
     ) -> None:
-        names = {u["id"]: u["userName"] for u in users}
+        # People compared by Google id (externalId): a failed rename leaves the old userName.
+        who = {u["id"]: u.get("externalId") or u["userName"] for u in users}
         found = next((x for x in self.scim.groups() if x["displayName"] == team), {})
-        members = {names.get(m["value"], m["value"]) for m in found.get("members") or []}
-        wanted = expand(self.org, f"{group}@{DOMAIN}")
-        unsure = failed | {u.primary_email for u in self.org.users if u.id in failed}
+        members = {who.get(m["value"], m["value"]) for m in found.get("members") or []}
+        ids = {u.primary_email: u.id for u in self.org.users}
+        wanted = {ids[email] for email in expand(self.org, f"{group}@{DOMAIN}")}
+        unsure = {ids.get(x, x) for x in failed}
         holds(
             members - unsure == wanted - unsure,
             f"team {team} has {sorted(members - wanted)[:3]} extra, {sorted(wanted - members)[:3]} missing",
