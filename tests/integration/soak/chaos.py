@@ -314,6 +314,7 @@ class Soak:
                 if not task.cancelled():
                     raise
                 self.ledger = stored  # what the dead process had checkpointed
+                await self._quiet()  # what it had sent is still served: wait, as a restart does
                 self.figures.phases["Killed"] += 1
                 return None
             finally:
@@ -322,6 +323,14 @@ class Soak:
         self.figures.phases[outcome.phase] += 1
         self.figures.failed_items += sum(1 for i in outcome.items if i.result is Result.FAILED)
         return outcome
+
+    async def _quiet(self, seconds: float = 30) -> None:
+        """Wait until scim2-server has answered every request a killed sync had sent."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self.scim.injector.in_flight:
+            if asyncio.get_running_loop().time() > deadline:
+                raise Violation(f"scim2-server still serves a killed sync's requests after {seconds} s")
+            await asyncio.sleep(0.01)
 
     # -- invariants ---------------------------------------------------------------------------------
 
