@@ -68,6 +68,7 @@ def build_registry(
     insecure: bool = False,
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> kopf.OperatorRegistry:
     """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
@@ -90,7 +91,14 @@ def build_registry(
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
 
-    register_provisioning_handlers(registry, clock=clock, kube=kube, tick=tick, retry_base=retry_base)
+    register_provisioning_handlers(
+        registry,
+        clock=clock,
+        kube=kube,
+        tick=tick,
+        retry_base=retry_base,
+        allow_endpoint_overrides=allow_endpoint_overrides,
+    )
     return registry
 
 
@@ -108,6 +116,7 @@ async def serve(
     clock: Clock = utc_now,
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
@@ -121,6 +130,7 @@ async def serve(
         kube=kube,
         tick=tick,
         retry_base=retry_base,
+        allow_endpoint_overrides=allow_endpoint_overrides,
     )
     await kopf.operator(
         registry=registry,
@@ -186,6 +196,7 @@ def run(
     verbose: bool = False,
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -203,5 +214,6 @@ def run(
             priority=replica_priority(priority),
             tick=tick,
             retry_base=retry_base,
+            allow_endpoint_overrides=allow_endpoint_overrides,
         )
     )
