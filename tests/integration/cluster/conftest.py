@@ -25,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,7 +35,7 @@ from tests.integration.orgs import provisioning_manifest, small_org
 
 from gwsync.api.constants import ALLOW_ENDPOINT_OVERRIDES_FLAG, CREDENTIALS_LABEL, CREDENTIALS_LABEL_VALUE
 from gwsync.kube import reports as kube_reports
-from gwsync.kube.blobs import gunzip_chunks, read_chunks
+from gwsync.kube.blobs import BlobCorrupt, gunzip_chunks, read_chunks
 from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
 from gwsync.kube.labels import provisioning_labels
 from gwsync.testing.controlplane import ControlPlane, ControlPlaneUnavailable, binaries
@@ -339,20 +340,36 @@ class Cluster:
             channels.append((f"GoogleProvisioning {name}", json.dumps(gprov)))
             ledger = ((gprov.get("status") or {}).get("ledger") or {}).get("configMaps") or []
             if ledger:
-                raw = b"".join(gunzip_chunks(read_chunks(self.kube, self.namespace, ledger)))
-                channels.append((f"ledger of {name}", raw.decode("utf-8", "replace")))
+                channels.append((f"ledger of {name}", self._decoded(partial(ledger_text, self, ledger))))
         for report in self.kube.list(REPORTS, self.namespace):
             name = report["metadata"]["name"]
             channels.append((f"SyncReport {name}", json.dumps(report)))
-            parsed = kube_reports.read_report(self.kube, self.namespace, name)
-            if parsed.status.item_store is not None:
-                items = kube_reports.iter_report_items(self.kube, parsed)
-                lines = "\n".join(item.model_dump_json() for item in items)
-                channels.append((f"items of SyncReport {name}", lines))
+            channels.append((f"items of SyncReport {name}", self._decoded(partial(items_text, self, name))))
         channels.append(("Events", json.dumps(self.events())))
         channels.extend((f"ConfigMap {cm['metadata']['name']}", json.dumps(cm)) for cm in self.config_maps())
         channels.extend((f"metrics of operator {i}", op.metrics()) for i, op in enumerate(self.operators))
         return channels
+
+    @staticmethod
+    def _decoded(read: Callable[[], str]) -> str:
+        """Decompressed ConfigMap chunks; "" when a test removed or broke them on purpose (their
+        raw ConfigMaps are scanned anyway)."""
+        try:
+            return read()
+        except (BlobCorrupt, KubeNotFound, ValueError):
+            return ""
+
+
+def ledger_text(cluster: Cluster, names: list[str]) -> str:
+    raw = b"".join(gunzip_chunks(read_chunks(cluster.kube, cluster.namespace, names)))
+    return raw.decode("utf-8", "replace")
+
+
+def items_text(cluster: Cluster, report: str) -> str:
+    parsed = kube_reports.read_report(cluster.kube, cluster.namespace, report)
+    if parsed.status.item_store is None:
+        return ""
+    return "\n".join(item.model_dump_json() for item in kube_reports.iter_report_items(cluster.kube, parsed))
 
 
 @pytest.fixture(scope="session")
