@@ -77,6 +77,7 @@ def test_a_provisioning_syncs_on_a_real_cluster(cluster: None) -> None:
     key = kubectl("-n", NS, "exec", "deploy/gwsync", "-c", "google-emulator", "--", "cat", "/tmp/sa.json")
     kubectl("-n", NS, "create", "secret", "generic", "e2e-google", f"--from-literal=credentials.json={key}")
     kubectl("-n", NS, "create", "secret", "generic", "e2e-scim", "--from-literal=token=e2e-token")
+    kubectl("-n", NS, "label", "secret", "e2e-google", "e2e-scim", "gwsync.io/credentials=true")
     kubectl("apply", "-f", "-", stdin=PROVISIONING)
 
     def succeeded() -> bool:

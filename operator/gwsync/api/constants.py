@@ -32,6 +32,15 @@ PROVISIONING_LABEL: Final = "gwsync.io/provisioning"
 REPORT_LABEL: Final = "gwsync.io/report"
 PART_LABEL: Final = "gwsync.io/part"
 
+# The label a Secret must carry before the operator uses any of its values: whoever may create
+# a GoogleProvisioning must not be able to point the operator at any Secret of the namespace.
+CREDENTIALS_LABEL: Final = "gwsync.io/credentials"
+CREDENTIALS_LABEL_VALUE: Final = "true"
+
+# The `gwsync run` flag without which endpoint overrides (google.apiEndpoint, a key's
+# token_uri, plain-http loopback targets, a custom CA bundle) are refused.
+ALLOW_ENDPOINT_OVERRIDES_FLAG: Final = "--allow-endpoint-overrides"
+
 # Condition types.
 READY: Final = "Ready"
 CONNECTED: Final = "Connected"
@@ -44,6 +53,9 @@ CONDITION_TYPES: Final = (READY, CONNECTED, TARGET_REACHABLE, ACTIVE, CONFIGURAT
 AWAITING_FIRST_SYNC: Final = "AwaitingFirstSync"
 ANOTHER_PROVISIONING_ACTIVE: Final = "AnotherProvisioningActive"
 PERMISSION_DENIED: Final = "PermissionDenied"
+SECRET_NOT_LABELLED: Final = "SecretNotLabelled"
+ENDPOINT_OVERRIDE_REFUSED: Final = "EndpointOverrideRefused"
 
 DEFAULT_GOOGLE_ENDPOINT: Final = "https://admin.googleapis.com/"
+DEFAULT_GOOGLE_TOKEN_URI: Final = "https://oauth2.googleapis.com/token"
 DEFAULT_CUSTOMER_ID: Final = "my_customer"

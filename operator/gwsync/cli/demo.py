@@ -84,7 +84,11 @@ def secret(namespace: str, name: str, key: str, value: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {c.CREDENTIALS_LABEL: c.CREDENTIALS_LABEL_VALUE},  # gwsync uses no other Secret
+        },
         "data": {key: base64.b64encode(value.encode()).decode()},
     }
 
@@ -174,7 +178,14 @@ def run_demo(
         say("Starting the gwsync operator")
         try:
             stack.enter_context(
-                serving_in_thread(server=server, kubeconfig=kubeconfig, namespaces=[namespace], tick=0.2)
+                # The emulators are plain-http endpoints on loopback: an override the demo allows.
+                serving_in_thread(
+                    server=server,
+                    kubeconfig=kubeconfig,
+                    namespaces=[namespace],
+                    tick=0.2,
+                    allow_endpoint_overrides=True,
+                )
             )
         except RuntimeError as exc:
             cause = f": {exc.__cause__}" if exc.__cause__ else ""

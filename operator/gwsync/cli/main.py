@@ -117,6 +117,16 @@ def run(
             "each failure, capped at half the schedule interval.",
         ),
     ] = 300.0,
+    allow_endpoint_overrides: Annotated[
+        bool,
+        typer.Option(
+            "--allow-endpoint-overrides",
+            help="Sync GoogleProvisionings that send credentials elsewhere than the defaults "
+            "(google.apiEndpoint, a key's token_uri, a plain-http target, a custom CA bundle). "
+            "Off: whoever may create a GoogleProvisioning cannot redirect the operator's "
+            "credentials. For emulators, tests and Private Service Connect.",
+        ),
+    ] = False,
 ) -> None:
     """Run the operator against the current kubeconfig or the in-cluster service account."""
     from datetime import timedelta
@@ -130,6 +140,7 @@ def run(
         priority=priority,
         tick=tick,
         retry_base=timedelta(seconds=retry_delay),
+        allow_endpoint_overrides=allow_endpoint_overrides,
     )
 
 

@@ -188,8 +188,12 @@ def register_provisioning_handlers(
     kube: Kube,
     tick: float = 10.0,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> None:
     """Register the GoogleProvisioning handlers on `registry`, reading time from `clock`.
+
+    `allow_endpoint_overrides`: sync specs that send credentials to other endpoints than
+    the defaults (controller/endpoints.py); off unless `gwsync run --allow-endpoint-overrides`.
 
     Every status write is computed from a fresh read (kube/status.py), never from the body
     Kopf handed over: the sync, the timer and these handlers all write conditions.
@@ -308,7 +312,15 @@ def register_provisioning_handlers(
             if await _recover_interrupted(kube, namespace, name, clock) or not upcoming.is_due(now):
                 return  # the next tick decides afresh on what recovery wrote
             await _sync(
-                kube, kwargs["body"], body, spec, upcoming.trigger, upcoming.request, clock, retry_base
+                kube,
+                kwargs["body"],
+                body,
+                spec,
+                upcoming.trigger,
+                upcoming.request,
+                clock,
+                retry_base,
+                allow_endpoint_overrides=allow_endpoint_overrides,
             )
 
 
@@ -420,6 +432,8 @@ async def _sync(
     request: str | None,
     clock: Clock,
     retry_base: timedelta = RETRY_BASE,
+    *,
+    allow_endpoint_overrides: bool = False,
 ) -> None:
     """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events)."""
     meta = body["metadata"]
@@ -434,7 +448,14 @@ async def _sync(
             message=f"{trigger.value} sync started: SyncReport {report.metadata['name']}.",
         )
 
-    result = await run_provisioning_sync(kube, body, trigger, clock=clock, on_started=started)
+    result = await run_provisioning_sync(
+        kube,
+        body,
+        trigger,
+        clock=clock,
+        on_started=started,
+        allow_endpoint_overrides=allow_endpoint_overrides,
+    )
     if request is not None:
         await asyncio.to_thread(
             merge_status, kube, PROVISIONINGS, namespace, name, {"lastHandledSyncRequest": request}

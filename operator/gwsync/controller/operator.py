@@ -7,14 +7,16 @@ server URL, the clock and the start/stop flags are injected, so nothing is monke
 
 import asyncio
 import concurrent.futures
+import hashlib
+import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import prometheus_client
@@ -37,11 +39,34 @@ def utc_now() -> datetime:
     return datetime.now(tz=UTC)
 
 
+class SpecDigestStorage(kopf.AnnotationsDiffBaseStorage):
+    """Kopf's last handled configuration, with a digest of the spec instead of the spec itself.
+
+    Kopf diffs each update against the configuration it last handled, kept in an annotation;
+    but annotations hold 256 KiB at most, and a spec near the API's object size limit (a few
+    thousand mapped groups) then made every patch of Kopf fail: an error every few seconds,
+    forever. The only handler that diffs (`acknowledge`, on spec changes) needs to know that
+    the spec changed, not how, so a digest is all that is kept.
+    """
+
+    def build(
+        self,
+        *,
+        body: kopf.Body,
+        extra_fields: Iterable[str | tuple[str, ...] | list[str] | None] | None = None,
+    ) -> kopf.BodyEssence:
+        essence = dict(super().build(body=body, extra_fields=extra_fields))
+        if "spec" in essence:
+            text = json.dumps(essence["spec"], sort_keys=True, separators=(",", ":"))
+            essence["spec"] = {"sha256": hashlib.sha256(text.encode()).hexdigest()}
+        return cast(kopf.BodyEssence, essence)
+
+
 def configure(settings: kopf.OperatorSettings, *, priority: int = 0) -> None:
     """Kopf settings: our own annotation prefix and finalizer, quiet events, peering."""
     # Kopf's bookkeeping lives under gwsync.io, not Kopf's default kopf.zalando.org keys.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.ANNOTATION_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = SpecDigestStorage(
         prefix=c.ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.persistence.finalizer = FINALIZER
@@ -68,6 +93,7 @@ def build_registry(
     insecure: bool = False,
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> kopf.OperatorRegistry:
     """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
@@ -90,7 +116,14 @@ def build_registry(
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
 
-    register_provisioning_handlers(registry, clock=clock, kube=kube, tick=tick, retry_base=retry_base)
+    register_provisioning_handlers(
+        registry,
+        clock=clock,
+        kube=kube,
+        tick=tick,
+        retry_base=retry_base,
+        allow_endpoint_overrides=allow_endpoint_overrides,
+    )
     return registry
 
 
@@ -108,6 +141,7 @@ async def serve(
     clock: Clock = utc_now,
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
@@ -121,6 +155,7 @@ async def serve(
         kube=kube,
         tick=tick,
         retry_base=retry_base,
+        allow_endpoint_overrides=allow_endpoint_overrides,
     )
     await kopf.operator(
         registry=registry,
@@ -186,6 +221,7 @@ def run(
     verbose: bool = False,
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
+    allow_endpoint_overrides: bool = False,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -203,5 +239,6 @@ def run(
             priority=replica_priority(priority),
             tick=tick,
             retry_base=retry_base,
+            allow_endpoint_overrides=allow_endpoint_overrides,
         )
     )

@@ -1,6 +1,7 @@
 """One sync of one GoogleProvisioning, wired end to end (DESIGN §3, in order).
 
-start the report → read Secrets → connect both sides → load the ledger → run the engine
+start the report → refuse endpoint overrides (controller/endpoints.py) → read the Secrets
+(each must opt in with its label) → connect both sides → load the ledger → run the engine
 (read → plan → guard → apply) → store items and ledger → finish the report → prune history.
 Every failure ends the report Failed with one sentence; nothing is removed from the target.
 The blocking Kubernetes and Google clients run in threads so the operator's loop stays free.
@@ -17,11 +18,12 @@ from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleConnection, GoogleProvisioningSpec, LedgerStatus, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result, SyncReport, Trigger
 from gwsync.controller import metrics
+from gwsync.controller.endpoints import EndpointOverrideRefused, check_key_token_uri, check_spec_endpoints
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import Owner
 from gwsync.kube.client import Kube, KubeApiError
 from gwsync.kube.ledger import LedgerConflict, LedgerStore
-from gwsync.kube.secrets import SecretUnavailable, read_secret_value
+from gwsync.kube.secrets import SecretNotLabelled, SecretUnavailable, read_secret_value
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
@@ -62,18 +64,25 @@ async def _secret(kube: Kube, namespace: str, ref: Any, purpose: str, condition:
     try:
         value = await asyncio.to_thread(read_secret_value, kube, namespace, ref, purpose)
     except SecretUnavailable as exc:
-        raise SyncAborted(str(exc), condition=condition, reason="SecretUnavailable") from exc
+        reason = c.SECRET_NOT_LABELLED if isinstance(exc, SecretNotLabelled) else "SecretUnavailable"
+        raise SyncAborted(str(exc), condition=condition, reason=reason) from exc
     return value.decode("utf-8")
 
 
+async def google_key(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> str | None:
+    """The service-account key the spec names (None when keyless)."""
+    ref = spec.google.credentials_secret_ref
+    if ref is None:
+        return None
+    return await _secret(kube, namespace, ref, "the service-account key", c.CONNECTED)
+
+
 async def connect_google(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> GoogleDirectory:
-    ref, key = spec.google.credentials_secret_ref, None
-    if ref is not None:
-        key = await _secret(kube, namespace, ref, "the service-account key", c.CONNECTED)
-    return directory_for(spec.google, key)
+    return directory_for(spec.google, await google_key(kube, namespace, spec))
 
 
-async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> ScimTarget:
+async def target_secrets(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> tuple[str, str | None]:
+    """The SCIM bearer token and the optional PEM CA bundle the spec names."""
     scim = spec.target.scim
     token = await _secret(kube, namespace, scim.token_secret_ref, "the SCIM bearer token", c.TARGET_REACHABLE)
     ca_bundle = None
@@ -81,6 +90,11 @@ async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpe
         ca_bundle = await _secret(
             kube, namespace, scim.ca_bundle_secret_ref, "the PEM CA bundle", c.TARGET_REACHABLE
         )
+    return token, ca_bundle
+
+
+def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) -> ScimTarget:
+    scim = spec.target.scim
     return ScimTarget(
         scim.url,
         token.strip(),
@@ -89,6 +103,21 @@ async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpe
         profile=scim.adapter_profile,
         teams=spec.mapped_teams,
     )
+
+
+async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> ScimTarget:
+    return target_for(spec, *await target_secrets(kube, namespace, spec))
+
+
+def refuse_overrides(spec: GoogleProvisioningSpec, namespace: str, google_key: str | None) -> None:
+    """SyncAborted when the spec or the key sends credentials to an overridden endpoint."""
+    try:
+        check_spec_endpoints(spec)
+        ref = spec.google.credentials_secret_ref
+        if google_key is not None and ref is not None:
+            check_key_token_uri(google_key, f"Secret {namespace}/{ref.name}")
+    except EndpointOverrideRefused as exc:
+        raise SyncAborted(str(exc), condition=exc.condition, reason=c.ENDPOINT_OVERRIDE_REFUSED) from None
 
 
 def held_ids(report: SyncReport, items: list[ReportItem]) -> list[str]:
@@ -132,8 +161,13 @@ async def run_provisioning_sync(
     *,
     clock: Callable[[], datetime],
     on_started: Callable[[SyncReport], None] | None = None,
+    allow_endpoint_overrides: bool = False,
 ) -> SyncResult:
-    """Run one sync of the GoogleProvisioning `body` (as read from the API server)."""
+    """Run one sync of the GoogleProvisioning `body` (as read from the API server).
+
+    Endpoint overrides are refused first, then every Secret is read (each must opt in with
+    its label), and only then is anything sent anywhere.
+    """
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     spec = GoogleProvisioningSpec.model_validate(body.get("spec") or {})
@@ -143,15 +177,21 @@ async def run_provisioning_sync(
     result = SyncResult(report=report, phase="Failed", message="")
     items: list[ReportItem] = []
     try:
+        if not allow_endpoint_overrides:
+            refuse_overrides(spec, namespace, None)
+        key = await google_key(kube, namespace, spec)
+        if not allow_endpoint_overrides:
+            refuse_overrides(spec, namespace, key)
+        token, ca_bundle = await target_secrets(kube, namespace, spec)
         try:
-            source = await connect_google(kube, namespace, spec)
+            source = directory_for(spec.google, key)
             customer, domain = await asyncio.to_thread(source.check_connection)
         except SourceUnavailable as exc:
             reason = "GoogleAuthFailed" if isinstance(exc, GoogleAuthError) else "GoogleUnavailable"
             raise SyncAborted(str(exc), condition=c.CONNECTED, reason=reason) from exc
         result.google = GoogleConnection(customer_id=customer, primary_domain=domain, checked_at=clock())
         result.conditions[c.CONNECTED] = ("True", "Connected", f"Connected to {domain} ({customer}).")
-        target = await connect_target(kube, namespace, spec)
+        target = target_for(spec, token, ca_bundle)
         try:
             try:
                 await target.check()

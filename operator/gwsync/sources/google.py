@@ -12,6 +12,7 @@ service; they share one set of credentials, refreshed before the workers start.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
@@ -29,6 +30,7 @@ from urllib.parse import urlencode
 import google.auth
 import google_auth_httplib2
 import httplib2
+import httplib2.decode  # type: ignore[import-untyped]  # no stubs; DecodeLimitError lives here (0.32+)
 from google.auth import credentials as google_credentials
 from google.auth import exceptions as google_exceptions
 from google.auth.transport import Request as TransportRequest
@@ -195,6 +197,63 @@ def directory_for(google: GoogleSource, key: str | None) -> GoogleDirectory:
 def static_token_credentials(token: str) -> google_credentials.Credentials:
     """Credentials that present a fixed access token (emulators; short-lived tokens)."""
     return oauth2_credentials.Credentials(token=token)
+
+
+# --- Bounded answers: a hostile endpoint must not make the operator read 50 MB into memory -------
+
+MAX_ANSWER_BYTES = 32 << 20  # a 500-user page with every field is well under 1 MiB
+
+
+class AnswerTooLarge(httplib2.HttpLib2Error):  # type: ignore[misc]  # httplib2 has no type hints
+    """An answer larger than MAX_ANSWER_BYTES, refused before it is read whole."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the answer is larger than {MAX_ANSWER_BYTES >> 20} MiB, which gwsync does not read"
+        )
+
+
+class _BoundedResponse(http.client.HTTPResponse):
+    """httplib2 reads each body whole (`read()`): this one stops past the limit."""
+
+    def read(self, amt: int | None = None) -> bytes:
+        if amt is not None:
+            return super().read(amt)
+        declared = self.getheader("content-length") or ""
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            self.close()
+            raise AnswerTooLarge()
+        chunks, size = [], 0
+        while chunk := super().read(64 << 10):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                self.close()
+                raise AnswerTooLarge()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class _BoundedHTTP(httplib2.HTTPConnectionWithTimeout):  # type: ignore[misc]
+    response_class = _BoundedResponse
+
+
+class _BoundedHTTPS(httplib2.HTTPSConnectionWithTimeout):  # type: ignore[misc]
+    response_class = _BoundedResponse
+
+
+class BoundedHttp(httplib2.Http):  # type: ignore[misc]  # httplib2 has no type hints
+    """httplib2.Http whose answers, and what a compressed one inflates to, stop at MAX_ANSWER_BYTES."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout=timeout, decode_limit_hard=MAX_ANSWER_BYTES)
+
+    def request(self, uri: str, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("connection_type") is None:
+            kwargs["connection_type"] = _BoundedHTTPS if uri.startswith("https:") else _BoundedHTTP
+        try:
+            return super().request(uri, *args, **kwargs)
+        except (httplib2.decode.DecodeLimitError, httplib2.decode.DecodeRatioError):
+            raise AnswerTooLarge() from None
 
 
 # --- The reader ---------------------------------------------------------------------------------
@@ -452,9 +511,7 @@ class GoogleDirectory:
     def _api(self) -> Any:
         service = getattr(self._local, "service", None)
         if service is None:
-            http = google_auth_httplib2.AuthorizedHttp(
-                self._credentials, http=httplib2.Http(timeout=self.timeout)
-            )
+            http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=BoundedHttp(self.timeout))
             service = discovery.build(
                 "admin",
                 "directory_v1",
@@ -472,7 +529,7 @@ class GoogleDirectory:
             if self._credentials.valid:
                 return
             try:
-                self._credentials.refresh(google_auth_httplib2.Request(httplib2.Http(timeout=self.timeout)))
+                self._credentials.refresh(google_auth_httplib2.Request(BoundedHttp(self.timeout)))
             except google_exceptions.RefreshError as exc:
                 raise self._refused(exc) from None
             except (OSError, httplib2.HttpLib2Error, google_exceptions.TransportError) as exc:
@@ -513,6 +570,10 @@ class GoogleDirectory:
             raise self._explain(what, exc) from None
         except google_exceptions.RefreshError as exc:
             raise self._refused(exc) from None
+        except AnswerTooLarge as exc:
+            raise SourceUnavailable(
+                f"{what} failed: {exc} from {self.api_endpoint}; is google.apiEndpoint the Directory API?"
+            ) from None
         except (OSError, httplib2.HttpLib2Error, google_exceptions.TransportError) as exc:
             raise SourceUnavailable(
                 f"{what} failed: Google Workspace at {self.api_endpoint} could not be reached "
@@ -617,6 +678,8 @@ def _details(exc: HttpError) -> tuple[int, str, str]:
 
 
 def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, AnswerTooLarge):
+        return False  # the same endpoint would answer the same again
     if isinstance(exc, HttpError):
         status, reason, _ = _details(exc)
         return status in TRANSIENT_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS)

@@ -50,7 +50,8 @@ import re
 import ssl
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -149,6 +150,77 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
                 "put one or more -----BEGIN CERTIFICATE----- blocks in that Secret key."
             ) from exc
     return context
+
+
+# --- Bounded answers: a hostile target must not make the operator read 50 MB into memory --------
+
+MAX_ANSWER_BYTES = 32 << 20  # a 500-user page with every attribute is well under 1 MiB
+
+
+def answer_too_large(response: httpx.Response) -> httpx.RequestError:
+    request = response.request
+    return httpx.RequestError(
+        f"the answer to {request.method} {request.url.path} is larger than {MAX_ANSWER_BYTES >> 20} MiB, "
+        "which gwsync does not read",
+        request=request,
+    )
+
+
+class BoundedStream(httpx.AsyncByteStream):
+    """A response body that fails past MAX_ANSWER_BYTES, counted after gzip is undone (httpx
+    inflates without a bound, so a 50 KB gzip bomb would become gigabytes)."""
+
+    def __init__(self, response: httpx.Response, raw: httpx.AsyncByteStream, *, gzipped: bool) -> None:
+        self.response = response
+        self.raw = raw
+        self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self.raw:
+            for piece in self._decoded(chunk, MAX_ANSWER_BYTES - size):
+                size += len(piece)
+                if size > MAX_ANSWER_BYTES:
+                    raise answer_too_large(self.response)
+                yield piece
+
+    def _decoded(self, chunk: bytes, room: int) -> Iterator[bytes]:
+        if self.inflater is None:
+            yield chunk
+            return
+        try:
+            piece = self.inflater.decompress(chunk, room + 1)
+            yield piece
+            while self.inflater.unconsumed_tail and len(piece) <= room:
+                room -= len(piece)
+                piece = self.inflater.decompress(self.inflater.unconsumed_tail, room + 1)
+                yield piece
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"the gzip answer cannot be read ({exc})") from None
+
+    async def aclose(self) -> None:
+        await self.raw.aclose()
+
+
+async def bound_answer(response: httpx.Response) -> None:
+    """httpx response hook, before the body is read: too large is refused, gzip is undone here."""
+    declared = response.headers.get("Content-Length", "")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES and encoding == "identity":
+        await response.aclose()
+        raise answer_too_large(response)
+    if encoding not in ("identity", "gzip"):
+        await response.aclose()
+        raise httpx.RequestError(
+            f"the answer to {response.request.method} {response.request.url.path} is encoded as "
+            f"{encoding[:40]!r}, which gwsync did not ask for (it accepts gzip)",
+            request=response.request,
+        )
+    if encoding == "gzip":
+        del response.headers["Content-Encoding"]  # inflated by BoundedStream, within the bound
+    response.stream = BoundedStream(
+        response, cast(httpx.AsyncByteStream, response.stream), gzipped=encoding == "gzip"
+    )
 
 
 class ScimTransport(BaseAsyncSCIMClient):
@@ -273,7 +345,12 @@ class ScimTarget:
         self._recovery_note: str | None = None
         self._client = httpx.AsyncClient(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/scim+json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/scim+json",
+                "Accept-Encoding": "gzip",
+            },
+            event_hooks={"response": [bound_answer]},  # answers bounded at MAX_ANSWER_BYTES
             verify=ssl_context(ca_bundle),
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),

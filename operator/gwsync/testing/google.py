@@ -364,6 +364,7 @@ class GoogleEmulator:
         self.faults: list[Fault] = []
         self.log: list[LoggedRequest] = []
         self.tokens_issued = 0
+        self.assertions: list[str] = []  # every delegation JWT received, for leak scans
         self._grants: dict[str, Grant] = {}
         self._signers: dict[str, set[str]] = {}  # caller token -> service accounts it may sign as
         self._lock = threading.Lock()
@@ -407,6 +408,12 @@ class GoogleEmulator:
         caller = "caller-" + secrets.token_urlsafe(16)
         self._signers[caller] = {service_account}
         return caller
+
+    def issued_credentials(self) -> dict[str, str]:
+        """Every delegation assertion received and access token issued, by a name (leak scans)."""
+        found = {f"Google assertion {i + 1}": jwt for i, jwt in enumerate(self.assertions) if jwt}
+        found.update((f"Google access token {i + 1}", token) for i, token in enumerate(list(self._grants)))
+        return found
 
     def requests(self, api: str | None = None) -> list[LoggedRequest]:
         return [entry for entry in self.log if api is None or entry.api == api]
@@ -488,6 +495,7 @@ class GoogleEmulator:
             return _oauth_error(
                 400, "unsupported_grant_type", "Invalid grant_type: " + str(form.get("grant_type"))
             )
+        self.assertions.append(str(form.get("assertion", "")))
         try:
             _header, claims, signing_input, signature = read_jwt(str(form.get("assertion", "")))
         except ValueError:

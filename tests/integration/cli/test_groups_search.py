@@ -31,7 +31,11 @@ def google(emulator: KubeEmulator) -> Iterator[GoogleEmulator]:
             {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {"name": "acme-google", "namespace": "default"},
+                "metadata": {
+                    "name": "acme-google",
+                    "namespace": "default",
+                    "labels": {"gwsync.io/credentials": "true"},
+                },
                 "data": {"credentials.json": key},
             },
         )

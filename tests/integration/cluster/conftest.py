@@ -18,11 +18,14 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,11 +33,15 @@ import pytest
 import yaml
 from tests.integration.orgs import provisioning_manifest, small_org
 
+from gwsync.api.constants import ALLOW_ENDPOINT_OVERRIDES_FLAG, CREDENTIALS_LABEL, CREDENTIALS_LABEL_VALUE
+from gwsync.kube import reports as kube_reports
+from gwsync.kube.blobs import BlobCorrupt, gunzip_chunks, read_chunks
 from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
 from gwsync.kube.labels import provisioning_labels
 from gwsync.testing.controlplane import ControlPlane, ControlPlaneUnavailable, binaries
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
 from gwsync.testing.kube import kubectl_path
+from gwsync.testing.leaks import assert_no_leaks, private_key_lines
 from gwsync.testing.org import Org
 from gwsync.testing.scim import ScimServer, run_scim_server
 
@@ -69,6 +76,27 @@ def kubectl(
         timeout=120,
         input=stdin,
     )
+
+
+CLI_OUTPUTS: list[tuple[str, str]] = []
+"""What `gwsync` printed during the current test: the cluster fixture scans it for secrets."""
+
+
+def gwsync(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The `gwsync` CLI as a user runs it; its stdout and stderr are kept for the secret scan."""
+    command = [str(Path(sys.executable).parent / "gwsync"), *args]
+    wide = {**os.environ, "COLUMNS": "250"}  # report names whole in tables (no terminal here)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300, env=wide)
+    CLI_OUTPUTS.append((f"gwsync {' '.join(args[:3])}", done.stdout + done.stderr))
+    if check:
+        done.check_returncode()
+    return done
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def install(plane: ControlPlane) -> None:
@@ -127,6 +155,7 @@ class Operator:
     argv: list[str]
     env: dict[str, str]
     log: Path
+    metrics_port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Operator:
@@ -151,6 +180,17 @@ class Operator:
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
 
+    def metrics(self) -> str:
+        """What /metrics serves now ("" when the process is gone)."""
+        if self.process is None or self.process.poll() is not None or not self.metrics_port:
+            return ""
+        try:
+            url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return str(answer.read().decode("utf-8", "replace"))
+        except OSError:
+            return ""
+
 
 @dataclass
 class Cluster:
@@ -164,6 +204,7 @@ class Cluster:
     kube: Kube
     operator_kubeconfig: Path
     operators: list[Operator] = field(default_factory=list)
+    secret_values: dict[str, str] = field(default_factory=dict)
 
     @property
     def admin(self) -> Path:
@@ -171,7 +212,11 @@ class Cluster:
 
     # -- the operator -------------------------------------------------------------------------------
 
-    def start_operator(self, *extra: str, kubeconfig: Path | None = None) -> Operator:
+    def start_operator(
+        self, *extra: str, kubeconfig: Path | None = None, allow_endpoint_overrides: bool = True
+    ) -> Operator:
+        """`gwsync run` as the Deployment runs it, plus --allow-endpoint-overrides (the emulators
+        are plain-http loopback endpoints) unless a test of that guard says otherwise."""
         index = len(self.operators)
         env = {
             **os.environ,
@@ -179,13 +224,15 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("KUBERNETES_SERVICE_HOST", None)
+        port = free_port()
         argv = [
             str(Path(sys.executable).parent / "gwsync"), "run",
-            "--metrics-port", "0",
+            "--metrics-port", str(port),
             "--tick", TICK,
+            *([ALLOW_ENDPOINT_OVERRIDES_FLAG] if allow_endpoint_overrides else []),
             *extra,
         ]  # fmt: skip
-        operator = Operator(argv, env, self.tmp / f"operator-{index}.log").start()
+        operator = Operator(argv, env, self.tmp / f"operator-{index}.log", port).start()
         self.operators.append(operator)
         return operator
 
@@ -260,14 +307,69 @@ class Cluster:
     def config_maps(self) -> list[dict[str, Any]]:
         return self.kube.list(CONFIG_MAPS, self.namespace)
 
-    def seed_secret(self, name: str, key: str, value: str) -> None:
+    def seed_secret(self, name: str, key: str, value: str, *, labelled: bool = True) -> None:
+        """A Secret, labelled gwsync.io/credentials=true (gwsync uses no other) unless told not."""
+        labels = {CREDENTIALS_LABEL: CREDENTIALS_LABEL_VALUE} if labelled else {}
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": name, "namespace": self.namespace},
+            "metadata": {"name": name, "namespace": self.namespace, "labels": labels},
             "data": {key: base64.b64encode(value.encode()).decode()},
         }
         self.kube.create(SECRETS, self.namespace, body)
+        self.secret_values[f"Secret {name} key {key}"] = value
+
+    # -- the secret scan (docs/security.md) ------------------------------------------------------
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret value of this test: seeded Secrets, and what Google's emulator issued."""
+        found: dict[str, str] = {}
+        for name, value in self.secret_values.items():
+            found[name] = value
+            if '"private_key"' in value:
+                found.update((f"{name}, {line}", text) for line, text in private_key_lines(value).items())
+        found.update(self.google.issued_credentials())
+        return found
+
+    def cluster_outputs(self) -> list[tuple[str, str]]:
+        """What the operator wrote that people see: status, reports and items, Events, ConfigMaps
+        (the ledger and item chunks decompressed), and each running operator's /metrics."""
+        channels: list[tuple[str, str]] = []
+        for gprov in self.kube.list(PROVISIONINGS, self.namespace):
+            name = gprov["metadata"]["name"]
+            channels.append((f"GoogleProvisioning {name}", json.dumps(gprov)))
+            ledger = ((gprov.get("status") or {}).get("ledger") or {}).get("configMaps") or []
+            if ledger:
+                channels.append((f"ledger of {name}", self._decoded(partial(ledger_text, self, ledger))))
+        for report in self.kube.list(REPORTS, self.namespace):
+            name = report["metadata"]["name"]
+            channels.append((f"SyncReport {name}", json.dumps(report)))
+            channels.append((f"items of SyncReport {name}", self._decoded(partial(items_text, self, name))))
+        channels.append(("Events", json.dumps(self.events())))
+        channels.extend((f"ConfigMap {cm['metadata']['name']}", json.dumps(cm)) for cm in self.config_maps())
+        channels.extend((f"metrics of operator {i}", op.metrics()) for i, op in enumerate(self.operators))
+        return channels
+
+    @staticmethod
+    def _decoded(read: Callable[[], str]) -> str:
+        """Decompressed ConfigMap chunks; "" when a test removed or broke them on purpose (their
+        raw ConfigMaps are scanned anyway)."""
+        try:
+            return read()
+        except (BlobCorrupt, KubeNotFound, ValueError):
+            return ""
+
+
+def ledger_text(cluster: Cluster, names: list[str]) -> str:
+    raw = b"".join(gunzip_chunks(read_chunks(cluster.kube, cluster.namespace, names)))
+    return raw.decode("utf-8", "replace")
+
+
+def items_text(cluster: Cluster, report: str) -> str:
+    parsed = kube_reports.read_report(cluster.kube, cluster.namespace, report)
+    if parsed.status.item_store is None:
+        return ""
+    return "\n".join(item.model_dump_json() for item in kube_reports.iter_report_items(cluster.kube, parsed))
 
 
 @pytest.fixture(scope="session")
@@ -293,8 +395,11 @@ def cluster(
         built = Cluster(control_plane, namespace, google, scim, tmp_path, kube, operator_kubeconfig)
         built.seed_secret("google", "key.json", google.service_account_key())
         built.seed_secret("scim", "token", SCIM_TOKEN)
+        CLI_OUTPUTS.clear()
+        channels: list[tuple[str, str]] = []
         try:
             yield built
+            channels = built.cluster_outputs()  # before the objects go
         finally:
             # The operator watches the whole cluster, like the Deployment: this test's
             # GoogleProvisionings go first, while the operator still runs to release its
@@ -306,3 +411,7 @@ def cluster(
             for operator in built.operators:
                 operator.stop()
             kube.close()
+        # Every real-server operator run is scanned: its log, what it wrote, what the CLI printed.
+        channels.extend((f"log of operator {i}", op.text()) for i, op in enumerate(built.operators))
+        channels.extend(CLI_OUTPUTS)
+        assert_no_leaks(built.secrets(), channels)

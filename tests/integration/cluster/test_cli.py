@@ -8,8 +8,7 @@ from typing import Any
 
 from gwsync.testing.controlplane import ControlPlane
 
-from .conftest import Cluster, eventually, kubectl
-from .test_storage import gwsync
+from .conftest import Cluster, eventually, gwsync, kubectl
 
 
 def test_the_demo_runs_against_the_real_server(control_plane: ControlPlane) -> None:

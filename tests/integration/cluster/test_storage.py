@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from tests.integration.orgs import small_org
@@ -18,15 +14,9 @@ from gwsync.kube.ledger import LedgerStore
 from gwsync.sync.ledger import Ledger
 from gwsync.testing.org import Org
 
-from .conftest import Cluster, eventually, kubectl
+from .conftest import Cluster, eventually, gwsync, kubectl
 
 BIG = 50_000
-
-
-def gwsync(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).parent / "gwsync"), *args]
-    wide = {**os.environ, "COLUMNS": "250"}  # report names whole in tables (no terminal here)
-    return subprocess.run(command, capture_output=True, text=True, check=check, timeout=300, env=wide)
 
 
 @pytest.mark.parametrize("org", [small_org(BIG - 3)], ids=["50k-users"])

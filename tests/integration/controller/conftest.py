@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from tests.integration.orgs import provisioning_manifest, small_org
 
+from gwsync.api.constants import CREDENTIALS_LABEL, CREDENTIALS_LABEL_VALUE
 from gwsync.controller.operator import serving_in_thread
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
 from gwsync.testing.kube import EVENTS, PROVISIONINGS, REPORTS, SECRETS, KubeEmulator, running_kube_emulator
@@ -59,8 +60,16 @@ class World:
 
     # -- the operator ---------------------------------------------------------------------------
 
-    async def start(self, **options: Any) -> None:
-        running = serving_in_thread(server=str(self.kube.url), clock=self.clock, tick=TICK, **options)
+    async def start(self, *, allow_endpoint_overrides: bool = True, **options: Any) -> None:
+        """The operator in-process; the emulators are plain-http loopback endpoints, an override
+        it allows unless a test of that guard says otherwise."""
+        running = serving_in_thread(
+            server=str(self.kube.url),
+            clock=self.clock,
+            tick=TICK,
+            allow_endpoint_overrides=allow_endpoint_overrides,
+            **options,
+        )
         await asyncio.to_thread(running.__enter__)
         self._running = running
 
@@ -125,9 +134,12 @@ class World:
     def events(self, reason: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self.kube.list_objects(EVENTS, NS) if reason is None or e.get("reason") == reason]
 
-    def seed_secret(self, name: str, key: str, value: str) -> None:
+    def seed_secret(self, name: str, key: str, value: str, *, labelled: bool = True) -> None:
+        """A Secret, labelled gwsync.io/credentials=true (gwsync uses no other) unless told not."""
         data = {key: base64.b64encode(value.encode()).decode()}
-        self.kube.seed(SECRETS, {"metadata": {"name": name, "namespace": NS}, "data": data})
+        labels = {CREDENTIALS_LABEL: CREDENTIALS_LABEL_VALUE} if labelled else {}
+        metadata = {"name": name, "namespace": NS, "labels": labels}
+        self.kube.seed(SECRETS, {"metadata": metadata, "data": data})
 
 
 @pytest.fixture

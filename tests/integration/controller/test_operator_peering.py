@@ -20,7 +20,12 @@ async def test_a_second_replica_with_lower_priority_never_syncs(world: World) ->
 
     await eventually(lambda: peers() or None)  # the first replica has announced itself
     second = serving_in_thread(
-        server=str(world.kube.url), clock=world.clock, tick=TICK, standalone=False, priority=100
+        server=str(world.kube.url),
+        clock=world.clock,
+        tick=TICK,
+        standalone=False,
+        priority=100,
+        allow_endpoint_overrides=True,
     )
     await asyncio.to_thread(second.__enter__)
     try:
@@ -58,7 +63,12 @@ async def test_a_sync_running_when_its_replica_pauses_is_never_overlapped(world:
     await eventually(lambda: running(world) or None)
 
     leader = serving_in_thread(
-        server=str(world.kube.url), clock=world.clock, tick=TICK, standalone=False, priority=200
+        server=str(world.kube.url),
+        clock=world.clock,
+        tick=TICK,
+        standalone=False,
+        priority=200,
+        allow_endpoint_overrides=True,
     )
     await asyncio.to_thread(leader.__enter__)
     try:

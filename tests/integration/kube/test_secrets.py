@@ -8,19 +8,26 @@ import pytest
 
 from gwsync.api.common import SecretKeyRef
 from gwsync.kube.client import Kube
-from gwsync.kube.secrets import SecretKeyMissing, SecretNotFound, SecretUnavailable, read_secret_value
+from gwsync.kube.secrets import (
+    SecretKeyMissing,
+    SecretNotFound,
+    SecretNotLabelled,
+    SecretUnavailable,
+    read_secret_value,
+)
 from gwsync.testing.kube import SECRETS, KubeEmulator
 
 CREDENTIALS = SecretKeyRef(name="acme-google", key="credentials.json")
 KEY = b'{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEv..."}'
 
 
-def secret(name: str, data: dict[str, bytes]) -> dict[str, object]:
+def secret(name: str, data: dict[str, bytes], *, labelled: bool = True) -> dict[str, object]:
     encoded = {key: base64.b64encode(value).decode() for key, value in data.items()}
+    labels = {"gwsync.io/credentials": "true"} if labelled else {"app": "billing"}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": "acme"},
+        "metadata": {"name": name, "namespace": "acme", "labels": labels},
         "data": encoded,
     }
 
@@ -58,3 +65,27 @@ def test_an_empty_key_is_refused(kube: Kube, emulator: KubeEmulator) -> None:
     assert str(error.value) == (
         "Secret acme/acme-google key credentials.json is empty: put the service-account key there"
     )
+
+
+def test_a_secret_without_the_label_is_refused_before_its_data_is_looked_at(
+    kube: Kube, emulator: KubeEmulator
+) -> None:
+    emulator.seed(SECRETS, secret("acme-google", {"other.json": KEY}, labelled=False))
+    with pytest.raises(SecretNotLabelled) as error:
+        read(kube)
+    # The same sentence whether or not the key exists: an unlabelled Secret tells nothing.
+    assert str(error.value) == (
+        "Secret acme/acme-google is not labelled gwsync.io/credentials=true, so gwsync does not use it; "
+        "if it holds the service-account key for this GoogleProvisioning, run: "
+        "kubectl label secret acme-google -n acme gwsync.io/credentials=true"
+    )
+    assert error.value.reason == "SecretNotLabelled"
+
+
+@pytest.mark.parametrize("value", ["false", "True", "yes", ""])
+def test_only_the_exact_label_value_true_opts_in(kube: Kube, emulator: KubeEmulator, value: str) -> None:
+    body = secret("acme-google", {"credentials.json": KEY})
+    body["metadata"]["labels"] = {"gwsync.io/credentials": value}  # type: ignore[index]
+    emulator.seed(SECRETS, body)
+    with pytest.raises(SecretNotLabelled):
+        read(kube)

@@ -1,0 +1,68 @@
+"""Which endpoints a GoogleProvisioning may send credentials to, unless the operator allows overrides.
+
+The operator holds credentials that the author of a GoogleProvisioning cannot read. Were the
+author free to choose where they go, they could point `google.apiEndpoint` at their own
+server and receive the access token minted from another team's key, or read the SCIM token
+off plain http. So, unless a cluster administrator started the operator with
+`--allow-endpoint-overrides` (the demo, the tests, a Private Service Connect set-up), the
+Google endpoints must be Google's own, the target must be https, and TLS must be verified
+against the system's CAs only. These checks run before any Secret is read.
+"""
+
+import json
+
+from gwsync.api import constants as c
+from gwsync.api.provisioning import GoogleProvisioningSpec
+
+FLAG = c.ALLOW_ENDPOINT_OVERRIDES_FLAG
+OR_ALLOW = f"or have a cluster administrator run the operator with gwsync run {FLAG}"
+
+
+class EndpointOverrideRefused(Exception):
+    """A field sends credentials somewhere other than the default; the message names it and the flag."""
+
+    def __init__(self, message: str, *, condition: str) -> None:
+        super().__init__(message)
+        self.condition = condition
+
+
+def check_spec_endpoints(spec: GoogleProvisioningSpec) -> None:
+    """Refuse the first endpoint override of the spec (none is refused when overrides are allowed)."""
+    endpoint = spec.google.api_endpoint.rstrip("/") + "/"
+    if endpoint != c.DEFAULT_GOOGLE_ENDPOINT:
+        raise EndpointOverrideRefused(
+            f"spec.google.apiEndpoint points away from {c.DEFAULT_GOOGLE_ENDPOINT}, and this operator "
+            f"refuses endpoint overrides: remove the field, {OR_ALLOW}.",
+            condition=c.CONNECTED,
+        )
+    scim = spec.target.scim
+    if not scim.url.startswith("https://"):
+        raise EndpointOverrideRefused(
+            f"spec.target.scim.url uses plain http, and this operator refuses endpoint overrides: "
+            f"use an https:// URL, {OR_ALLOW}.",
+            condition=c.TARGET_REACHABLE,
+        )
+    if scim.ca_bundle_secret_ref is not None:
+        raise EndpointOverrideRefused(
+            "spec.target.scim.caBundleSecretRef adds certificate authorities to TLS verification, and "
+            f"this operator refuses endpoint overrides: remove the field, {OR_ALLOW}.",
+            condition=c.TARGET_REACHABLE,
+        )
+
+
+def check_key_token_uri(key: str, where: str) -> None:
+    """Refuse a service-account key whose token_uri is not Google's (the assertion would go there).
+
+    A key that is not JSON is left to the Google reader, which names that problem.
+    """
+    try:
+        token_uri = json.loads(key).get("token_uri")
+    except (ValueError, AttributeError):
+        return
+    if token_uri is not None and token_uri != c.DEFAULT_GOOGLE_TOKEN_URI:
+        raise EndpointOverrideRefused(
+            f"The service-account key in {where} (spec.google.credentialsSecretRef) has a token_uri other "
+            f"than {c.DEFAULT_GOOGLE_TOKEN_URI}, and this operator refuses endpoint overrides: use the "
+            f"key file Google issued, {OR_ALLOW}.",
+            condition=c.CONNECTED,
+        )
