@@ -280,15 +280,26 @@ class ScimTransport(BaseAsyncSCIMClient):
         return float(asked + jittered * 0.1 if asked else jittered)
 
     async def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request, bounded as a whole by the client's timeout.
+
+        httpx times each read, not the request: an answer trickling in a byte at a time
+        would hold the sync for as long as the server likes, so the whole exchange gets the
+        same bound (docs/reliability.md, the trickle row).
+        """
         async with self.slots:
             self.counters.requests += 1
             if method in WRITE_METHODS:
                 self.counters.writes += 1
             try:
-                return await self.client.request(method, url, **kwargs)
+                async with asyncio.timeout(self.client.timeout.read):
+                    return await self.client.request(method, url, **kwargs)
             except httpx.RequestError as exc:
                 error = RequestNetworkException()
                 error.add_note(describe_network_error(exc))
+                raise error from exc
+            except TimeoutError as exc:
+                error = RequestNetworkException()
+                error.add_note("the request timed out")
                 raise error from exc
 
 
