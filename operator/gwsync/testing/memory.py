@@ -101,8 +101,11 @@ class MemoryTarget:
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
         self.writes += 1
         self._unique(user.user_name, target_id)
-        values = {NAMES[f]: getattr(user, NAMES[f]) for f in fields if f not in self.unsupported_fields}
-        self.users[target_id] = replace(self.users[target_id], **values)
+        stored = self.users[target_id]
+        for name in fields:
+            if name not in self.unsupported_fields:  # a default field or a mapped one (spec.attributes)
+                stored = stored.with_value(name, user.value(name))
+        self.users[target_id] = stored
 
     async def deactivate_user(self, target_id: str) -> None:
         self.writes += 1
