@@ -1063,32 +1063,39 @@ CORE_EXTRAS = ("nickName", "profileUrl", "preferredLanguage", "locale", "timezon
 NAME_EXTRAS = ("middleName", "honorificPrefix", "honorificSuffix", "formatted")
 
 
+def scalar(value: Any) -> Value:
+    """A mapped attribute as read back: text (a number as its digits) or a boolean; else None."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return value or None
+    return str(value) if isinstance(value, int | float) else None
+
+
 def mapped_extras(
     resource: dict[str, Any], name: dict[str, Any], enterprise: dict[str, Any]
 ) -> tuple[tuple[str, Value], ...]:
-    """The attributes spec.attributes may map beyond USER_FIELDS, as the target holds them."""
-    found: list[tuple[str, Value]] = [(key, text(resource.get(key), f"User.{key}")) for key in CORE_EXTRAS]
-    found += [(f"name.{key}", text(name.get(key), f"User.name.{key}")) for key in NAME_EXTRAS]
+    """The attributes spec.attributes may map beyond USER_FIELDS, as the target holds them.
+
+    Read leniently: whatever a target keeps in attributes gwsync does not map by default must not
+    fail a read; a value of another shape reads as absent (and a mapping of it writes it again).
+    """
+    found: list[tuple[str, Value]] = [(key, scalar(resource.get(key))) for key in CORE_EXTRAS]
+    found += [(f"name.{key}", scalar(name.get(key))) for key in NAME_EXTRAS]
     numbers = resource.get("phoneNumbers")
-    if numbers is not None and not isinstance(numbers, list):
-        raise not_scim("User.phoneNumbers", numbers, "a list")
-    entries = [an_object(number, "an entry of User.phoneNumbers") for number in numbers or []]
+    entries = [n for n in numbers if isinstance(n, dict)] if isinstance(numbers, list) else []
     for kind in PHONE_TYPES:
         entry = next((number for number in entries if number.get("type") == kind), {})
-        found.append((phone_target(kind), text(entry.get("value"), "User.phoneNumbers.value")))
+        found.append((phone_target(kind), scalar(entry.get("value"))))
     for key in ENTERPRISE_TARGETS:
         if key == MANAGER:
-            manager = an_object(enterprise.get(MANAGER), "User.manager")
-            found.append((MANAGER, text(manager.get("value"), "User.manager.value")))
+            manager = enterprise.get(MANAGER)
+            found.append((MANAGER, scalar(manager.get("value")) if isinstance(manager, dict) else None))
         elif key != "department":
-            found.append((key, text(enterprise.get(key), f"User.{key}")))
+            found.append((key, scalar(enterprise.get(key))))
     for schema, values in resource.items():  # custom extensions: their single-valued attributes
         if is_custom_target(schema) and isinstance(values, dict):
-            for attribute, value in values.items():
-                if isinstance(value, bool):
-                    found.append((f"{schema}:{attribute}", value))
-                elif isinstance(value, str | int | float):
-                    found.append((f"{schema}:{attribute}", text(value, f"User {schema}:{attribute}")))
+            found += [(f"{schema}:{attribute}", scalar(value)) for attribute, value in values.items()]
     return tuple((field, value) for field, value in found if value is not None)
 
 
