@@ -6,10 +6,9 @@ fills for the paths `source_fields` names.
 """
 
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 from gwsync.api.attributes import (
-    DEFAULT_MAPPINGS,
     MANAGER,
     AttributeMapping,
     Attributes,
@@ -17,7 +16,7 @@ from gwsync.api.attributes import (
     effective_mappings,
 )
 from gwsync.directory import Person
-from gwsync.sync.ports import USER_FIELDS, UserAttributes, Value
+from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, Value
 
 FIXED_FIELDS: Final = ("userName", "externalId", "active", "photos")
 
@@ -72,17 +71,18 @@ def mapped_value(person: Person, mapping: AttributeMapping) -> Value:
     return value
 
 
-def is_default(mappings: tuple[AttributeMapping, ...]) -> bool:
-    return mappings == DEFAULT_MAPPINGS
-
-
-def apply_mappings(
-    base: UserAttributes, person: Person, mappings: Iterable[AttributeMapping]
-) -> UserAttributes:
-    """`base` (the identity attributes) with every mapped value but the manager's (see plan)."""
-    user = base
+def mapped_values(
+    person: Person, mappings: Iterable[AttributeMapping]
+) -> tuple[dict[str, Any], tuple[tuple[str, Value], ...]]:
+    """Every mapped value but the manager's (see plan): UserAttributes slots, and the extras."""
+    slots: dict[str, Any] = {}
+    extra: list[tuple[str, Value]] = []
     for mapping in mappings:
         if mapping.target == MANAGER:
             continue
-        user = user.with_value(mapping.target, mapped_value(person, mapping))
-    return user
+        value = mapped_value(person, mapping)
+        if mapping.target in DEFAULT_SLOTS:
+            slots[DEFAULT_SLOTS[mapping.target]] = value
+        else:
+            extra.append((mapping.target, value))
+    return slots, tuple(extra)

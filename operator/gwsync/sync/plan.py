@@ -36,7 +36,7 @@ from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, M
 from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
 from gwsync.directory import Directory, Person
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.mapping import apply_mappings, mapped_fields, mapped_value
+from gwsync.sync.mapping import mapped_fields, mapped_value, mapped_values
 from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
 
 CASE_INSENSITIVE = frozenset({"userName", "emails"})
@@ -140,13 +140,29 @@ def desired_attributes(
     person: Person, mappings: tuple[AttributeMapping, ...] = DEFAULT_MAPPINGS
 ) -> UserAttributes:
     """What gwsync writes for `person`: its identity, then each mapping (the manager apart)."""
-    identity = UserAttributes(
+    if mappings is DEFAULT_MAPPINGS:  # the default mapping, spelled out: this runs for every user
+        return UserAttributes(
+            user_name=person.primary_email,
+            external_id=person.id,
+            email=person.primary_email,
+            given_name=person.given_name or None,
+            family_name=person.family_name or None,
+            display_name=person.display_name or None,
+            active=not person.inactive,
+            title=person.title or None,
+            department=person.department or None,
+            user_type=person.employee_type or None,
+            photo=photo_value(person),
+        )
+    slots, extra = mapped_values(person, mappings)
+    return UserAttributes(
         user_name=person.primary_email,
         external_id=person.id,
         active=not person.inactive,
         photo=photo_value(person),
+        extra=extra,
+        **slots,
     )
-    return apply_mappings(identity, person, mappings)
 
 
 def shown(value: Value) -> str | None:
@@ -213,6 +229,8 @@ def supported_mappings(
             dropped.setdefault(f"the attribute {target} in its /Schemas", []).append(target)
         else:
             kept.append(mapping)
+    if not dropped:
+        return mappings, []  # the very tuple: the default mapping keeps its fast path
     notes = [
         f"The target does not declare {what} for Users; gwsync does not send "
         f"{', '.join(targets)} (spec.attributes)."

@@ -4,12 +4,13 @@ undeclared extensions said and left out (pure, with plain values and the in-memo
 import asyncio
 from typing import Any
 
+from gwsync.api.attributes import DEFAULT_MAPPINGS
 from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.api.report import Action
 from gwsync.directory import Directory, Person
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.plan import make_plan
+from gwsync.sync.plan import desired_attributes, make_plan
 from gwsync.testing.memory import MemoryTarget, StaticSource
 
 MANAGER = {"mappings": [{"target": "manager", "source": "relations[type=manager].value"}]}
@@ -77,3 +78,13 @@ def test_an_extension_the_target_does_not_declare_is_left_out_with_a_note() -> N
     plan = make_plan(people, spec(attributes=attributes), Ledger.empty(), [], [], extensions=declared)
     assert plan.notes == []
     assert plan.users[0].desired is not None and plan.users[0].desired.value(BADGE) == "B-1"
+
+
+def test_the_default_mapping_spelled_out_is_the_general_mapping_of_the_defaults() -> None:
+    jane = Person(
+        "id-jane", "jane@acme.com", "Jane", "Doe", "", title="Eng", department="R&D", employee_type="Staff"
+    )
+    nameless = Person("id-x", "x@acme.com")
+    for someone in (jane, nameless):
+        general = desired_attributes(someone, tuple(list(DEFAULT_MAPPINGS)))  # not the tuple itself
+        assert desired_attributes(someone) == general
