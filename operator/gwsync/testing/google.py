@@ -11,6 +11,8 @@ it, so the reader in gwsync.sources.google is exercised over real HTTP with Goog
   insufficientPermissions;
 - users.list (``maxResults`` ≤ 500, default 100), groups.list (≤ 200), members.list (≤ 200),
   page tokens, ``fields`` partial responses, ``query`` for users and groups, customers.get;
+- a user's phones, externalIds, relations (its manager) and customSchemas; custom schema
+  fields only with ``projection=custom`` (the schemas of ``customFieldMask``) or ``full``;
 - ``POST /v1/projects/-/serviceAccounts/{email}:signJwt`` (IAM Credentials) for keyless
   delegation;
 - faults (status, Google reason, only on one page, a number of times, Retry-After, delay) and
