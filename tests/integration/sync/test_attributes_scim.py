@@ -214,3 +214,22 @@ async def test_managers_in_a_cycle_cost_one_patch_and_an_outsider_is_left_empty_
     assert manager_of(scim, "bo@acme.example") == ids["vp.eng@acme.example"]
     assert manager_of(scim, "cy@acme.example") is None
     assert sorted(w.method for w in scim.writes) == ["PATCH"] + ["POST"] * 6
+
+
+async def test_without_patch_every_kind_is_written_by_put_and_the_rest_kept(emulator: GoogleEmulator) -> None:
+    with run_scim_server(patch=False, extensions=[ACME_SCHEMA]) as put_only:
+        first = await sync(emulator, put_only, None, Ledger.empty())
+        before = {k: v for k, v in put_only.user_by_name("Ana.Lima@acme.example").items() if k != "meta"}
+        other = {**before, "profileUrl": "https://people.acme.example/ana"}  # set by someone else: kept
+        put_only.call("PUT", f"/Users/{before['id']}", other)
+        put_only.reset_log()
+        await sync(emulator, put_only, [*EVERY_KIND, *MANAGER], first.ledger)
+
+        ana = put_only.user_by_name("Ana.Lima@acme.example")
+        assert {w.method for w in put_only.writes} == {"PUT"}
+        assert ana["profileUrl"] == "https://people.acme.example/ana"
+        assert ana["phoneNumbers"][0] == {"value": "+1 555 0100", "type": "work"}
+        assert ana[ENTERPRISE]["costCenter"] == "CC-42"
+        assert ana[ENTERPRISE]["manager"]["value"] == put_only.user_by_name("vp.eng@acme.example")["id"]
+        assert ana[ACME] == {"badge": "B-4", "admin": False}
+        assert ana["title"] == "Staff Engineer" and ana["locale"] == "fr-CA"
