@@ -14,7 +14,10 @@ No I/O here, so every ownership rule is a plain function tested with plain value
 - a userName is freed before it is taken (order_user_names): the deactivated user of a departed
   account holding it is renamed to `departed+<targetId>@<domain of the address>` (its work
   email keeps the address, so renaming it back restores it), renames in a chain go in order,
-  and people swapping addresses pass through `gwsync-tmp+<googleId>@<domain>`.
+  and people swapping addresses pass through `gwsync-tmp+<googleId>@<domain>`;
+- only the mapped attributes are compared and written (spec.attributes, gwsync.sync.mapping); a
+  manager created in this sync is created before its reports (order_managers), so its id goes
+  in their creation, and a cycle of managers costs one request afterwards.
 Each step carries its report item (result Planned); apply fills in the outcome.
 """
 
@@ -24,32 +27,18 @@ from datetime import UTC, datetime
 
 from gwsync.api.attributes import (
     DEFAULT_MAPPINGS,
-    ENTERPRISE_TARGETS,
-    ENTERPRISE_URN,
     MANAGER,
     AttributeMapping,
     effective_mappings,
-    is_custom_target,
-    split_custom,
 )
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
 from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
 from gwsync.directory import Directory, Person
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.mapping import mapped_fields, mapped_value, mapped_values
+from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolve_managers, supported_mappings
 from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
 
 CASE_INSENSITIVE = frozenset({"userName", "emails"})
-
-
-@dataclass(frozen=True)
-class ManagerRef:
-    """A user's manager (spec.attributes maps `manager`): whom Google names, and who that is."""
-
-    email: str  # as Google holds it
-    source_id: str | None = None  # the manager's Google id, when the manager is provisioned
-    target_id: str | None = None  # the manager's target id, when it exists before this sync
-    note: str = ""  # why the manager is left empty, for the item's details
 
 
 @dataclass(frozen=True)
@@ -201,69 +190,6 @@ class UserMapping:
     fields: tuple[str, ...] = USER_FIELDS
     managers: dict[str, ManagerRef] = field(default_factory=dict)  # Google id -> the person's manager
     names: dict[str, str] = field(default_factory=dict)  # target id -> userName, to show managers
-
-
-def supported_mappings(
-    mappings: tuple[AttributeMapping, ...], extensions: Mapping[str, frozenset[str]] | None
-) -> tuple[tuple[AttributeMapping, ...], list[str]]:
-    """The mappings whose extension the target declares, and a sentence per schema it does not.
-
-    `extensions` (Target.user_extensions): None when the target cannot say, then all are kept.
-    The enterprise department stays with the target's own handling (unsupported_fields).
-    """
-    if extensions is None:
-        return mappings, []
-    dropped: dict[str, list[str]] = {}
-    kept: list[AttributeMapping] = []
-    for mapping in mappings:
-        target = mapping.target
-        if target in ENTERPRISE_TARGETS and target != "department" and ENTERPRISE_URN not in extensions:
-            dropped.setdefault(f"the enterprise extension ({ENTERPRISE_URN})", []).append(target)
-        elif is_custom_target(target) and (schema_attribute := split_custom(target))[0] not in extensions:
-            dropped.setdefault(f"the extension schema {schema_attribute[0]}", []).append(target)
-        elif (
-            is_custom_target(target)
-            and extensions[split_custom(target)[0]]
-            and (split_custom(target)[1].casefold() not in extensions[split_custom(target)[0]])
-        ):
-            dropped.setdefault(f"the attribute {target} in its /Schemas", []).append(target)
-        else:
-            kept.append(mapping)
-    if not dropped:
-        return mappings, []  # the very tuple: the default mapping keeps its fast path
-    notes = [
-        f"The target does not declare {what} for Users; gwsync does not send "
-        f"{', '.join(targets)} (spec.attributes)."
-        for what, targets in dropped.items()
-    ]
-    return tuple(kept), notes
-
-
-def resolve_managers(
-    mapping: AttributeMapping,
-    chosen: dict[str, Person],
-    directory: Directory,
-    target_ids: dict[str, str | None],
-) -> dict[str, ManagerRef]:
-    """Each chosen person's manager: its Google id and target id when it is provisioned.
-
-    `target_ids`: Google id -> target id of every person provisioned by this sync (None: created
-    in it). A manager Google names who is not provisioned (another organization, not in the
-    chosen groups, suspended) is left empty, with a note.
-    """
-    by_email = {person.primary_email.casefold(): gid for gid, person in directory.people.items()}
-    managers: dict[str, ManagerRef] = {}
-    for gid, person in chosen.items():
-        email = mapped_value(person, mapping)
-        if not isinstance(email, str):
-            continue
-        manager = by_email.get(email.casefold())
-        if manager is None or manager not in target_ids:
-            note = f"Manager {email} is not provisioned by this GoogleProvisioning; manager left empty."
-            managers[gid] = ManagerRef(email, note=note)
-        else:
-            managers[gid] = ManagerRef(email, manager, target_ids[manager])
-    return managers
 
 
 def manager_change(
