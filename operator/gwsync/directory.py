@@ -25,6 +25,9 @@ class Person:
     employee_type: str | None = None  # Google organizations[].description
     photo_url: str | None = None
     photo_etag: str | None = None
+    extra: Mapping[str, str | bool] = field(default_factory=dict, hash=False)
+    """Values of the source fields spec.attributes reads beyond the ones above, by source path
+    (`phones[type=work].value`, `customSchemas.HR.badge`); a field without a value is absent."""
 
     @property
     def display_name(self) -> str:

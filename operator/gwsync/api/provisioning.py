@@ -15,6 +15,7 @@ import durationpy
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from gwsync.api.attributes import Attributes
 from gwsync.api.base import ApiModel, cel
 from gwsync.api.common import Condition, SecretKeyRef
 from gwsync.api.constants import DEFAULT_CUSTOMER_ID, DEFAULT_GOOGLE_ENDPOINT
@@ -380,6 +381,13 @@ class GoogleProvisioningSpec(ApiModel):
     schedule: Schedule = Field(default_factory=Schedule, description="Scheduled sync interval.")
     deprovision: Deprovision = Field(
         default_factory=Deprovision, description="Removal behaviour and its safety threshold."
+    )
+    attributes: Attributes | None = Field(
+        default=None,
+        description=(
+            "Which Google user field (or constant) fills which SCIM attribute, on top of the "
+            "default mapping; unset: the default mapping alone."
+        ),
     )
     dry_run: bool = Field(default=False, description="Plan and report only; change nothing.")
     suspend: bool = Field(default=False, description="Stop scheduled syncs; a requested sync still runs.")

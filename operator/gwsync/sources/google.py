@@ -20,7 +20,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +40,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from gwsync.api.attributes import BOOLEAN_SOURCES, LIST_SOURCES, custom_schema
 from gwsync.api.provisioning import GoogleSource
 from gwsync.directory import Directory, GroupMembers, Person
 from gwsync.sync.ports import SourceUnavailable
@@ -372,12 +373,16 @@ class GoogleDirectory:
         self._customer = self._parse(what, customer_of, answer)
         return self._customer
 
-    def read(self, groups: Sequence[str]) -> Directory:
-        """Every user and the transitive user members of `groups`; never a partial result."""
+    def read(self, groups: Sequence[str], fields: Collection[str] = ()) -> Directory:
+        """Every user and the transitive user members of `groups`; never a partial result.
+
+        `fields`: the source paths spec.attributes reads beyond a Person's own (Person.extra);
+        custom schema fields make the users listing ask for projection=custom with their schemas.
+        """
         wanted = list(dict.fromkeys(g.lower() for g in groups))
         customer = self._customer or self.check_connection()
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="google-read") as pool:
-            users_future = pool.submit(self._list_users)
+            users_future = pool.submit(self._list_users, tuple(sorted(set(fields))))
             graph = self._read_groups(pool, wanted)
             people = users_future.result()
         memberships, notes = _expand(wanted, graph, people)
@@ -404,21 +409,38 @@ class GoogleDirectory:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def _list_users(self) -> dict[str, Person]:
+    def _list_users(self, fields: tuple[str, ...] = ()) -> dict[str, Person]:
         people: dict[str, Person] = {}
-        for page_number, page in enumerate(self._pages("users", self._users_request, users_page)):
+
+        def request(api: Any, token: str | None) -> Any:
+            return self._users_request(api, token, fields)
+
+        def parse(page: Mapping[str, Any]) -> tuple[list[Person], str | None]:
+            return users_page(page, fields)
+
+        for page_number, page in enumerate(self._pages("users", request, parse)):
             for person in page:
                 people[person.id] = person
             log.debug("Users page %d read (%d users so far).", page_number + 1, len(people))
         return people
 
-    def _users_request(self, api: Any, token: str | None) -> Any:
+    def _users_request(self, api: Any, token: str | None, fields: tuple[str, ...] = ()) -> Any:
+        if not fields:
+            return api.users().list(
+                customer=self.customer_id,
+                maxResults=USERS_PAGE,
+                pageToken=token,
+                fields=USER_FIELDS,
+                projection="basic",
+            )
+        schemas = sorted({schema for path in fields if (schema := custom_schema(path))})
+        custom = {"projection": "custom", "customFieldMask": ",".join(schemas)} if schemas else {}
         return api.users().list(
             customer=self.customer_id,
             maxResults=USERS_PAGE,
             pageToken=token,
-            fields=USER_FIELDS,
-            projection="basic",
+            fields=mapped_user_fields(fields),
+            **({"projection": "basic"} | custom),
         )
 
     def _direct_members(self, group: str) -> list[Member]:
@@ -812,7 +834,83 @@ def _page_token(page: Mapping[str, Any]) -> str | None:
     return _text(page, "nextPageToken", "the page")
 
 
-def to_person(user: Mapping[str, Any], where: str = "the user") -> Person:
+def mapped_user_fields(paths: Collection[str]) -> str:
+    """The users.list `fields` selector for the default attributes plus the mapped source paths."""
+    lists: dict[str, set[str]] = {}
+    scalars: list[str] = []
+    for path in paths:
+        head = re.split(r"[.\[]", path, maxsplit=1)[0]
+        if head in LIST_SOURCES:
+            lists.setdefault(head, {"type", "customType", "primary"}).add(path.rsplit(".", 1)[1])
+        elif head == "customSchemas":
+            scalars.append("customSchemas")
+        elif head not in ("id", "primaryEmail", "name"):
+            scalars.append(head)
+    organizations = {"title", "department", "description", "primary"} | lists.pop("organizations", set())
+    parts = [
+        "id",
+        "primaryEmail",
+        "name(givenName,familyName,fullName)",
+        "suspended",
+        "archived",
+        f"organizations({','.join(sorted(organizations))})",
+        "thumbnailPhotoUrl",
+        "thumbnailPhotoEtag",
+        *(f"{name}({','.join(sorted(keys))})" for name, keys in sorted(lists.items())),
+        *sorted(set(scalars)),
+    ]
+    return f"nextPageToken,users({','.join(parts)})"
+
+
+_LIST_PATH = re.compile(r"^([A-Za-z]+)(?:\[type=([^\]=]+)\])?\.([A-Za-z]+)$")
+
+
+def source_value(user: Mapping[str, Any], path: str, where: str) -> str | bool | None:
+    """The value of one mapped source path in a Directory API user resource; Malformed if mistyped.
+
+    A list field without `[type=...]` reads the primary entry, else the first; with it, the first
+    entry of that type (a custom type is matched by its customType). A custom schema field with
+    several values gives the first.
+    """
+    schema = custom_schema(path)
+    if schema is not None:
+        schemas = _object(user.get("customSchemas") or {}, f"{where}.customSchemas")
+        values = _object(schemas.get(schema) or {}, f"{where}.customSchemas.{schema}")
+        value = values.get(path.rsplit(".", 1)[1])
+        if isinstance(value, list):
+            value = value[0] if value else None
+            value = value.get("value") if isinstance(value, dict) else value
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            return str(value)
+        if not isinstance(value, str):
+            raise Malformed(f"{where}.customSchemas.{schema} holds {_kind(value)} for {path}")
+        return value or None
+    listed = _LIST_PATH.match(path)
+    if listed is not None and listed.group(1) in LIST_SOURCES:
+        name, kind, key = listed.groups()
+        entries = user.get(name) or []
+        if not isinstance(entries, list):
+            raise Malformed(f"{where}.{name} is {_kind(entries)}, not a list")
+        objects = [_object(entry, f"{where}.{name}[{index}]") for index, entry in enumerate(entries)]
+        if kind is not None:
+            chosen = [
+                o
+                for o in objects
+                if o.get("type") == kind or (o.get("type") == "custom" and o.get("customType") == kind)
+            ]
+        else:
+            chosen = sorted(objects, key=lambda o: o.get("primary") is not True)
+        return _text(chosen[0], key, f"{where}.{name}") if chosen else None
+    if path in BOOLEAN_SOURCES:
+        return _flag(user, path, where)
+    if path.startswith("name."):
+        return _text(_object(user.get("name") or {}, f"{where}.name"), path[5:], f"{where}.name")
+    return _text(user, path, where)
+
+
+def to_person(user: Mapping[str, Any], where: str = "the user", fields: Collection[str] = ()) -> Person:
     """A Directory API user resource as the source-neutral Person; Malformed if it is not one."""
     name = _object(user.get("name") or {}, f"{where}.name")
     organizations = user.get("organizations") or []
@@ -837,12 +935,13 @@ def to_person(user: Mapping[str, Any], where: str = "the user") -> Person:
         employee_type=_text(organization, "description", at),
         photo_url=_text(user, "thumbnailPhotoUrl", where),
         photo_etag=_text(user, "thumbnailPhotoEtag", where),
+        extra={path: value for path in fields if (value := source_value(user, path, where)) is not None},
     )
 
 
-def users_page(page: Mapping[str, Any]) -> tuple[list[Person], str | None]:
-    """A users.list page: its people and the next page's token."""
-    users = [to_person(user, f"users[{index}]") for index, user in enumerate(_list(page, "users"))]
+def users_page(page: Mapping[str, Any], fields: Collection[str] = ()) -> tuple[list[Person], str | None]:
+    """A users.list page: its people (with the mapped `fields`) and the next page's token."""
+    users = [to_person(user, f"users[{index}]", fields) for index, user in enumerate(_list(page, "users"))]
     return users, _page_token(page)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TypeVar
 
+from gwsync.api.attributes import MANAGER
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import MemberStep, Plan, TeamStep, UserStep
@@ -48,6 +49,7 @@ class Run:
     groups: dict[str, str] = field(default_factory=dict)  # team -> target group id
     stopped: TargetUnavailable | None = None  # set when the target refused to go on
     unwritten: set[str] = field(default_factory=set)  # target ids whose user step did not succeed
+    with_manager: set[str] = field(default_factory=set)  # Google ids written with a manager made now
 
     async def saved(self) -> None:
         if self.checkpoint is not None:
@@ -106,10 +108,18 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
         details = f"Not written: {name} is still held by a user whose rename did not succeed."
         return item.model_copy(update={"result": Result.FAILED, "details": details})
     gid = item.source_id or ""
+    desired, fields = step.desired, step.fields
+    if step.manager is not None and desired is not None:  # a manager created in this sync
+        manager_id = run.ledger.users.get(step.manager.source_id or "")
+        if manager_id is not None:
+            desired = desired.with_value(MANAGER, manager_id)
+            run.with_manager.add(gid)
+        else:  # not there yet (a cycle, or its creation failed): set_manager tries afterwards
+            fields = tuple(name for name in fields if name != MANAGER)
     try:
         if item.action is Action.CREATE:
-            assert step.desired is not None
-            target_id = await run.target.create_user(step.desired)
+            assert desired is not None
+            target_id = await run.target.create_user(desired)
             run.ledger.users[gid] = target_id
             return outcome(item, target_id=target_id)
         assert step.target_id is not None
@@ -121,8 +131,8 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
             await run.target.deactivate_user(step.target_id)
             run.ledger.pending.pop(gid, None)  # done: its grace period is over
         else:
-            assert step.desired is not None
-            await run.target.update_user(step.target_id, step.desired, step.fields)
+            assert desired is not None
+            await run.target.update_user(step.target_id, desired, fields)
             run.ledger.users[gid] = step.target_id
         return outcome(item)
     except TargetUnavailable:
@@ -141,7 +151,39 @@ async def apply_users(run: Run, steps: Sequence[UserStep]) -> list[ReportItem]:
             items[i] = item
             if item.result is not Result.SUCCEEDED and step.target_id is not None:
                 run.unwritten.add(step.target_id)
+    late = [
+        (i, step)
+        for i, step in enumerate(steps)
+        if step.manager is not None
+        and items[i].result is Result.SUCCEEDED
+        and (step.item.source_id or "") not in run.with_manager
+    ]
+    if late and run.stopped is None:
+        finished = await all_or_stop(run, [set_manager(run, step, items[i]) for i, step in late])
+        for (i, _), result in zip(late, finished, strict=True):
+            items[i] = result if result is not None else items[i]
     return [items[i] for i in range(len(steps))]
+
+
+async def set_manager(run: Run, step: UserStep, item: ReportItem) -> ReportItem:
+    """The manager of a user written before its manager existed (a cycle), or a note why not."""
+    assert step.manager is not None and step.desired is not None
+    email = step.manager.email
+    manager_id = run.ledger.users.get(step.manager.source_id or "")
+    own_id = item.target_id or step.target_id
+    if manager_id is None or own_id is None:
+        note = f"Manager {email} was not written in this sync, so the manager is left empty until the next."
+        return item.model_copy(update={"details": f"{item.details} {note}".strip()})
+    try:
+        await run.target.update_user(own_id, step.desired.with_value(MANAGER, manager_id), (MANAGER,))
+    except TargetUnavailable:
+        raise
+    except Exception as exc:
+        failed = outcome(item, exc)
+        details = f"Written, but setting manager {email} failed: {failed.details}"
+        return failed.model_copy(update={"details": details})
+    note = f"Manager {email} set once it was created."
+    return item.model_copy(update={"details": f"{item.details} {note}".strip()})
 
 
 async def apply_team(run: Run, step: TeamStep) -> ReportItem:

@@ -19,6 +19,7 @@ from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.apply import apply_plan
 from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.ledger import Ledger
+from gwsync.sync.mapping import source_fields
 from gwsync.sync.plan import make_plan, source_groups
 from gwsync.sync.ports import (
     Source,
@@ -62,7 +63,7 @@ async def run_sync(
     """Run one sync of `spec` from `source` to `target`; never raises for item failures."""
     target_read = asyncio.ensure_future(read_target(target))
     try:
-        directory = await asyncio.to_thread(source.read, source_groups(spec))
+        directory = await asyncio.to_thread(source.read, source_groups(spec), source_fields(spec.attributes))
     except BaseException as exc:
         target_read.cancel()
         await asyncio.gather(target_read, return_exceptions=True)
@@ -83,7 +84,8 @@ async def run_sync(
     notes = list(target.notes)
     if progress is not None:
         progress("read", len(users), len(directory.people))
-    plan = make_plan(directory, spec, ledger, users, groups, target.unsupported_fields)
+    extensions = target.user_extensions
+    plan = make_plan(directory, spec, ledger, users, groups, target.unsupported_fields, extensions=extensions)
     verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
     stopped: str | None = None
     if dry_run:
@@ -97,8 +99,8 @@ async def run_sync(
     message = describe(summary, dry_run=dry_run, held_reason=verdict.reason, skipped=not_applied(items))
     if stopped is not None:
         phase, message = "Failed", f"{stopped} The sync stopped: {message[0].lower()}{message[1:]}"
-    if target.write_notes:  # what the target did with the writes (or cannot store), once each
-        message = " ".join([message, *dict.fromkeys(target.write_notes)])
+    if target.write_notes or plan.notes:  # what the target did with the writes (or cannot store)
+        message = " ".join([message, *dict.fromkeys([*target.write_notes, *plan.notes])])
     if notes:
         # The read may be incomplete: users not seen are not taken as deleted by hand.
         message = " ".join([message, *notes])

@@ -14,19 +14,29 @@ No I/O here, so every ownership rule is a plain function tested with plain value
 - a userName is freed before it is taken (order_user_names): the deactivated user of a departed
   account holding it is renamed to `departed+<targetId>@<domain of the address>` (its work
   email keeps the address, so renaming it back restores it), renames in a chain go in order,
-  and people swapping addresses pass through `gwsync-tmp+<googleId>@<domain>`.
+  and people swapping addresses pass through `gwsync-tmp+<googleId>@<domain>`;
+- only the mapped attributes are compared and written (spec.attributes, gwsync.sync.mapping); a
+  manager created in this sync is created before its reports (order_managers), so its id goes
+  in their creation, and a cycle of managers costs one request afterwards.
 Each step carries its report item (result Planned); apply fills in the outcome.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from gwsync.api.attributes import (
+    DEFAULT_MAPPINGS,
+    MANAGER,
+    AttributeMapping,
+    effective_mappings,
+)
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
 from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
 from gwsync.directory import Directory, Person
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes
+from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolve_managers, supported_mappings
+from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
 
 CASE_INSENSITIVE = frozenset({"userName", "emails"})
 
@@ -42,6 +52,7 @@ class UserStep:
     wave: int = 0  # apply runs the waves in order: a userName must be freed before it is taken
     after: tuple[str, ...] = ()  # target ids whose userName write must succeed first
     prepares: bool = False  # moves a user out of the way (departed+..., gwsync-tmp+...)
+    manager: ManagerRef | None = None  # a manager created in this sync: its id is filled in by apply
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class Plan:
     members: list[MemberStep] = field(default_factory=list)
     managed: dict[str, str] = field(default_factory=dict)  # Google id -> target id, before apply
     pending: dict[str, str] = field(default_factory=dict)  # the ledger's pending removals after this sync
+    notes: list[str] = field(default_factory=list)  # sentences for the sync's message (mapped attributes)
 
     @property
     def items(self) -> list[ReportItem]:
@@ -113,43 +125,88 @@ def photo_value(person: Person) -> str | None:
     return f"{person.photo_url}#etag={person.photo_etag}" if person.photo_etag else person.photo_url
 
 
-def desired_attributes(person: Person) -> UserAttributes:
+def desired_attributes(
+    person: Person, mappings: tuple[AttributeMapping, ...] = DEFAULT_MAPPINGS
+) -> UserAttributes:
+    """What gwsync writes for `person`: its identity, then each mapping (the manager apart)."""
+    if mappings is DEFAULT_MAPPINGS:  # the default mapping, spelled out: this runs for every user
+        return UserAttributes(
+            user_name=person.primary_email,
+            external_id=person.id,
+            email=person.primary_email,
+            given_name=person.given_name or None,
+            family_name=person.family_name or None,
+            display_name=person.display_name or None,
+            active=not person.inactive,
+            title=person.title or None,
+            department=person.department or None,
+            user_type=person.employee_type or None,
+            photo=photo_value(person),
+        )
+    slots, extra = mapped_values(person, mappings)
     return UserAttributes(
         user_name=person.primary_email,
         external_id=person.id,
-        email=person.primary_email,
-        given_name=person.given_name or None,
-        family_name=person.family_name or None,
-        display_name=person.display_name or None,
         active=not person.inactive,
-        title=person.title or None,
-        department=person.department or None,
-        user_type=person.employee_type or None,
         photo=photo_value(person),
+        extra=extra,
+        **slots,
     )
 
 
-def shown(value: str | bool | None) -> str | None:
+def shown(value: Value) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
 
 
-def same(field_name: str, left: str | bool | None, right: str | bool | None) -> bool:
+def same(field_name: str, left: Value, right: Value) -> bool:
     if field_name in CASE_INSENSITIVE and isinstance(left, str) and isinstance(right, str):
         return left.casefold() == right.casefold()
     return (left or None) == (right or None) if not isinstance(left, bool) else left == right
 
 
 def changed_fields(
-    desired: UserAttributes, current: UserAttributes, unsupported: frozenset[str] = frozenset()
+    desired: UserAttributes,
+    current: UserAttributes,
+    unsupported: frozenset[str] = frozenset(),
+    fields: tuple[str, ...] = USER_FIELDS,
 ) -> list[FieldChange]:
     """The fields that differ; those the target does not store (`unsupported`) never do."""
     return [
         FieldChange(field=name, from_=shown(current.value(name)), to=shown(desired.value(name)))
-        for name in USER_FIELDS
-        if name not in unsupported and not same(name, desired.value(name), current.value(name))
+        for name in fields
+        if name != MANAGER
+        and name not in unsupported
+        and not same(name, desired.value(name), current.value(name))
     ]
+
+
+@dataclass(frozen=True)
+class UserMapping:
+    """spec.attributes as the planner uses it: the mappings, the fields they write, the names."""
+
+    mappings: tuple[AttributeMapping, ...] = DEFAULT_MAPPINGS
+    fields: tuple[str, ...] = USER_FIELDS
+    managers: dict[str, ManagerRef] = field(default_factory=dict)  # Google id -> the person's manager
+    names: dict[str, str] = field(default_factory=dict)  # target id -> userName, to show managers
+
+
+def manager_change(
+    person: Person, current: UserAttributes | None, mapping: UserMapping
+) -> tuple[FieldChange | None, ManagerRef | None]:
+    """The manager field's change (None: none), and the manager to resolve at apply time."""
+    ref = mapping.managers.get(person.id)
+    pending = ref if ref is not None and ref.source_id and ref.target_id is None else None
+    if current is None:
+        return None, pending
+    now = current.value(MANAGER)
+    wanted = ref.target_id if ref is not None else None
+    if pending is None and same(MANAGER, wanted, now):
+        return None, None
+    before = mapping.names.get(str(now), now) if isinstance(now, str) else None
+    after = ref.email if ref is not None and (ref.source_id or ref.target_id) else None
+    return FieldChange(field=MANAGER, from_=shown(before), to=after), pending
 
 
 def modified_at(user: TargetUser) -> float:
@@ -220,12 +277,26 @@ def plan_user(
     replaces: str | None = None,
     duplicates: Iterable[TargetUser] = (),
     unsupported: frozenset[str] = frozenset(),
+    mapping: UserMapping | None = None,
 ) -> UserStep:
-    desired = desired_attributes(person)
+    mapping = mapping or UserMapping()
+    desired = desired_attributes(person, mapping.mappings)
+    ref = mapping.managers.get(person.id)
+    note = ref.note if ref is not None else ""
+    if MANAGER in mapping.fields:
+        desired = desired.with_value(MANAGER, ref.target_id if ref is not None else None)
+    manager, pending = (
+        manager_change(person, current.attributes if current else None, mapping)
+        if MANAGER in mapping.fields and MANAGER not in unsupported
+        else (None, None)
+    )
     if current is None:
-        item = user_item(person.primary_email, person.id, None, Action.CREATE, "New in Google.")
-        return UserStep(item, desired, None, USER_FIELDS)
-    changes = changed_fields(desired, current.attributes, unsupported)
+        details = " ".join(part for part in ("New in Google.", note) if part)
+        item = user_item(person.primary_email, person.id, None, Action.CREATE, details)
+        return UserStep(item, desired, None, mapping.fields, manager=pending)
+    changes = changed_fields(desired, current.attributes, unsupported, mapping.fields)
+    if manager is not None:
+        changes.append(manager)
     fields = tuple(change.field for change in changes)
     if replaces is not None:
         action, details = (
@@ -241,9 +312,9 @@ def plan_user(
         action, details = Action.UPDATE, "Changed: " + ", ".join(fields) + "."
     else:
         action, details = Action.UNCHANGED, ""
-    details = " ".join(part for part in (details, duplicate_note(duplicates)) if part)
+    details = " ".join(part for part in (details, note, duplicate_note(duplicates)) if part)
     item = user_item(person.primary_email, person.id, current.id, action, details, changes)
-    return UserStep(item, desired, current.id, fields)
+    return UserStep(item, desired, current.id, fields, manager=pending if MANAGER in fields else None)
 
 
 def user_item(
@@ -349,8 +420,10 @@ def plan_users(
     target_users: list[TargetUser],
     unsupported: frozenset[str] = frozenset(),
     now: datetime | None = None,
+    extensions: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan:
     desired = desired_people(directory, spec)
+    mappings, notes = supported_mappings(effective_mappings(spec.attributes), extensions)
     managed, duplicates = managed_users(ledger, directory, target_users)
     managed_ids = {user.id for users in [managed.values(), *duplicates.values()] for user in users}
     unowned = {
@@ -360,7 +433,8 @@ def plan_users(
     }
     # Managed users whose Google account no longer exists, by userName (re-hire candidates).
     orphans = {user.user_name.casefold(): gid for gid, user in managed.items() if gid not in directory.people}
-    plan = Plan(managed={gid: user.id for gid, user in managed.items()})
+    plan = Plan(managed={gid: user.id for gid, user in managed.items()}, notes=notes)
+    chosen: list[tuple[Person, TargetUser | None, bool, str | None]] = []
     for gid in sorted(desired, key=lambda g: desired[g].primary_email):
         person = desired[gid]
         current = managed.get(gid)
@@ -372,8 +446,13 @@ def plan_users(
         adopting = current is None and email in unowned
         if adopting:
             current = unowned.pop(email)
+        chosen.append((person, current, adopting, replaces))
+    mapping = user_mapping(mappings, chosen, directory, target_users)
+    for person, current, adopting, replaces in chosen:
         plan.users.append(
-            plan_user(person, current, adopting, replaces, duplicates.get(gid, ()), unsupported)
+            plan_user(
+                person, current, adopting, replaces, duplicates.get(person.id, ()), unsupported, mapping
+            )
         )
     leaving = sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name)
     # The grace period (spec.deprovision.gracePeriod): a leaver whose removal would write
@@ -411,6 +490,23 @@ def plan_users(
             for duplicate in duplicates.get(gid, ())
         )
     return plan
+
+
+def user_mapping(
+    mappings: tuple[AttributeMapping, ...],
+    chosen: list[tuple[Person, TargetUser | None, bool, str | None]],
+    directory: Directory,
+    target_users: list[TargetUser],
+) -> UserMapping:
+    """The planner's view of the mapping for this sync, managers resolved."""
+    fields = mapped_fields(mappings)
+    manager = next((m for m in mappings if m.target == MANAGER), None)
+    if manager is None:
+        return UserMapping(mappings, fields)
+    people = {person.id: person for person, *_ in chosen}
+    target_ids = {person.id: current.id if current else None for person, current, *_ in chosen}
+    names = {user.id: user.user_name for user in target_users}
+    return UserMapping(mappings, fields, resolve_managers(manager, people, directory, target_ids), names)
 
 
 def written_name(step: UserStep) -> str | None:
@@ -516,6 +612,48 @@ def order_user_names(
         replace(step, wave=wave(i), after=(after[i],) if i in after else ()) for i, step in enumerate(steps)
     ]
     return [*aside, *ordered]
+
+
+def order_managers(steps: list[UserStep]) -> list[UserStep]:
+    """Managers are created before their reports, so each id goes in the create body. Pure.
+
+    A step whose manager is created in this sync (`step.manager`) runs in a later wave than that
+    creation. Steps the userName order pins (a move aside, a wave above 0, a user another step
+    waits for) keep their wave; apply sets their manager afterwards when it is not there yet. A
+    cycle of managers is cut at the step that closes it: that one is written without its
+    manager, which apply sets once the manager exists (the one request a cycle costs).
+    """
+    creates = {
+        step.item.source_id: i
+        for i, step in enumerate(steps)
+        if step.item.action is Action.CREATE and not step.prepares
+    }
+    awaited = {tid for step in steps for tid in step.after}
+    pinned = {i for i, step in enumerate(steps) if step.prepares or step.wave or step.target_id in awaited}
+
+    def manager_step(i: int) -> int | None:
+        ref = steps[i].manager
+        if i in pinned or ref is None or ref.source_id is None:
+            return None
+        return creates.get(ref.source_id)
+
+    waves: dict[int, int] = {}
+    for start in range(len(steps)):
+        path: list[int] = []
+        on_path: set[int] = set()
+        node: int | None = start
+        while node is not None and node not in waves:
+            if node in on_path:  # a cycle: the last step of the path goes without its manager
+                cut = path.pop()
+                waves[cut] = steps[cut].wave
+                break
+            on_path.add(node)
+            path.append(node)
+            node = manager_step(node)
+        for i in reversed(path):
+            above = manager_step(i)
+            waves[i] = max(steps[i].wave, waves[above] + 1) if above is not None else steps[i].wave
+    return [replace(step, wave=waves[i]) if waves[i] != step.wave else step for i, step in enumerate(steps)]
 
 
 def plan_teams(
@@ -650,13 +788,16 @@ def make_plan(
     target_groups: list[TargetGroup],
     unsupported: frozenset[str] = frozenset(),
     now: datetime | None = None,
+    extensions: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan:
     """Every step of one sync, in apply order, each with its Planned report item.
 
     `unsupported`: fields the target does not store (Target.unsupported_fields), never compared.
     `now`: the time of the sync, for the grace period of leavers (default: the clock's now, UTC);
-    `plan.pending` is the ledger's `pending` after this sync.
+    `plan.pending` is the ledger's `pending` after this sync. `extensions`: the User schema
+    extensions the target declares (Target.user_extensions), for the mapped attributes.
     """
-    plan = plan_users(directory, spec, ledger, target_users, unsupported, now)
+    plan = plan_users(directory, spec, ledger, target_users, unsupported, now, extensions)
+    plan.users = order_managers(plan.users)
     plan_teams(plan, directory, spec, ledger, target_groups)
     return plan

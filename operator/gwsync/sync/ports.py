@@ -1,8 +1,8 @@
 """What the sync core needs from the outside world, as protocols adapters implement."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from gwsync.directory import Directory
 
@@ -14,8 +14,11 @@ class SourceUnavailable(Exception):
 class Source(Protocol):
     """A people directory (Google Workspace)."""
 
-    def read(self, groups: Sequence[str]) -> Directory:
+    def read(self, groups: Sequence[str], fields: Collection[str] = ()) -> Directory:
         """Every user, plus the transitive user members of each of `groups` (emails).
+
+        `fields`: source paths of spec.attributes (gwsync.api.attributes) beyond those every
+        Person carries; each person's values of them go into `Person.extra`.
 
         Raises SourceUnavailable when any part cannot be read after retries: never a
         partial result.
@@ -38,11 +41,14 @@ USER_FIELDS: tuple[str, ...] = (
     "userType",
     "photos",
 )
-"""The attributes gwsync owns on a target user, in report order (DESIGN §3 rule 2).
+"""The attributes gwsync owns on a target user by default, in report order (DESIGN §3 rule 2).
 
 Names are the SCIM attribute paths people know from their target's admin console; the
 adapter maps `department` to the enterprise extension and `emails` to the primary work email.
+spec.attributes adds others (gwsync.api.attributes targets), kept in `UserAttributes.extra`.
 """
+
+Value = str | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +71,14 @@ class UserAttributes:
     department: str | None = None
     user_type: str | None = None
     photo: str | None = None
+    extra: tuple[tuple[str, Value], ...] = ()
+    """Mapped attributes beyond USER_FIELDS (spec.attributes), by target name: `manager` holds
+    the manager's target id, a custom extension attribute is `<schema URN>:<attribute>`."""
 
-    def value(self, field: str) -> str | bool | None:
-        """The value of one of USER_FIELDS."""
+    def value(self, field: str) -> Value:
+        """The value of one of USER_FIELDS, or of a mapped attribute (None when it has none)."""
+        if field not in DEFAULT_SLOTS:
+            return dict(self.extra).get(field)
         return {
             "userName": self.user_name,
             "emails": self.email,
@@ -81,6 +92,30 @@ class UserAttributes:
             "userType": self.user_type,
             "photos": self.photo,
         }[field]
+
+    def with_value(self, field: str, value: Value) -> "UserAttributes":
+        """A copy with one mapped attribute set (a USER_FIELDS slot or an extra)."""
+        if field in DEFAULT_SLOTS:
+            changes: dict[str, Any] = {DEFAULT_SLOTS[field]: value}
+            return replace(self, **changes)
+        kept = tuple((name, old) for name, old in self.extra if name != field)
+        return replace(self, extra=(*kept, (field, value)))
+
+
+DEFAULT_SLOTS: Mapping[str, str] = {
+    "userName": "user_name",
+    "emails": "email",
+    "externalId": "external_id",
+    "name.givenName": "given_name",
+    "name.familyName": "family_name",
+    "displayName": "display_name",
+    "active": "active",
+    "title": "title",
+    "department": "department",
+    "userType": "user_type",
+    "photos": "photo",
+}
+"""USER_FIELDS -> the UserAttributes attribute holding each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +181,13 @@ class Target(Protocol):
         ...
 
     @property
+    def user_extensions(self) -> Mapping[str, frozenset[str]] | None:
+        """The User schema extensions the target declares, each with its attribute names
+        (lower-case; empty when the target does not list them), known once it has been read;
+        None when the target cannot say. A plain attribute satisfies this."""
+        ...
+
+    @property
     def unsupported_fields(self) -> frozenset[str]:
         """Names from USER_FIELDS the target does not store (known once it has been read).
 
@@ -163,7 +205,7 @@ class Target(Protocol):
         ...
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
-        """Write `fields` (names from USER_FIELDS) of `user`; a None value removes the attribute."""
+        """Write `fields` (USER_FIELDS or mapped targets) of `user`; a None value removes the attribute."""
         ...
 
     async def deactivate_user(self, target_id: str) -> None: ...

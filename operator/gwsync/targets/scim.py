@@ -61,7 +61,15 @@ from scim2_client.client import BaseAsyncSCIMClient, RawResponse, describe_resou
 from scim2_models import EnterpriseUser, Group, ScimProvider, ServiceProviderConfig, User
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
-from gwsync.sync.ports import TargetError, TargetGroup, TargetUnavailable, TargetUser, UserAttributes
+from gwsync.api.attributes import (
+    ENTERPRISE_TARGETS,
+    MANAGER,
+    PHONE_TYPES,
+    is_custom_target,
+    phone_target,
+    split_custom,
+)
+from gwsync.sync.ports import TargetError, TargetGroup, TargetUnavailable, TargetUser, UserAttributes, Value
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
@@ -341,6 +349,9 @@ class ScimTarget:
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
+        self.user_extensions: dict[str, frozenset[str]] | None = None
+        """`Target.user_extensions`: the User schema extensions /ResourceTypes declares, each with
+        the attribute names /Schemas lists for it; None when the target does not say."""
         self._checking = asyncio.Lock()  # users and groups are listed at once: one check for both
         self.notes: list[str] = []
         """`Target.notes`: sentences for the sync report about a doubtful read (totalResults
@@ -434,7 +445,9 @@ class ScimTarget:
         for resource_type in types if isinstance(types, list) else []:
             if isinstance(resource_type, dict) and resource_type.get("name") == "User":
                 extensions = resource_type.get("schemaExtensions") or []
-                return any(isinstance(e, dict) and e.get("schema") == ENTERPRISE for e in extensions)
+                declared = [str(e["schema"]) for e in extensions if isinstance(e, dict) and e.get("schema")]
+                self.user_extensions = {schema: frozenset() for schema in declared}
+                return ENTERPRISE in declared
         return True
 
     async def _undeclared_user_fields(self) -> frozenset[str]:
@@ -447,16 +460,17 @@ class ScimTarget:
         except (SCIMClientException, ValueError):
             return frozenset()
         schemas = payload.get("Resources") if isinstance(payload, dict) else payload
+        undeclared: frozenset[str] = frozenset()
         for schema in schemas if isinstance(schemas, list) else []:
-            if isinstance(schema, dict) and schema.get("id") == USER_SCHEMA:
-                declared = {
-                    str(a.get("name", "")).casefold()
-                    for a in schema.get("attributes") or []
-                    if isinstance(a, dict)
-                }
-                if declared:
-                    return frozenset(f for f in OPTIONAL_USER_FIELDS if f.casefold() not in declared)
-        return frozenset()
+            if not isinstance(schema, dict) or not isinstance(schema.get("attributes") or [], list):
+                continue
+            attributes = schema.get("attributes") or []
+            declared = frozenset(str(a.get("name", "")).casefold() for a in attributes if isinstance(a, dict))
+            if schema.get("id") == USER_SCHEMA and declared:
+                undeclared = frozenset(f for f in OPTIONAL_USER_FIELDS if f.casefold() not in declared)
+            elif self.user_extensions is not None and schema.get("id") in self.user_extensions:
+                self.user_extensions[str(schema["id"])] = declared  # mapped extension attributes are checked
+        return undeclared
 
     @property
     def unsupported_fields(self) -> frozenset[str]:
@@ -967,6 +981,7 @@ def user_resource(user: UserAttributes) -> dict[str, Any]:
     if user.department:
         resource["schemas"] = [USER_SCHEMA, ENTERPRISE]
         resource[ENTERPRISE] = {"department": user.department}
+    put_user_fields(resource, user, [field for field, value in user.extra if value is not None])
     return resource
 
 
@@ -978,17 +993,62 @@ def photo(value: str) -> list[dict[str, Any]]:
     return [{"value": value, "type": "photo"}]
 
 
+PHONE_FIELDS = {phone_target(kind): kind for kind in PHONE_TYPES}
+
+
+def phone_numbers(user: UserAttributes) -> list[dict[str, Any]] | None:
+    """Every mapped phone number: gwsync owns the list once a phone number is mapped."""
+    numbers = [
+        {"value": value, "type": PHONE_FIELDS[field]}
+        for field, value in user.extra
+        if field in PHONE_FIELDS and isinstance(value, str)
+    ]
+    return numbers or None
+
+
+def extension_of(field: str) -> tuple[str, str] | None:
+    """(schema URN, attribute) of a mapped attribute in an extension, else None (core)."""
+    if field in ENTERPRISE_TARGETS:
+        return ENTERPRISE, field
+    if is_custom_target(field):
+        return split_custom(field)
+    return None
+
+
+def wire_value(field: str, value: Value) -> Any:
+    """A mapped value as SCIM carries it (the manager is a reference to the user's id)."""
+    if value is None:
+        return None
+    if field == MANAGER:
+        return {"value": value}
+    return value
+
+
+def patch_path(field: str) -> str:
+    if field in PATCH_PATHS:
+        return PATCH_PATHS[field]
+    if field in PHONE_FIELDS:
+        return "phoneNumbers"
+    extension = extension_of(field)
+    return f"{extension[0]}:{extension[1]}" if extension else field
+
+
 def user_operation(field: str, user: UserAttributes) -> dict[str, Any]:
     """One PATCH operation writing `field`; a missing value removes the attribute."""
     value = user.value(field)
-    path = PATCH_PATHS[field]
+    path = patch_path(field)
+    if field in PHONE_FIELDS:
+        numbers = phone_numbers(user)
+        if not numbers:
+            return {"op": "remove", "path": path}
+        return {"op": "replace", "path": path, "value": numbers}
     if value is None:
         return {"op": "remove", "path": path}
     if field == "emails":
         return {"op": "replace", "path": path, "value": work_email(str(value))}
     if field == "photos":
         return {"op": "replace", "path": path, "value": photo(str(value))}
-    return {"op": "replace", "path": path, "value": value}
+    return {"op": "replace", "path": path, "value": wire_value(field, value)}
 
 
 def put_user_fields(resource: dict[str, Any], user: UserAttributes, fields: Iterable[str]) -> None:
@@ -999,29 +1059,33 @@ def put_user_fields(resource: dict[str, Any], user: UserAttributes, fields: Iter
     """
     for field in fields:
         value = user.value(field)
-        if field in ("name.givenName", "name.familyName"):
+        extension = extension_of(field)
+        if field.startswith("name."):
             name = dict(resource.get("name") or {})
             put(name, field.split(".", 1)[1], value)
             if name:
                 resource["name"] = name
             else:
                 resource.pop("name", None)
-        elif field == "department":
-            extension = dict(resource.get(ENTERPRISE) or {})
-            put(extension, "department", value)
-            schemas = [s for s in resource.get("schemas") or [USER_SCHEMA] if s != ENTERPRISE]
-            if extension:
-                resource[ENTERPRISE] = extension
-                schemas.append(ENTERPRISE)
+        elif field == "department" or extension is not None:
+            schema, attribute = extension or (ENTERPRISE, "department")
+            extension_values = dict(resource.get(schema) or {})
+            put(extension_values, attribute, wire_value(field, value))
+            schemas = [s for s in resource.get("schemas") or [USER_SCHEMA] if s != schema]
+            if extension_values:
+                resource[schema] = extension_values
+                schemas.append(schema)
             else:
-                resource.pop(ENTERPRISE, None)
+                resource.pop(schema, None)
             resource["schemas"] = schemas
         elif field == "emails":
             put(resource, "emails", work_email(str(value)) if value is not None else None)
         elif field == "photos":
             put(resource, "photos", photo(str(value)) if value is not None else None)
+        elif field in PHONE_FIELDS:
+            put(resource, "phoneNumbers", phone_numbers(user))
         else:
-            put(resource, PATCH_PATHS[field], value)
+            put(resource, patch_path(field), value)
 
 
 def put(mapping: dict[str, Any], key: str, value: Any) -> None:
@@ -1078,8 +1142,49 @@ def user_of(resource: Any) -> TargetUser:
             department=text(enterprise.get("department"), "User.department"),
             user_type=text(resource.get("userType"), "User.userType"),
             photo=pick(resource.get("photos"), "photo"),
+            extra=mapped_extras(resource, name, enterprise),
         ),
     )
+
+
+CORE_EXTRAS = ("nickName", "profileUrl", "preferredLanguage", "locale", "timezone")
+NAME_EXTRAS = ("middleName", "honorificPrefix", "honorificSuffix", "formatted")
+
+
+def scalar(value: Any) -> Value:
+    """A mapped attribute as read back: text (a number as its digits) or a boolean; else None."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return value or None
+    return str(value) if isinstance(value, int | float) else None
+
+
+def mapped_extras(
+    resource: dict[str, Any], name: dict[str, Any], enterprise: dict[str, Any]
+) -> tuple[tuple[str, Value], ...]:
+    """The attributes spec.attributes may map beyond USER_FIELDS, as the target holds them.
+
+    Read leniently: whatever a target keeps in attributes gwsync does not map by default must not
+    fail a read; a value of another shape reads as absent (and a mapping of it writes it again).
+    """
+    found: list[tuple[str, Value]] = [(key, scalar(resource.get(key))) for key in CORE_EXTRAS]
+    found += [(f"name.{key}", scalar(name.get(key))) for key in NAME_EXTRAS]
+    numbers = resource.get("phoneNumbers")
+    entries = [n for n in numbers if isinstance(n, dict)] if isinstance(numbers, list) else []
+    for kind in PHONE_TYPES:
+        entry = next((number for number in entries if number.get("type") == kind), {})
+        found.append((phone_target(kind), scalar(entry.get("value"))))
+    for key in ENTERPRISE_TARGETS:
+        if key == MANAGER:
+            manager = enterprise.get(MANAGER)
+            found.append((MANAGER, scalar(manager.get("value")) if isinstance(manager, dict) else None))
+        elif key != "department":
+            found.append((key, scalar(enterprise.get(key))))
+    for schema, values in resource.items():  # custom extensions: their single-valued attributes
+        if is_custom_target(schema) and isinstance(values, dict):
+            found += [(f"{schema}:{attribute}", scalar(value)) for attribute, value in values.items()]
+    return tuple((field, value) for field, value in found if value is not None)
 
 
 def pick(values: Any, kind: str) -> str | None:

@@ -11,6 +11,8 @@ it, so the reader in gwsync.sources.google is exercised over real HTTP with Goog
   insufficientPermissions;
 - users.list (``maxResults`` ≤ 500, default 100), groups.list (≤ 200), members.list (≤ 200),
   page tokens, ``fields`` partial responses, ``query`` for users and groups, customers.get;
+- a user's phones, externalIds, relations (its manager) and customSchemas; custom schema
+  fields only with ``projection=custom`` (the schemas of ``customFieldMask``) or ``full``;
 - ``POST /v1/projects/-/serviceAccounts/{email}:signJwt`` (IAM Credentials) for keyless
   delegation;
 - faults (status, Google reason, only on one page, a number of times, Retry-After, delay) and
@@ -303,6 +305,7 @@ def user_resource(user: OrgUser, admins: frozenset[str]) -> dict[str, Any]:
             ("title", user.title),
             ("department", user.department),
             ("description", user.employee_type),
+            ("costCenter", user.cost_center),
         )
         if value is not None
     }
@@ -311,7 +314,27 @@ def user_resource(user: OrgUser, admins: frozenset[str]) -> dict[str, Any]:
     if user.photo_url:
         resource["thumbnailPhotoUrl"] = user.photo_url
         resource["thumbnailPhotoEtag"] = user.photo_etag or ""
+    relations = [{"value": user.manager, "type": "manager"}] if user.manager else []
+    for key, entries in (
+        ("phones", user.phones),
+        ("externalIds", user.external_ids),
+        ("relations", [*relations, *(entry.to_wire() for entry in user.relations)]),
+    ):
+        if entries:
+            resource[key] = [entry if isinstance(entry, dict) else entry.to_wire() for entry in entries]
     return resource
+
+
+def with_custom_schemas(resource: dict[str, Any], user: OrgUser, schemas: set[str] | None) -> dict[str, Any]:
+    """The user with its customSchemas, as users.list adds them for projection=full (`schemas`
+    None: all of them) or projection=custom (the schemas of customFieldMask). Google leaves out
+    a schema the user has no value in, and the key when none is left."""
+    chosen = {
+        name: values
+        for name, values in user.custom_schemas.items()
+        if values and (schemas is None or name in schemas)
+    }
+    return {**resource, "customSchemas": chosen} if chosen else resource
 
 
 def group_resource(group: OrgGroup) -> dict[str, Any]:
@@ -334,6 +357,7 @@ class Snapshot:
         self.org = org
         self.admins = frozenset(a.lower() for a in org.admins)
         self.users = [user_resource(u, self.admins) for u in org.users]
+        self.custom = {u.id: u for u in org.users if u.custom_schemas}
         self.user_by_email = {u.primary_email.lower(): u for u in org.users}
         self.groups = [group_resource(g) for g in org.groups]
         self.group_by_key: dict[str, tuple[OrgGroup, dict[str, Any]]] = {}
@@ -581,8 +605,7 @@ class GoogleEmulator:
         def answer() -> web.Response:
             self._grant(request, "users")
             self._customer_matches(request)
-            _projection(request)
-            users = self._snapshot.users
+            users = _projected(self._snapshot, request)
             if request.query.get("showDeleted") == "true":
                 users = []
             users = _filter_users(users, request.query.get("query", ""))
@@ -694,9 +717,22 @@ def _json(request: web.Request, body: dict[str, Any]) -> web.Response:
     return web.Response(body=json.dumps(body, ensure_ascii=False).encode(), content_type="application/json")
 
 
-def _projection(request: web.Request) -> None:
-    if request.query.get("projection", "basic") not in ("basic", "full", "custom"):
+def _projected(snapshot: Snapshot, request: web.Request) -> list[dict[str, Any]]:
+    """The users with the custom schema fields `projection` asks for: none for basic (the
+    default, customFieldMask or not), all for full, those of customFieldMask for custom."""
+    projection = request.query.get("projection", "basic")
+    if projection not in ("basic", "full", "custom"):
         raise GoogleError(400, "Invalid value for: projection", "invalid")
+    if projection == "basic" or not snapshot.custom:
+        return snapshot.users
+    mask = request.query.get("customFieldMask")
+    schemas = None if projection == "full" else {name for name in (mask or "").split(",") if name}
+    return [
+        with_custom_schemas(resource, snapshot.custom[resource["id"]], schemas)
+        if resource["id"] in snapshot.custom
+        else resource
+        for resource in snapshot.users
+    ]
 
 
 def _terms(query: str) -> list[tuple[str, str, str]]:

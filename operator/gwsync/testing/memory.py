@@ -9,7 +9,7 @@ real scim2-server would be too slow; the SCIM behaviour itself is tested against
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,7 +40,7 @@ class StaticSource:
     failure: str | None = None
     reads: list[Sequence[str]] = field(default_factory=list)
 
-    def read(self, groups: Sequence[str]) -> Directory:
+    def read(self, groups: Sequence[str], fields: Collection[str] = ()) -> Directory:
         self.reads.append(list(groups))
         if self.failure is not None:
             raise SourceUnavailable(self.failure)
@@ -65,6 +65,8 @@ class MemoryTarget:
     """meta.lastModified of users (ISO 8601), for the tests that need it; unset is None."""
     write_notes: list[str] = field(default_factory=list)
     """Target.write_notes; tests set them to play a target that reports on its writes."""
+    user_extensions: Mapping[str, frozenset[str]] | None = None
+    """Target.user_extensions: None, a target that cannot say which extensions it has."""
     unsupported_fields: frozenset[str] = frozenset()
     """Target.unsupported_fields: these are dropped on every write, as a target that cannot
     store them would."""
@@ -99,8 +101,11 @@ class MemoryTarget:
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
         self.writes += 1
         self._unique(user.user_name, target_id)
-        values = {NAMES[f]: getattr(user, NAMES[f]) for f in fields if f not in self.unsupported_fields}
-        self.users[target_id] = replace(self.users[target_id], **values)
+        stored = self.users[target_id]
+        for name in fields:
+            if name not in self.unsupported_fields:  # a default field or a mapped one (spec.attributes)
+                stored = stored.with_value(name, user.value(name))
+        self.users[target_id] = stored
 
     async def deactivate_user(self, target_id: str) -> None:
         self.writes += 1

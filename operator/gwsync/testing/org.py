@@ -5,7 +5,7 @@ unknown key or a member that names nobody is refused with the path of the mistak
 """
 
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -18,6 +18,15 @@ class OrgCustomer(ApiModel):
 
     id: str = Field(default="C01emulat", min_length=1)
     primary_domain: str = Field(default="example.com", min_length=1)
+
+
+class OrgEntry(ApiModel):
+    """One entry of a user's phones, externalIds or relations, as the Directory API holds it."""
+
+    value: str = Field(min_length=1)
+    type: str = "work"
+    custom_type: str | None = None
+    primary: bool | None = None
 
 
 class OrgUser(ApiModel):
@@ -34,6 +43,13 @@ class OrgUser(ApiModel):
     employee_type: str | None = None
     photo_url: str | None = None
     photo_etag: str | None = None
+    cost_center: str | None = None  # organizations[].costCenter
+    manager: str | None = None  # relations[] of type manager: the manager's email
+    phones: list[OrgEntry] = Field(default_factory=list)
+    external_ids: list[OrgEntry] = Field(default_factory=list)
+    relations: list[OrgEntry] = Field(default_factory=list)
+    custom_schemas: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """customSchemas: schema name -> field -> value (served with projection=custom or full)."""
 
 
 class OrgGroup(ApiModel):

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scim2_models import ScimProvider
+from scim2_models import Schema, SchemaExtension, ScimProvider
 from scim2_server.memory import InMemoryStorage
 from scim2_server.service import ScimService
 from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
@@ -387,12 +387,14 @@ def scim_application(
     etag: bool = True,
     max_results: int | None = None,
     filter: bool = True,
+    extensions: Iterable[dict[str, Any]] = (),
 ) -> BearerTokenApplication:
     """scim2-server's own app, as its CLI builds it with --bearer-token.
 
     `patch`, `etag`, `max_results` and `filter` change what its ServiceProviderConfig says,
     and scim2-server behaves accordingly (501 to PATCH or to a filter, no versions, pages of
-    at most max_results).
+    at most max_results). `extensions`: custom User extension schemas (RFC 7643 §7 Schema
+    documents) it declares in /Schemas and /ResourceTypes, and then stores.
     """
     config = load_default_service_provider_config()
     config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
@@ -404,9 +406,17 @@ def scim_application(
         config.filter.max_results = max_results
     if config.filter is not None:
         config.filter.supported = filter
-    provider = ScimProvider.from_discovery(
-        load_default_schemas().values(), load_default_resource_types().values(), config=config
-    )
+    schemas = [*load_default_schemas().values()]
+    resource_types = load_default_resource_types()
+    for document in extensions:
+        schema = Schema.model_validate(document)
+        schemas.append(schema)
+        user = resource_types["User"]
+        user.schema_extensions = [
+            *(user.schema_extensions or []),
+            SchemaExtension.model_validate({"schema": schema.id, "required": False}),
+        ]
+    provider = ScimProvider.from_discovery(schemas, resource_types.values(), config=config)
     service = ScimService(provider, secret=secrets.token_urlsafe(32))
     return BearerTokenApplication(storage, provider, service=service, bearer_tokens=[token])
 
@@ -425,6 +435,7 @@ def run_scim_server(
     max_results: int | None = None,
     filter: bool = True,
     quirks: Quirks | None = None,
+    extensions: Iterable[dict[str, Any]] = (),
 ) -> Iterator[ScimServer]:
     """Serve scim2-server on host:port (a free port by default) in a thread; the URL ends in /v2."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -435,7 +446,7 @@ def run_scim_server(
 
     storage = InMemoryStorage()
     app: WSGIApplication = scim_application(
-        token, storage, patch=patch, etag=etag, max_results=max_results, filter=filter
+        token, storage, patch=patch, etag=etag, max_results=max_results, filter=filter, extensions=extensions
     )
     if wrap is not None:
         app = wrap(app)
