@@ -228,12 +228,18 @@ def register_provisioning_handlers(
         assert namespace is not None
         try:
             await tick_once(namespace, name, memo, **kwargs)
+            memo["forbidden"] = 0
         except KubeApiError as exc:
             # The API server refused or could not be reached: one line, no traceback, and
             # the next tick (not Kopf's default minute) tries again.
             if exc.status == 403:
                 await _report_forbidden(kube, kwargs["body"], namespace, name, exc, clock)
-                raise kopf.TemporaryError(permission_denied(exc), delay=max(tick, 30.0)) from None
+                # A restarted API server answers 403 for a few seconds while it loads RBAC: try
+                # again soon, then back off to every 30 s while the permission stays missing.
+                streak = int(memo.get("forbidden") or 0)
+                memo["forbidden"] = streak + 1
+                backoff = min(30.0, max(tick, 2.0**streak))
+                raise kopf.TemporaryError(permission_denied(exc), delay=backoff) from None
             raise kopf.TemporaryError(str(exc), delay=tick) from None
 
     async def tick_once(namespace: str, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
