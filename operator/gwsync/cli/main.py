@@ -171,11 +171,14 @@ def validate(
     ],
 ) -> None:
     """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
-    from gwsync.cli.output import err, out
+    import os
+
+    # Pydantic looks for plugins among every installed package's entry points when it builds
+    # the first model; an offline check has none to load (the user's own setting wins).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from gwsync.cli.validate import validate_paths
 
-    code = validate_paths(paths, out, err)
-    raise typer.Exit(code)
+    raise typer.Exit(validate_paths(paths))
 
 
 app.add_typer(emulate_app)
