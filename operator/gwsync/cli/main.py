@@ -68,10 +68,10 @@ def demo(
     import logging
 
     from gwsync.cli.demo import WHAT_HAPPENED, DemoError, run_demo
-    from gwsync.cli.output import fail, out, plain
+    from gwsync.cli.output import fail, hanging, out
 
     def say(text: str) -> None:
-        out.print(plain("→ ", "bold cyan") + plain(text), soft_wrap=True)
+        out.print(hanging("→", text, "bold cyan"))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kopf").setLevel(logging.ERROR)  # its start-up notices are not for this audience

@@ -8,11 +8,12 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from gwsync.cli.text import printable, sentence
 
-__all__ = ["err", "fail", "out", "plain", "printable", "sentence"]
+__all__ = ["err", "fail", "hanging", "out", "plain", "printable", "sentence"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -21,6 +22,15 @@ err = Console(stderr=True, highlight=False)
 def plain(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """Data for the terminal: never read as rich markup, never a control sequence."""
     return Text(printable(str(value), multiline=multiline), style=style)
+
+
+def hanging(marker: str, text: str, style: str = "") -> Table:
+    """`marker text`, wrapped between words with its next lines indented under the text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style=style, no_wrap=True)
+    grid.add_column()
+    grid.add_row(marker, plain(text))
+    return grid
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
