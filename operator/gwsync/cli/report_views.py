@@ -151,7 +151,7 @@ def print_report_list(options: ClusterOptions, provisioning: str | None, *, wide
     for column in ("Created", "Updated", "Removed", "Failed"):  # the kubectl printer columns' words
         table.add_column(column, justify="right", no_wrap=True)
     if wide:
-        table.add_column("Message", overflow="fold", min_width=30)
+        table.add_column("Message", overflow="ellipsis", min_width=30)
     for report in reports:
         status, users = report.status, report.status.summary.users
         counts = (
