@@ -7,13 +7,14 @@ never as a traceback.
 from typing import NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from gwsync.cli.text import printable, sentence
 
-__all__ = ["err", "fail", "hanging", "out", "plain", "printable", "sentence"]
+__all__ = ["FirstThatFits", "err", "fail", "hanging", "out", "plain", "printable", "sentence"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -22,6 +23,24 @@ err = Console(stderr=True, highlight=False)
 def plain(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """Data for the terminal: never read as rich markup, never a control sequence."""
     return Text(printable(str(value), multiline=multiline), style=style)
+
+
+_UNBOUNDED = 100_000
+
+
+class FirstThatFits:
+    """The first of several layouts whose natural width fits the console (else the last)."""
+
+    def __init__(self, *layouts: RenderableType) -> None:
+        self.layouts = layouts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        unbounded = options.update_width(_UNBOUNDED)  # a measurement never exceeds the width asked
+        for layout in self.layouts:
+            if Measurement.get(console, unbounded, layout).maximum <= options.max_width:
+                yield layout
+                return
+        yield self.layouts[-1]
 
 
 def hanging(marker: str, text: str, style: str = "") -> Table:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.cells import cell_len
 
 from gwsync.api.provisioning import SyncSummary, UserCounts
@@ -99,9 +100,9 @@ REPORT_EMAILS = {
 }
 
 
-def test_report_show_fits_80_columns_and_never_cuts_an_email(
-    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
-) -> None:
+@pytest.fixture(scope="module")
+def finished(kube: Kube, acme: dict[str, Any]) -> str:
+    """The name of a finished SyncReport of acme holding ITEMS."""
     report = reports.start_report(kube, acme, Trigger.MANUAL, now=START)
     report = reports.finish_report(
         kube,
@@ -112,7 +113,18 @@ def test_report_show_fits_80_columns_and_never_cuts_an_email(
         items=ITEMS,
         now=START + timedelta(minutes=1),
     )
-    server = str(emulator.url).rstrip("/")
-    output = gwsync("report", "show", report.metadata["name"], "--server", server)
+    return str(report.metadata["name"])
+
+
+def test_report_show_fits_80_columns_and_never_cuts_an_email(emulator: KubeEmulator, finished: str) -> None:
+    output = gwsync("report", "show", finished, "--server", str(emulator.url).rstrip("/"))
     assert_fits_80_columns_with_whole_emails(output, REPORT_EMAILS)
     assert "3 items." in output
+
+
+def test_report_list_fits_80_columns_with_whole_names(emulator: KubeEmulator, finished: str) -> None:
+    output = gwsync("report", "list", "--server", str(emulator.url).rstrip("/"))
+    lines = output.splitlines()
+    assert [line for line in lines if cell_len(line) > 80] == []
+    # The start time (the name holds it), the trigger and the duration make way for the whole name.
+    assert [line.split()[:2] for line in lines if finished in line] == [[finished, "PartiallySucceeded"]]
