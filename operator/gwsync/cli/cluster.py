@@ -169,7 +169,7 @@ def summary_lines(summary: SyncSummary) -> list[tuple[str, str]]:
 def fields_grid(rows: Iterable[tuple[str, RenderableType]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
+    grid.add_column(overflow="ellipsis")
     for label, value in rows:
         grid.add_row(label, plain(value, multiline=True) if isinstance(value, str) else value)
     return grid

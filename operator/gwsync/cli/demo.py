@@ -24,7 +24,7 @@ from rich.syntax import Syntax
 
 from gwsync.api import constants as c
 from gwsync.api.report import TERMINAL_PHASES, Action, SyncReport
-from gwsync.cli.output import plain
+from gwsync.cli.output import hanging, plain
 from gwsync.cli.reports import item_table
 from gwsync.cli.sync_view import summary_table
 from gwsync.controller.operator import serving_in_thread
@@ -203,7 +203,7 @@ def run_demo(
         google.org, changes = next_day(google.org)
         say("A day later, in Google Workspace:")
         for change in changes:
-            out.print(plain(f"    • {change}"))
+            out.print(hanging("    •", change))
         requested = datetime.now(tz=UTC).isoformat(timespec="seconds")
         say(f'kubectl annotate gprov/{NAME} {c.SYNC_REQUESTED_AT}="{requested}" --overwrite')
         kube.patch(

@@ -38,7 +38,7 @@ def _print_groups(found: list[GroupInfo], text: str, customer: str) -> None:
         return
     table = Table(title=plain(f"Google groups starting with {text!r}"))
     table.add_column("Email", no_wrap=True)
-    table.add_column("Name", overflow="fold")
+    table.add_column("Name", overflow="ellipsis")
     table.add_column("Members", justify="right")
     for group in found:
         table.add_row(plain(group.email), plain(group.name), str(group.members))

@@ -64,12 +64,17 @@ class LocalSync:
 
 
 def _read(path: Path, what: str) -> str:
+    """The text of a file the person named; LocalSyncError naming that file if it cannot be had."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LocalSyncError(f"{what} {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LocalSyncError(f"{what} {path} cannot be read: {exc}.") from None
+    except IsADirectoryError:
+        raise LocalSyncError(f"{what} {path} is a folder: pass the file itself.") from None
+    except UnicodeDecodeError:
+        raise LocalSyncError(f"{what} {path} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise LocalSyncError(f"{what} {path} cannot be read: {exc.strerror or exc}.") from None
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -182,6 +187,11 @@ async def _sync(request: LocalSync, source: GoogleDirectory, progress: Progress 
         try:
             await target.check()
         except TargetUnavailable as exc:
+            if exc.status in (401, 403):  # the target's own sentence names the cluster's Secret
+                raise LocalSyncError(
+                    f"The SCIM token in {request.scim_token_file} was refused ({exc.status}) by "
+                    f"{spec.target.scim.url}; put a valid bearer token for it in that file."
+                ) from None
             raise LocalSyncError(str(exc)) from None
 
         async def checkpoint(current: Ledger) -> None:

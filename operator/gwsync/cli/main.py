@@ -68,10 +68,10 @@ def demo(
     import logging
 
     from gwsync.cli.demo import WHAT_HAPPENED, DemoError, run_demo
-    from gwsync.cli.output import fail, out, plain
+    from gwsync.cli.output import fail, hanging, out
 
     def say(text: str) -> None:
-        out.print(plain("→ ", "bold cyan") + plain(text), soft_wrap=True)
+        out.print(hanging("→", text, "bold cyan"))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kopf").setLevel(logging.ERROR)  # its start-up notices are not for this audience
@@ -171,11 +171,14 @@ def validate(
     ],
 ) -> None:
     """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
-    from gwsync.cli.output import err, out
+    import os
+
+    # Pydantic looks for plugins among every installed package's entry points when it builds
+    # the first model; an offline check has none to load (the user's own setting wins).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from gwsync.cli.validate import validate_paths
 
-    code = validate_paths(paths, out, err)
-    raise typer.Exit(code)
+    raise typer.Exit(validate_paths(paths))
 
 
 app.add_typer(emulate_app)

@@ -4,43 +4,20 @@ Errors a user can fix are printed as `error: <one sentence>` on stderr with exit
 never as a traceback.
 """
 
-import re
 from typing import NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
+
+from gwsync.cli.text import printable, sentence
+
+__all__ = ["FirstThatFits", "err", "fail", "hanging", "out", "plain", "printable", "sentence"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
-
-# What a terminal would act on instead of showing: C0 controls (ESC starts CSI sequences and OSC 8
-# hyperlinks, BEL rings, CR and BS overwrite what was printed), DEL, C1 controls (0x9b is an
-# 8-bit CSI) and the bidirectional overrides and isolates that reorder what is shown ("Trojan
-# Source"). Names, keys and messages come from Google, the SCIM target and the cluster, so any
-# of them may carry these; rich drops BEL, BS and CR but passes ESC, DEL, C1 and bidi through.
-_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_ONE_LINE = re.compile(f"[\r\n{_CONTROLS}]")
-_LINES = re.compile(f"\r(?!\n)|[{_CONTROLS}]")
-_NAMED = {"\n": "\\n", "\r": "\\r"}
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def printable(value: str, *, multiline: bool = False) -> str:
-    """`value` with every control character shown as its escape (ESC as \\x1b, CR as \\r).
-
-    Line ends (LF, CRLF) are kept only where a value may span lines (a target's error message,
-    a CSV cell); in a name or key they are shown as \\n, so a value cannot start a line that
-    looks like our own output. Tabs stay: rich expands them and CSV quotes them.
-    """
-    return (_LINES if multiline else _ONE_LINE).sub(_visible, value)
 
 
 def plain(value: object, style: str = "", *, multiline: bool = False) -> Text:
@@ -48,10 +25,31 @@ def plain(value: object, style: str = "", *, multiline: bool = False) -> Text:
     return Text(printable(str(value), multiline=multiline), style=style)
 
 
-def sentence(message: str) -> str:
-    """The message as one sentence: trimmed, ending with a full stop."""
-    message = message.strip()
-    return message if message.endswith((".", "!", "?")) else f"{message}."
+_UNBOUNDED = 100_000
+
+
+class FirstThatFits:
+    """The first of several layouts whose natural width fits the console (else the last)."""
+
+    def __init__(self, *layouts: RenderableType) -> None:
+        self.layouts = layouts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        unbounded = options.update_width(_UNBOUNDED)  # a measurement never exceeds the width asked
+        for layout in self.layouts:
+            if Measurement.get(console, unbounded, layout).maximum <= options.max_width:
+                yield layout
+                return
+        yield self.layouts[-1]
+
+
+def hanging(marker: str, text: str, style: str = "") -> Table:
+    """`marker text`, wrapped between words with its next lines indented under the text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style=style, no_wrap=True)
+    grid.add_column()
+    grid.add_row(marker, plain(text))
+    return grid
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

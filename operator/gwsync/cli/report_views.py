@@ -32,7 +32,7 @@ from gwsync.cli.cluster import (
     summary_lines,
 )
 from gwsync.cli.options import ClusterOptions
-from gwsync.cli.output import err, fail, out, plain
+from gwsync.cli.output import FirstThatFits, err, fail, out, plain
 from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv
 from gwsync.kube.client import Kube, KubeNotFound
 from gwsync.kube.reports import (
@@ -136,6 +136,20 @@ def print_report_list(options: ClusterOptions, provisioning: str | None, *, wide
         out.print(plain(none_yet), soft_wrap=True)
         return
     now = datetime.now(UTC)
+    # Report names start with their provisioning's name: a column for it only helps with several.
+    several = len({report.spec.provisioning_ref.name for report in reports}) > 1
+    # In a narrow terminal the start time goes first (the name holds it, to the minute), then the
+    # trigger and the duration (`report show` has them), so names are never cut: `report show
+    # NAME` needs them whole. --wide keeps every column.
+    started, trigger, duration = "Started (UTC)", "Trigger", "Duration"
+    drops = [()] if wide else [(), (started,), (started, trigger), (started, trigger, duration)]
+    tables = [_report_table(ns, reports, now, several=several, wide=wide, drop=drop) for drop in drops]
+    out.print(FirstThatFits(*tables))
+
+
+def _report_table(
+    ns: str, reports: list[SyncReport], now: datetime, *, several: bool, wide: bool, drop: tuple[str, ...]
+) -> Table:
     # Borderless like `kubectl get`: the report names and timestamps must fit a normal terminal.
     table = Table(
         title=plain(f"SyncReports in {ns} (oldest first)"),
@@ -143,15 +157,17 @@ def print_report_list(options: ClusterOptions, provisioning: str | None, *, wide
         pad_edge=False,
         collapse_padding=True,
     )
-    # Report names start with their provisioning's name: a column for it only helps with several.
-    several = len({report.spec.provisioning_ref.name for report in reports}) > 1
-    for column in ("Name", "Provisioning", "Trigger", "Phase", "Started (UTC)", "Duration"):
-        if column != "Provisioning" or several:
-            table.add_column(column, no_wrap=True)
+    shown = [
+        column
+        for column in ("Name", "Provisioning", "Trigger", "Phase", "Started (UTC)", "Duration")
+        if column not in drop and (column != "Provisioning" or several)
+    ]
+    for column in shown:
+        table.add_column(column, no_wrap=True)
     for column in ("Created", "Updated", "Removed", "Failed"):  # the kubectl printer columns' words
         table.add_column(column, justify="right", no_wrap=True)
     if wide:
-        table.add_column("Message", overflow="fold", min_width=30)
+        table.add_column("Message", overflow="ellipsis", min_width=30)
     for report in reports:
         status, users = report.status, report.status.summary.users
         counts = (
@@ -159,17 +175,20 @@ def print_report_list(options: ClusterOptions, provisioning: str | None, *, wide
             if status.phase in ACTIVE_PHASES
             else [str(users.created), str(users.updated), str(users.deprovisioned), str(users.failed)]
         )
-        table.add_row(  # Text, not markup: every value is read from the cluster
-            plain(report.metadata.get("name", "")),
-            *([plain(report.spec.provisioning_ref.name)] if several else []),
-            plain(str(report.spec.trigger) + (" (dry run)" if report.spec.dry_run else "")),
-            styled(status.phase, PHASE_STYLES),
-            f"{status.start_time:%Y-%m-%d %H:%M}" if status.start_time else "-",
-            _duration(report, now),
+        cells: dict[str, RenderableType] = {  # Text, not markup: every value is read from the cluster
+            "Name": plain(report.metadata.get("name", "")),
+            "Provisioning": plain(report.spec.provisioning_ref.name),
+            "Trigger": plain(str(report.spec.trigger) + (" (dry run)" if report.spec.dry_run else "")),
+            "Phase": styled(status.phase, PHASE_STYLES),
+            "Started (UTC)": f"{status.start_time:%Y-%m-%d %H:%M}" if status.start_time else "-",
+            "Duration": _duration(report, now),
+        }
+        table.add_row(
+            *(cells[column] for column in shown),
             *counts,
             *([plain(status.message, multiline=True)] if wide else []),
         )
-    out.print(table)
+    return table
 
 
 def print_report(options: ClusterOptions, name: str, item_filter: ItemFilter, limit: int) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -123,32 +125,94 @@ RESULT_STYLES = {
 }
 
 
-def item_table(items: Iterable[ReportItem], title: str = "Items", limit: int = 500) -> Table:
-    """A rich table of items (the first `limit`; the caption says when more were left out)."""
-    table = Table(title=title, show_lines=False, expand=True)
-    # Short words never wrap; the key (an email) and the details share the rest, 3 to 2.
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Key", ratio=3, overflow="fold")
-    table.add_column("Action", no_wrap=True)
-    table.add_column("Result", no_wrap=True)
-    table.add_column("Changed", no_wrap=True)
-    table.add_column("Details", ratio=2, overflow="fold")
-    shown = total = 0
-    for item in items:
-        total += 1
-        if shown >= limit:
-            continue
-        shown += 1
-        style = RESULT_STYLES.get(item.result, "")
-        details = item.details or describe_changes(item)
-        table.add_row(  # Text, not markup: keys and target messages may hold [brackets]
-            item.type.value,
-            plain(item.key),
-            item.action.value,
-            Text(item.result.value, style=style),
-            "yes" if item.data_changed else "",
-            plain(details, multiline=True),
+# Borders and padding of a six-column table: seven rules and one space each side of a cell.
+_TABLE_FRAME = 7 + 6 * 2
+_HEADERS = ("Type", "Key", "Action", "Result", "Changed", "Details")
+
+
+@dataclass(frozen=True)
+class _Row:
+    type: str
+    key: Text
+    action: str
+    result: Text
+    changed: bool
+    details: Text
+
+
+def _longest_word(text: Text) -> int:
+    return max((cell_len(word) for word in text.plain.split()), default=0)
+
+
+class ItemTable:
+    """Report items as a table, or stacked when the terminal is too narrow for whole keys.
+
+    Keys and details are emails and names: they are never cut across lines. The table is used
+    when every key and every word of the details fit their column at the console's width;
+    otherwise each item takes a few lines of its own (key; type, action and result; details),
+    wrapped between words. A word wider than the whole line (rare) is cut short with "…"; the
+    full values are in `report export`.
+    """
+
+    def __init__(self, items: Iterable[ReportItem], title: str, limit: int) -> None:
+        self.title = title
+        self.rows: list[_Row] = []
+        total = 0
+        for item in items:
+            total += 1
+            if len(self.rows) < limit:
+                self.rows.append(  # Text, not markup: keys and target messages may hold [brackets]
+                    _Row(
+                        item.type.value,
+                        plain(item.key),
+                        item.action.value,
+                        Text(item.result.value, style=RESULT_STYLES.get(item.result, "")),
+                        item.data_changed,
+                        plain(item.details or describe_changes(item), multiline=True),
+                    )
+                )
+        self.hidden = total - len(self.rows)
+        self.caption = (
+            f"{self.hidden} more item(s) not shown; use filters or `report export`." if self.hidden else None
         )
-    if total > shown:
-        table.caption = f"{total - shown} more item(s) not shown; use filters or `report export`."
-    return table
+
+    def table_width(self) -> int:
+        """The narrowest width at which the table shows every key and every word whole."""
+        widths = [cell_len(header) for header in _HEADERS]
+        for row in self.rows:
+            cells = (row.type, row.key.plain, row.action, row.result.plain, "yes" if row.changed else "")
+            for column, cell in enumerate(cells):
+                widths[column] = max(widths[column], cell_len(cell))
+            widths[5] = max(widths[5], _longest_word(row.details))
+        return sum(widths) + _TABLE_FRAME
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._table() if self.table_width() <= options.max_width else self._stacked()
+
+    def _table(self) -> Table:
+        table = Table(title=self.title, caption=self.caption, expand=True)
+        for header in _HEADERS[:5]:
+            table.add_column(header, no_wrap=True)
+        # Wrapped between words; the width check above keeps every word whole.
+        table.add_column("Details", overflow="ellipsis", ratio=1)
+        for row in self.rows:
+            table.add_row(
+                row.type, row.key, row.action, row.result, "yes" if row.changed else "", row.details
+            )
+        return table
+
+    def _stacked(self) -> Table:
+        # One column, the whole width: the key, then what was done, then the details.
+        table = Table(title=self.title, caption=self.caption, expand=True, show_lines=True)
+        table.add_column("Item", overflow="ellipsis")
+        for row in self.rows:
+            what = Text.assemble(
+                row.type, " · ", row.action, " · ", row.result, " · changed" if row.changed else ""
+            )
+            table.add_row(Text("\n").join([row.key, what, *([row.details] if row.details.plain else [])]))
+        return table
+
+
+def item_table(items: Iterable[ReportItem], title: str = "Items", limit: int = 500) -> ItemTable:
+    """The items (the first `limit`; the caption says when more were left out), fitted to the console."""
+    return ItemTable(items, title, limit)

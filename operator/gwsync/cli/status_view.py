@@ -119,7 +119,7 @@ def _next_sync(
 def _conditions_table(conditions: list[Condition], now: datetime) -> Table:
     table = Table(title="Conditions")
     for column in ("Type", "Status", "Reason", "Message", "Last transition"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("Type", "Status"))
+        table.add_column(column, overflow="ellipsis", no_wrap=column in ("Type", "Status"))
     for cond in conditions:
         table.add_row(  # Text, not markup: conditions are read from the cluster
             plain(cond.type),

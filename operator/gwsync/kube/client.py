@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -120,12 +121,23 @@ def _matches(obj: Mapping[str, Any], labels: Mapping[str, str] | None) -> bool:
 
 
 class Kube:
-    """Blocking CRUD on namespaced objects as dicts; thread-safe, one per operator process."""
+    """Blocking CRUD on namespaced objects as dicts; thread-safe, one per operator process.
+
+    The typed APIs are made on first use: creating a `CoreV1Api` imports the client's ~280
+    core/v1 models, which a command that reads only custom objects (`gwsync report list`)
+    need not pay for (bench/README.md, CLI start-up).
+    """
 
     def __init__(self, api_client: k8s.ApiClient) -> None:
         self.api_client = api_client
-        self._core = k8s.CoreV1Api(api_client)
-        self._custom = k8s.CustomObjectsApi(api_client)
+
+    @cached_property
+    def _core(self) -> k8s.CoreV1Api:
+        return k8s.CoreV1Api(self.api_client)
+
+    @cached_property
+    def _custom(self) -> k8s.CustomObjectsApi:
+        return k8s.CustomObjectsApi(self.api_client)
 
     @property
     def server(self) -> str:

@@ -106,10 +106,10 @@ def test_completing_a_command_loads_no_client_and_no_model(tmp_path: Path) -> No
     assert among(loaded_by(tmp_path, env=bash), CLIENTS + MODELS) == set()
 
 
-def test_validate_loads_the_models_but_no_client(tmp_path: Path) -> None:
+def test_validate_loads_the_models_but_no_client_and_no_rich(tmp_path: Path) -> None:
     modules = loaded_by(tmp_path, "validate", str(EXAMPLE))
     assert "gwsync.api.validation" in modules
-    assert among(modules, CLIENTS) == set()
+    assert among(modules, CLIENTS + RICH) == set()
 
 
 def test_completion_completes_commands_and_options() -> None:
