@@ -15,7 +15,10 @@ What a real provider needs, and where it is handled:
   PRECONDITION_ATTEMPTS times;
 - rate limits: 429/503 are retried in the transport, honouring Retry-After, with exponential
   back-off and jitter (tenacity), a bounded number of times; the wait happens outside the
-  concurrency slot, so a storm does not pin the slots;
+  concurrency slot, so a storm does not pin the slots. The slots themselves adapt
+  (`gwsync.targets.pacing.Pacer`): a 429 or 503 halves the requests allowed in flight,
+  answers grow it back up to `max_concurrency`, and a Retry-After holds every new request
+  until then, so a sync under a rate limit runs as a steady stream near the limit;
 - creates are not idempotent, so a POST is never blindly sent twice (`ScimTarget._create`):
   429 means the server refused before acting, and is retried as is; 503, any other 5xx and
   a request with no answer (a timeout) are ambiguous, since a gateway may fail after the
@@ -31,7 +34,7 @@ What a real provider needs, and where it is handled:
   cap count silently, so one more page is asked). A page holding only ids already read
   (startIndex ignored) stops it too. When totalResults and what was read disagree, or paging
   looks broken, a sentence goes to `ScimTarget.notes` for the sync report;
-- a bound on requests in flight (`max_concurrency`, an asyncio.Semaphore around each send);
+- a bound on requests in flight (`max_concurrency`, the pacer's ceiling, around each send);
 - membership changes are PATCHes of at most 100 member operations, because providers
   (Azure, Okta, Slack) cap PATCH size around there;
 - TLS verification is always on; a PEM CA bundle may be added, never replace verification;
@@ -70,6 +73,7 @@ from gwsync.api.attributes import (
     split_custom,
 )
 from gwsync.sync.ports import TargetError, TargetGroup, TargetUnavailable, TargetUser, UserAttributes, Value
+from gwsync.targets.pacing import Pacer
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
@@ -128,11 +132,12 @@ class Capabilities:
 
 @dataclass
 class Counters:
-    """Requests sent (retries included) and, of those, writes."""
+    """Requests sent (retries included) and, of those, writes and throttled (429/503) ones."""
 
     requests: int = 0
     writes: int = 0
     retries: int = 0
+    throttled: int = 0
 
 
 def retry_after_seconds(value: str | None, default: float) -> float:
@@ -142,8 +147,12 @@ def retry_after_seconds(value: str | None, default: float) -> float:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else default
+    except (TypeError, ValueError):  # neither form: the header says nothing usable
+        return default
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -232,7 +241,7 @@ async def bound_answer(response: httpx.Response) -> None:
 
 
 class ScimTransport(BaseAsyncSCIMClient):
-    """scim2-client over httpx, with a concurrency bound and 429/503 retries.
+    """scim2-client over httpx, with an adaptive concurrency bound and 429/503 retries.
 
     scim2-client 0.13 ships an engine for "httpx2"; this is the same thin engine for httpx.
     """
@@ -253,7 +262,7 @@ class ScimTransport(BaseAsyncSCIMClient):
             check_response_payload=False,
         )
         self.client = client
-        self.slots = asyncio.Semaphore(max_concurrency)
+        self.pacer = Pacer(max_concurrency)
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self.counters = counters
@@ -288,19 +297,20 @@ class ScimTransport(BaseAsyncSCIMClient):
         return float(asked + jittered * 0.1 if asked else jittered)
 
     async def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request, bounded as a whole by the client's timeout.
+        """One request in one of the pacer's slots, bounded as a whole by the client's timeout;
+        its answer tells the pacer how it went.
 
         httpx times each read, not the request: an answer trickling in a byte at a time
         would hold the sync for as long as the server likes, so the whole exchange gets the
         same bound (docs/reliability.md, the trickle row).
         """
-        async with self.slots:
+        async with self.pacer.slot() as ticket:
             self.counters.requests += 1
             if method in WRITE_METHODS:
                 self.counters.writes += 1
             try:
                 async with asyncio.timeout(self.client.timeout.read):
-                    return await self.client.request(method, url, **kwargs)
+                    response = await self.client.request(method, url, **kwargs)
             except httpx.RequestError as exc:
                 error = RequestNetworkException()
                 error.add_note(describe_network_error(exc))
@@ -309,6 +319,13 @@ class ScimTransport(BaseAsyncSCIMClient):
                 error = RequestNetworkException()
                 error.add_note("the request timed out")
                 raise error from exc
+            if response.status_code in RETRIED_STATUSES:
+                self.counters.throttled += 1
+                asked = retry_after_seconds(response.headers.get("Retry-After"), 0.0)
+                self.pacer.throttled(ticket, asked or None)
+            else:
+                self.pacer.succeeded(ticket)
+            return response
 
 
 def describe_network_error(exc: httpx.RequestError) -> str:
