@@ -33,7 +33,11 @@ What a real provider needs, and where it is handled:
   reach totalResults (a first page shorter than the count asked is not "short": providers
   cap count silently, so one more page is asked). A page holding only ids already read
   (startIndex ignored) stops it too. When totalResults and what was read disagree, or paging
-  looks broken, a sentence goes to `ScimTarget.notes` for the sync report;
+  looks broken, a sentence goes to `ScimTarget.notes` for the sync report. Over the internet
+  each page is mostly waiting, so once a first page as long as asked has given totalResults,
+  the pages it implies are asked ahead, `max_concurrency` at a time, and taken in order with
+  the same rules (`Paging`); a page shorter than asked before the end drops the pages asked
+  ahead and the rest is read one page after the other. Cursor paging stays sequential;
 - a bound on requests in flight (`max_concurrency`, the pacer's ceiling, around each send);
 - membership changes are PATCHes of at most 100 member operations, because providers
   (Azure, Okta, Slack) cap PATCH size around there;
@@ -570,18 +574,21 @@ class ScimTarget:
     async def _list(
         self, resource_type: str, endpoint: str, filter: str | None = None
     ) -> list[dict[str, Any]]:
-        """Every resource of the type, page by page; see the module docstring for when it stops."""
+        """Every resource of the type, page by page; see the module docstring for when it stops.
+
+        Once the first page has given totalResults and was as long as asked (the server keeps
+        to our count), the pages totalResults implies are asked ahead, up to `max_concurrency`
+        at a time, and taken in order exactly as if read one after the other: a page shorter
+        than asked before the end shifts every later startIndex, so then the pages asked
+        ahead are dropped and the rest is read one after the other.
+        """
         capabilities = await self._capabilities()
         if capabilities.cursor:
             return await self._list_by_cursor(resource_type, endpoint, filter, capabilities.page_size)
         asked = capabilities.page_size
-        kind = f"{resource_type.lower()}s"
-        found: dict[str, dict[str, Any]] = {}
-        notes: list[str] = []
-        start, pages, largest = 1, 0, 0
-        reported: int | None = None
-        while True:
-            page = await self._call(
+
+        async def fetch(start: int) -> Any:
+            return await self._call(
                 self._scim.query(
                     resource_type,
                     query_parameters={
@@ -593,37 +600,26 @@ class ScimTarget:
                 ),
                 f"listing {endpoint}",
             )
-            pages += 1
-            resources = listed_resources(page, endpoint)
-            if reported is None and isinstance(page.get("totalResults"), int):
-                reported = page["totalResults"]
-            fresh = [r for r in resources if str(r["id"]) not in found]
-            if resources and not fresh:
-                if reported is not None and len(found) >= reported:
-                    break  # everything the target counts is read: it just fitted in one page
-                notes.append(
-                    f"The target answered {endpoint} page {pages} (startIndex={start}) with {kind} "
-                    f"already read, so it ignores startIndex; gwsync stopped after {len(found)} {kind} "
-                    "and the list may be incomplete."
-                )
-                break
-            found.update((str(r["id"]), r) for r in fresh)
-            # A page shorter than an earlier one is the last, unless totalResults says there is
-            # more (then one more page is asked: an empty answer settles it). A first page
-            # shorter than `asked` proves nothing: the server may cap count without saying so.
-            short = len(resources) < largest
-            if not resources or (short and len(found) >= (reported or 0)):
-                break
-            largest = max(largest, len(resources))
-            start += len(resources)
-        if reported is not None and reported != len(found):
-            notes.append(
-                f"The target reported totalResults={reported} for {endpoint} but {len(found)} {kind} "
-                f"were read; gwsync used all {len(found)}."
-            )
+
+        paging = Paging(endpoint, f"{resource_type.lower()}s")
+        going = paging.take(await fetch(1))
+        planned = iter(paging.starts_ahead(asked))
+        ahead: dict[int, asyncio.Future[Any]] = {}
+        try:
+            while going:
+                while len(ahead) < self._scim.pacer.ceiling and (start := next(planned, None)):
+                    ahead[start] = asyncio.ensure_future(fetch(start))
+                asked_ahead = ahead.pop(paging.start, None)
+                if asked_ahead is None and ahead:  # a short page moved the starts: one by one now
+                    planned = iter(())
+                    await cancelled(ahead.values())
+                    ahead.clear()
+                going = paging.take(await (asked_ahead or fetch(paging.start)))
+        finally:
+            await cancelled(ahead.values())
         if filter is None:
-            self._note(endpoint, notes)
-        return list(found.values())
+            self._note(endpoint, paging.notes())
+        return list(paging.found.values())
 
     async def _list_by_cursor(
         self, resource_type: str, endpoint: str, filter: str | None, count: int
@@ -898,6 +894,71 @@ class ScimTarget:
         if isinstance(result, dict) and ERROR_SCHEMA in (result.get("schemas") or []):
             raise refusal(result, doing)
         return result
+
+
+class Paging:
+    """A startIndex listing read page after page: what was found, and whether to go on."""
+
+    def __init__(self, endpoint: str, kind: str) -> None:
+        self.endpoint, self.kind = endpoint, kind
+        self.found: dict[str, dict[str, Any]] = {}
+        self.start, self.pages, self.largest, self.first = 1, 0, 0, 0
+        self.reported: int | None = None
+        self._notes: list[str] = []
+
+    def take(self, page: Any) -> bool:
+        """Add the page asked at `start`; False when the list is over (see the module docstring)."""
+        self.pages += 1
+        resources = listed_resources(page, self.endpoint)
+        if self.reported is None and isinstance(page.get("totalResults"), int):
+            self.reported = page["totalResults"]
+        if self.pages == 1:
+            self.first = len(resources)
+        fresh = [r for r in resources if str(r["id"]) not in self.found]
+        if resources and not fresh:
+            if self.reported is not None and len(self.found) >= self.reported:
+                return False  # everything the target counts is read: it just fitted in one page
+            self._notes.append(
+                f"The target answered {self.endpoint} page {self.pages} (startIndex={self.start}) with "
+                f"{self.kind} already read, so it ignores startIndex; gwsync stopped after "
+                f"{len(self.found)} {self.kind} and the list may be incomplete."
+            )
+            return False
+        self.found.update((str(r["id"]), r) for r in fresh)
+        # A page shorter than an earlier one is the last, unless totalResults says there is
+        # more (then one more page is asked: an empty answer settles it). A first page
+        # shorter than `asked` proves nothing: the server may cap count without saying so.
+        short = len(resources) < self.largest
+        if not resources or (short and len(self.found) >= (self.reported or 0)):
+            return False
+        self.largest = max(self.largest, len(resources))
+        self.start += len(resources)
+        return True
+
+    def starts_ahead(self, asked: int) -> range:
+        """The startIndex of every page totalResults implies after a first page of `asked`
+        (and of the empty page after a full last one, which settles the end); none when the
+        first page was shorter than asked or totalResults is missing."""
+        if self.pages != 1 or self.first != asked or self.reported is None:
+            return range(0)
+        return range(1 + asked, self.reported + 2, asked)
+
+    def notes(self) -> list[str]:
+        notes = list(self._notes)
+        if self.reported is not None and self.reported != len(self.found):
+            notes.append(
+                f"The target reported totalResults={self.reported} for {self.endpoint} but "
+                f"{len(self.found)} {self.kind} were read; gwsync used all {len(self.found)}."
+            )
+        return notes
+
+
+async def cancelled(requests: Iterable[asyncio.Future[Any]]) -> None:
+    """Cancel requests no longer wanted and wait until they are gone (their errors dropped)."""
+    pending = list(requests)
+    for request in pending:
+        request.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def answer(response: httpx.Response, doing: str) -> dict[str, Any] | TargetError:
