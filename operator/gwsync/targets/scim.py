@@ -60,7 +60,7 @@ import urllib.parse
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from scim2_client import RequestNetworkException, SCIMClientException
@@ -82,6 +82,7 @@ from gwsync.targets.pacing import Pacer
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
 log = logging.getLogger(__name__)
+Kept = TypeVar("Kept")
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -366,7 +367,7 @@ class ScimTarget:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         self.profile = profile
         self.teams = None if teams is None else {team.casefold() for team in teams}
-        self._users_listing: asyncio.Future[list[dict[str, Any]]] | None = None
+        self._users_listing: asyncio.Future[list[TargetUser]] | None = None
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
@@ -521,9 +522,9 @@ class ScimTarget:
     # --- reads -------------------------------------------------------------------------------
 
     async def list_users(self) -> list[TargetUser]:
-        return [user_of(resource) for resource in await self._listed_users(fresh=True)]
+        return list(await self._listed_users(fresh=True))
 
-    def _listed_users(self, *, fresh: bool) -> asyncio.Future[list[dict[str, Any]]]:
+    def _listed_users(self, *, fresh: bool) -> asyncio.Future[list[TargetUser]]:
         """One listing of /Users shared by list_users and the member reads that need it.
 
         The engine lists users and groups at the same time: a member read that needs the
@@ -532,19 +533,19 @@ class ScimTarget:
         """
         listing = self._users_listing
         if listing is None or (fresh and listing.done()):
-            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users"))
+            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users", user_of))
         return listing
 
     async def list_groups(self) -> list[TargetGroup]:
-        resources = await self._list("Group", "/Groups")
+        listed = await self._list("Group", "/Groups", group_of)
         if (await self._capabilities()).group_members:
-            return [group_of(resource) for resource in resources]
+            return listed
         groups: list[TargetGroup] = []
-        for resource in resources:
-            group = group_of(resource)
+        for group in listed:
             if self.teams is None or group.display_name.casefold() in self.teams:
-                group = TargetGroup(group.id, group.display_name, await self._members_of(group.id))
-            groups.append(group)
+                groups.append(TargetGroup(group.id, group.display_name, await self._members_of(group.id)))
+            else:
+                groups.append(group)
         return groups
 
     async def _members_of(self, group_id: str) -> frozenset[str]:
@@ -552,13 +553,13 @@ class ScimTarget:
         page per 100 members; if the target refuses that filter, one `id eq G and members eq U`
         question per user carrying an externalId (the only users gwsync may manage)."""
         try:
-            found = await self._list("User", "/Users", filter=f"groups.value eq {filter_string(group_id)}")
-            return frozenset(str(r["id"]) for r in found if r.get("id"))
+            query = f"groups.value eq {filter_string(group_id)}"
+            return frozenset(await self._list("User", "/Users", resource_id_of, filter=query))
         except TargetError as exc:
             if exc.status != 400:
                 raise
         listed = await self._listed_users(fresh=False)
-        candidates = [str(u["id"]) for u in listed if u.get("externalId") and u.get("id")]
+        candidates = [user.id for user in listed if user.attributes.external_id]
 
         async def member(user_id: str) -> bool:
             query = f"id eq {filter_string(group_id)} and members eq {filter_string(user_id)}"
@@ -572,9 +573,15 @@ class ScimTarget:
         return frozenset(uid for uid, yes in zip(candidates, answers, strict=True) if yes)
 
     async def _list(
-        self, resource_type: str, endpoint: str, filter: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Every resource of the type, page by page; see the module docstring for when it stops.
+        self,
+        resource_type: str,
+        endpoint: str,
+        keep: Callable[[dict[str, Any]], Kept],
+        filter: str | None = None,
+    ) -> list[Kept]:
+        """Every resource of the type, page by page, as `keep` makes it of each resource as its
+        page comes (so the raw answers of a 100,000-user list are not all held at once); see
+        the module docstring for when it stops.
 
         Once the first page has given totalResults and was as long as asked (the server keeps
         to our count), the pages totalResults implies are asked ahead, up to `max_concurrency`
@@ -584,7 +591,7 @@ class ScimTarget:
         """
         capabilities = await self._capabilities()
         if capabilities.cursor:
-            return await self._list_by_cursor(resource_type, endpoint, filter, capabilities.page_size)
+            return await self._list_by_cursor(resource_type, endpoint, keep, filter, capabilities.page_size)
         asked = capabilities.page_size
 
         async def fetch(start: int) -> Any:
@@ -601,7 +608,7 @@ class ScimTarget:
                 f"listing {endpoint}",
             )
 
-        paging = Paging(endpoint, f"{resource_type.lower()}s")
+        paging = Paging(endpoint, f"{resource_type.lower()}s", keep)
         going = paging.take(await fetch(1))
         planned = iter(paging.starts_ahead(asked))
         ahead: dict[int, asyncio.Future[Any]] = {}
@@ -622,10 +629,15 @@ class ScimTarget:
         return list(paging.found.values())
 
     async def _list_by_cursor(
-        self, resource_type: str, endpoint: str, filter: str | None, count: int
-    ) -> list[dict[str, Any]]:
+        self,
+        resource_type: str,
+        endpoint: str,
+        keep: Callable[[dict[str, Any]], Kept],
+        filter: str | None,
+        count: int,
+    ) -> list[Kept]:
         """RFC 9865 cursor paging: `cursor` empty first, then each answer's `nextCursor`."""
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Kept] = {}
         cursor = ""
         while True:
             page = await self._call(
@@ -640,7 +652,7 @@ class ScimTarget:
                 ),
                 f"listing {endpoint}",
             )
-            found.update((str(r["id"]), r) for r in listed_resources(page, endpoint))
+            found.update((str(r["id"]), keep(r)) for r in listed_resources(page, endpoint))
             next_cursor = page.get("nextCursor")
             if not next_cursor or next_cursor == cursor:
                 return list(found.values())
@@ -896,12 +908,12 @@ class ScimTarget:
         return result
 
 
-class Paging:
+class Paging(Generic[Kept]):
     """A startIndex listing read page after page: what was found, and whether to go on."""
 
-    def __init__(self, endpoint: str, kind: str) -> None:
-        self.endpoint, self.kind = endpoint, kind
-        self.found: dict[str, dict[str, Any]] = {}
+    def __init__(self, endpoint: str, kind: str, keep: Callable[[dict[str, Any]], Kept]) -> None:
+        self.endpoint, self.kind, self.keep = endpoint, kind, keep
+        self.found: dict[str, Kept] = {}
         self.start, self.pages, self.largest, self.first = 1, 0, 0, 0
         self.reported: int | None = None
         self._notes: list[str] = []
@@ -924,7 +936,7 @@ class Paging:
                 f"{len(self.found)} {self.kind} and the list may be incomplete."
             )
             return False
-        self.found.update((str(r["id"]), r) for r in fresh)
+        self.found.update((str(r["id"]), self.keep(r)) for r in fresh)
         # A page shorter than an earlier one is the last, unless totalResults says there is
         # more (then one more page is asked: an empty answer settles it). A first page
         # shorter than `asked` proves nothing: the server may cap count without saying so.
@@ -1344,6 +1356,11 @@ def resource_id(resource: dict[str, Any], kind: str) -> str:
     if not found:
         raise not_scim(f"{kind}.id", None, "a string")
     return found
+
+
+def resource_id_of(resource: dict[str, Any]) -> str:
+    """A listed resource's id (checked present by `listed_resources`)."""
+    return str(resource["id"])
 
 
 def listed_resources(page: Any, endpoint: str) -> list[dict[str, Any]]:
