@@ -94,7 +94,7 @@ class Pacer:
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
                     self.release()  # handed over just as the waiter gave up: pass it on
-                else:
+                elif waiter in self._waiters:  # (a hand-over may have dropped it already)
                     self._waiters.remove(waiter)
                 raise
         else:

@@ -134,6 +134,21 @@ async def test_a_request_given_up_while_waiting_leaves_no_slot_taken() -> None:
     assert pacer.in_flight == 1
 
 
+async def test_a_request_given_up_just_before_its_turn_passes_the_slot_on() -> None:
+    # A sync stopping (a refused token) cancels requests waiting for a slot while others end.
+    pacer = Pacer(1)
+    await pacer.acquire()
+    given_up = asyncio.ensure_future(pacer.acquire())
+    next_in_line = asyncio.ensure_future(pacer.acquire())
+    await asyncio.sleep(0)
+    given_up.cancel()
+    pacer.release()  # the hand-over meets the cancelled waiter first
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    await asyncio.wait_for(next_in_line, timeout=5)
+    assert pacer.in_flight == 1
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
