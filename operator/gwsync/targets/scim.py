@@ -537,16 +537,22 @@ class ScimTarget:
         return listing
 
     async def list_groups(self) -> list[TargetGroup]:
-        listed = await self._list("Group", "/Groups", group_of)
-        if (await self._capabilities()).group_members:
-            return listed
-        groups: list[TargetGroup] = []
-        for group in listed:
-            if self.teams is None or group.display_name.casefold() in self.teams:
-                groups.append(TargetGroup(group.id, group.display_name, await self._members_of(group.id)))
-            else:
-                groups.append(group)
-        return groups
+        try:
+            listed = await self._list("Group", "/Groups", group_of)
+            if (await self._capabilities()).group_members:
+                return listed
+            groups: list[TargetGroup] = []
+            for group in listed:
+                if self.teams is None or group.display_name.casefold() in self.teams:
+                    members = await self._members_of(group.id)
+                    groups.append(TargetGroup(group.id, group.display_name, members))
+                else:
+                    groups.append(group)
+            return groups
+        finally:
+            # The member reads were the listing's only other readers: once the groups are
+            # read, the target keeps no users of its own (the sync holds them while it needs them).
+            self._users_listing = None
 
     async def _members_of(self, group_id: str) -> frozenset[str]:
         """Members of a group whose reads omit them (AWS): `groups.value eq` on /Users, one
