@@ -3,6 +3,7 @@
     python bench/serve.py google --users 20000 --groups 200 --latency-ms 100 [--rate-limit 50]
     python bench/serve.py google --people 5000 [--daily] --latency-ms 100
     python bench/serve.py scim --latency-ms 50 [--rate-limit 50] [--seed-people 5000 [--daily]]
+        [--server light|scim2-server]
 
 Prints one JSON line on stdout (`url`, `control`, and what the benchmark needs: the Google
 service account key, admin and groups; the SCIM token and, when seeded, the ledger), then
@@ -12,9 +13,11 @@ request above R per second (a token bucket holding one second's worth) is answer
 `Retry-After: 1` at once. `GET /_bench/stats` gives the counters (requests by API or method,
 429s, most in flight); `POST /_bench/reset` clears them. Neither waits nor counts.
 
-The Google side is gwsync.testing.google's emulator with an aiohttp middleware; the SCIM side
-is scim2-server behind gwsync.testing.scim's middleware (its `delay` is the latency) and a
-small WSGI layer of ours for the rate limit and the control routes.
+The Google side is gwsync.testing.google's emulator with an aiohttp middleware. The SCIM side
+is gwsync.testing.lightscim (`--server light`, the default: dicts, fast at 100,000 users,
+latency and rate limit built in), or scim2-server behind gwsync.testing.scim's middleware
+(its `delay` is the latency) and a small WSGI layer of ours for the rate limit and the
+control routes (`--server scim2-server`: the real third-party server, slow at these sizes).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from aiohttp import web
 from common import daily, org_of, people
 
+from gwsync.directory import Person
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import desired_attributes
 from gwsync.targets.scim import user_resource
@@ -141,6 +145,53 @@ async def serve_google(args: argparse.Namespace) -> None:
 # --- SCIM --------------------------------------------------------------------------------------
 
 
+def seeded_people(args: argparse.Namespace) -> list[Person]:
+    if not args.seed_people:
+        return []
+    return daily(args.seed_people)[0] if args.daily else people(args.seed_people)
+
+
+async def serve_light_scim(args: argparse.Namespace) -> None:
+    from gwsync.testing.lightscim import LightScim
+
+    server = LightScim(
+        args.token,
+        latency=args.latency_ms / 1000,
+        rate_limit=args.rate_limit,
+        retry_after="1",
+        page_size=args.page_size,
+    )
+    ledger = Ledger.empty()
+    for person in seeded_people(args):
+        ledger.users[person.id] = server.seed_user(user_resource(desired_attributes(person)))
+
+    async def stats(request: web.Request) -> web.Response:
+        log = list(server.log)
+        return web.json_response(
+            {
+                "requests": len(log),
+                "writes": sum(1 for r in log if r.write),
+                "by_method": dict(Counter(r.method for r in log)),
+                "throttled": sum(1 for r in log if r.status == 429),
+                "max_in_flight": server.max_in_flight,
+            }
+        )
+
+    async def reset(request: web.Request) -> web.Response:
+        server.reset_log()
+        return web.json_response({})
+
+    app = server.app()
+    app.router.add_get("/_bench/stats", stats)
+    app.router.add_post("/_bench/reset", reset)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.port).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    announce({"url": f"{base}/v2", "control": base, "token": args.token, "ledger": ledger.users})
+    await asyncio.Event().wait()
+
+
 def serve_scim(args: argparse.Namespace) -> None:
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -159,8 +210,7 @@ def serve_scim(args: argparse.Namespace) -> None:
         provider = load_default_provider()
         user_type = next(rt for rt in provider.resource_types if rt.id == "User")
         model: Any = provider.model_for(user_type)
-        before = daily(args.seed_people)[0] if args.daily else people(args.seed_people)
-        for person in before:
+        for person in seeded_people(args):
             created = storage.create(
                 user_type, model.model_validate(user_resource(desired_attributes(person)))
             )
@@ -225,9 +275,15 @@ def main() -> None:
         "--daily", action="store_true", help="people after (google) or before (scim) 1%% churn"
     )
     parser.add_argument("--token", default="bench-scim-token")
+    parser.add_argument(
+        "--server", choices=["light", "scim2-server"], default="light", help="scim: which server"
+    )
+    parser.add_argument("--page-size", type=int, default=500, help="scim (light): filter.maxResults")
     args = parser.parse_args()
     if args.kind == "google":
         asyncio.run(serve_google(args))
+    elif args.server == "light":
+        asyncio.run(serve_light_scim(args))
     else:
         serve_scim(args)
 

@@ -1,12 +1,15 @@
-"""Benchmark: initial sync and a daily sync with churn, gwsync from Google to scim2-server.
+"""Benchmark: initial sync and a daily sync with churn, gwsync from Google to a SCIM server.
 
     python bench/sync_scim.py --users 10000 --daily-users 100000 \
         --google-latency-ms 100 --scim-latency-ms 50 --concurrency 8 --json out.json
+    python bench/sync_scim.py --only daily --daily-users 100000 --no-floor
+    python bench/sync_scim.py --only initial --users 2000 --rate-limit 50
 
 Both emulators run in processes of their own (bench/serve.py), each request answered after
 its latency, above `--rate-limit` requests/s (SCIM side) with 429 + Retry-After. gwsync's
-real Google reader reads the Directory emulator, and the engine syncs into scim2-server.
-Phase 1 (initial): N users into an empty scim2-server. Phase 2 (daily): M users already
+real Google reader reads the Directory emulator, and the engine syncs into the SCIM server:
+gwsync.testing.lightscim by default (`--server scim2-server` for the third-party one, slow
+at these sizes). Phase 1 (initial): N users into an empty server. Phase 2 (daily): M users already
 provisioned (seeded in the server's store directly, with the ledger), then a sync with 1%
 churn (a quarter renames, a quarter title updates, a quarter hires, a quarter departures).
 
@@ -19,23 +22,28 @@ Three references per phase:
 - `floor_seconds`: a bare httpx client issuing those requests in that shape against the same
   emulators (a fresh SCIM process holding the same users, so its writes are creates) in the
   same run; `ratio_to_floor` is seconds / floor. The floor includes what the emulators cost.
-Peak RSS is the benchmark's process alone: gwsync (and the bare floor client).
+Peak RSS is the benchmark's process alone: gwsync (and the bare floor client, which runs
+after gwsync: run one phase with `--only` for that phase's peak). Under a rate limit,
+`throughput` is the requests answered other than 429 per second, `of_limit` its share of the
+limit and `throttled_share` the share of requests answered 429. `load_average` is the
+machine's (1, 5, 15 minutes) when the phase ended: other work on it slows everything.
 """
 
 import argparse
 import asyncio
 import json
 import math
+import os
 import resource
 import sys
 import time
 from typing import Any
 
 import httpx
-from common import GOOGLE_PAGE, Emulator, daily, people, rounds
+from common import GOOGLE_PAGE, Emulator, people, rounds
 
 from gwsync.api.provisioning import GoogleProvisioningSpec
-from gwsync.directory import Person
+from gwsync.api.report import Result
 from gwsync.sources.google import USER_FIELDS, GoogleDirectory
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
@@ -131,10 +139,13 @@ async def floor(
     return time.perf_counter() - started
 
 
-async def run_phase(name: str, args: argparse.Namespace, before: int, after: list[Person]) -> dict[str, Any]:
+async def run_phase(name: str, args: argparse.Namespace, before: int, users: int) -> dict[str, Any]:
+    """One sync of `users` people, `before` of them already provisioned (0: initial). The
+    people live in the emulators' processes: this one holds gwsync's data only."""
     scim_flags = ["--latency-ms", str(args.scim_latency_ms), "--rate-limit", str(args.rate_limit)]
+    scim_flags += ["--server", args.server]
     google_flags = ["--latency-ms", str(args.google_latency_ms)]
-    google_flags += ["--people", str(before), "--daily"] if before else ["--people", str(len(after))]
+    google_flags += ["--people", str(before), "--daily"] if before else ["--people", str(users)]
     seeded = ["--seed-people", str(before), "--daily"] if before else []
     with Emulator("google", *google_flags) as google, Emulator("scim", *scim_flags, *seeded) as scim:
         ledger = Ledger(dict(scim.info["ledger"]), {})
@@ -146,21 +157,33 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, after: lis
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         async with ScimTarget(scim.url, scim.info["token"], max_concurrency=args.concurrency) as target:
-            outcome = await run_sync(reader, target, spec(args.concurrency, google.info["admin"]), ledger)
+            marks: dict[str, float] = {}
+
+            def progress(step: str, done: int, total: int) -> None:
+                marks.setdefault(step, time.perf_counter() - started)  # when each step first reports
+
+            outcome = await run_sync(
+                reader, target, spec(args.concurrency, google.info["admin"]), ledger, progress=progress
+            )
             seconds = time.perf_counter() - started
             counters = target.counters
+            phase_result, lowest = outcome.phase, target._scim.pacer.lowest
         used = resource.getrusage(resource.RUSAGE_SELF)
         scim_stats, google_stats = scim.stats(), google.stats()
         token = str(reader._credentials.token)
         changed = sum(1 for i in outcome.items if i.data_changed)
-        with Emulator("scim", *scim_flags, *seeded) as fresh:
-            payloads = [
-                user_resource(desired_attributes(p)) | {"userName": f"floor{i}@acme.com"}
-                for i, p in enumerate(after[:changed])
-            ]
-            floor_seconds = await floor(google, token, fresh, args.concurrency, before, payloads)
+        failed = sum(1 for i in outcome.items if i.result is Result.FAILED)
+        del outcome
+        floor_seconds = 0.0
+        if args.floor:
+            with Emulator("scim", *scim_flags, *seeded) as fresh:
+                payloads = [
+                    user_resource(desired_attributes(p)) | {"userName": f"floor{i}@acme.com"}
+                    for i, p in enumerate(people(changed))
+                ]
+                floor_seconds = await floor(google, token, fresh, args.concurrency, before, payloads)
     bound = bound_seconds(
-        len(after),
+        users,
         before,
         changed,
         args.concurrency,
@@ -168,31 +191,42 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, after: lis
         args.scim_latency_ms / 1000,
         args.rate_limit,
     )
+    answered = scim_stats["requests"] - scim_stats["throttled"]
     return {
         "phase": name,
-        "phase_result": outcome.phase,
-        "users": len(after),
+        "phase_result": phase_result,
+        "failed_items": failed,
+        "users": users,
         "seconds": round(seconds, 3),
         "bound_seconds": round(bound, 3),
         "ratio": round(seconds / bound, 2) if bound else None,
-        "floor_seconds": round(floor_seconds, 3),
+        "floor_seconds": round(floor_seconds, 3) if floor_seconds else None,
         "ratio_to_floor": round(seconds / floor_seconds, 2) if floor_seconds else None,
+        "read_seconds": round(marks.get("read", 0.0), 3),
         "requests": counters.requests,
         "min_requests": 1 + max(1, math.ceil(before / PAGE)) + 1 + changed,
         "google_requests": sum(google_stats["requests"].values()),
         "writes": counters.writes,
         "changed_items": changed,
         "throttled": scim_stats["throttled"],
+        "throttled_share": round(scim_stats["throttled"] / scim_stats["requests"], 4),
+        "throughput": round(answered / seconds, 1),
+        "of_limit": round(answered / seconds / args.rate_limit, 3) if args.rate_limit else None,
+        "lowest_concurrency": round(lowest, 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "max_in_flight": scim_stats["max_in_flight"],
-        "users_per_second": round(len(after) / seconds, 1),
+        "users_per_second": round(users / seconds, 1),
         "cpu_seconds": round(used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime, 2),
         "peak_rss_mb": round(rss_mb(), 1),
     }
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    results = [await run_phase("initial", args, 0, people(args.users))]
-    results.append(await run_phase("daily-1%-churn", args, args.daily_users, daily(args.daily_users)[1]))
+    results = []
+    if args.only in (None, "initial"):
+        results.append(await run_phase("initial", args, 0, args.users))
+    if args.only in (None, "daily"):  # 1% churn: as many hires as departures
+        results.append(await run_phase("daily-1%-churn", args, args.daily_users, args.daily_users))
     head = results[0]
     return {
         "name": "sync_scim",
@@ -201,6 +235,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "scim_latency_ms": args.scim_latency_ms,
         "rate_limit": args.rate_limit,
         "concurrency": args.concurrency,
+        "server": args.server,
         "seconds": head["seconds"],
         "floor_seconds": head["floor_seconds"],
         "bound_seconds": head["bound_seconds"],
@@ -219,6 +254,7 @@ def table(report: dict[str, Any]) -> str:
         "seconds",
         "bound_seconds",
         "ratio",
+        "read_seconds",
         "floor_seconds",
         "ratio_to_floor",
         "requests",
@@ -227,10 +263,16 @@ def table(report: dict[str, Any]) -> str:
         "writes",
         "changed_items",
         "throttled",
+        "throttled_share",
+        "throughput",
+        "of_limit",
+        "lowest_concurrency",
         "max_in_flight",
         "cpu_seconds",
         "peak_rss_mb",
         "phase_result",
+        "failed_items",
+        "load_average",
     ]
     lines = [" | ".join(cols)]
     lines += [" | ".join(str(p[c]) for c in cols) for p in report["phases"]]
@@ -245,6 +287,9 @@ if __name__ == "__main__":
     parser.add_argument("--google-latency-ms", type=float, default=100.0)
     parser.add_argument("--scim-latency-ms", type=float, default=50.0)
     parser.add_argument("--rate-limit", type=float, default=0.0, help="SCIM requests/s (0: none)")
+    parser.add_argument("--server", choices=["light", "scim2-server"], default="light")
+    parser.add_argument("--only", choices=["initial", "daily"], help="run one phase")
+    parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the floor runs")
     parser.add_argument("--json", help="write the JSON result here")
     arguments = parser.parse_args()
     report = asyncio.run(main(arguments))

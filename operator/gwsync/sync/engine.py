@@ -86,6 +86,10 @@ async def run_sync(
         progress("read", len(users), len(directory.people))
     extensions = target.user_extensions
     plan = make_plan(directory, spec, ledger, users, groups, target.unsupported_fields, extensions=extensions)
+    seen = {user.id for user in users} if notes else set()
+    # The plan holds what apply needs: let the reads go (issue 12, point 5: 100,000 people and
+    # as many target users need not outlive the plan).
+    del directory, users, groups, target_read
     verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
     stopped: str | None = None
     if dry_run:
@@ -104,7 +108,6 @@ async def run_sync(
     if notes:
         # The read may be incomplete: users not seen are not taken as deleted by hand.
         message = " ".join([message, *notes])
-        seen = {user.id for user in users}
         kept = {g: t for g, t in ledger.users.items() if t not in seen and g not in new_ledger.users}
         new_ledger = replace(new_ledger, users={**new_ledger.users, **kept}) if kept else new_ledger
     return SyncOutcome(phase, message, items, summary, new_ledger, verdict.held, stopped)

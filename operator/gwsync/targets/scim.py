@@ -15,7 +15,10 @@ What a real provider needs, and where it is handled:
   PRECONDITION_ATTEMPTS times;
 - rate limits: 429/503 are retried in the transport, honouring Retry-After, with exponential
   back-off and jitter (tenacity), a bounded number of times; the wait happens outside the
-  concurrency slot, so a storm does not pin the slots;
+  concurrency slot, so a storm does not pin the slots. The slots themselves adapt
+  (`gwsync.targets.pacing.Pacer`): a 429 or 503 halves the requests allowed in flight,
+  answers grow it back up to `max_concurrency`, and a Retry-After holds every new request
+  until then, so a sync under a rate limit runs as a steady stream near the limit;
 - creates are not idempotent, so a POST is never blindly sent twice (`ScimTarget._create`):
   429 means the server refused before acting, and is retried as is; 503, any other 5xx and
   a request with no answer (a timeout) are ambiguous, since a gateway may fail after the
@@ -30,8 +33,12 @@ What a real provider needs, and where it is handled:
   reach totalResults (a first page shorter than the count asked is not "short": providers
   cap count silently, so one more page is asked). A page holding only ids already read
   (startIndex ignored) stops it too. When totalResults and what was read disagree, or paging
-  looks broken, a sentence goes to `ScimTarget.notes` for the sync report;
-- a bound on requests in flight (`max_concurrency`, an asyncio.Semaphore around each send);
+  looks broken, a sentence goes to `ScimTarget.notes` for the sync report. Over the internet
+  each page is mostly waiting, so once a first page as long as asked has given totalResults,
+  the pages it implies are asked ahead, `max_concurrency` at a time, and taken in order with
+  the same rules (`Paging`); a page shorter than asked before the end drops the pages asked
+  ahead and the rest is read one page after the other. Cursor paging stays sequential;
+- a bound on requests in flight (`max_concurrency`, the pacer's ceiling, around each send);
 - membership changes are PATCHes of at most 100 member operations, because providers
   (Azure, Okta, Slack) cap PATCH size around there;
 - TLS verification is always on; a PEM CA bundle may be added, never replace verification;
@@ -53,7 +60,7 @@ import urllib.parse
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from scim2_client import RequestNetworkException, SCIMClientException
@@ -70,10 +77,12 @@ from gwsync.api.attributes import (
     split_custom,
 )
 from gwsync.sync.ports import TargetError, TargetGroup, TargetUnavailable, TargetUser, UserAttributes, Value
+from gwsync.targets.pacing import Pacer
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
 log = logging.getLogger(__name__)
+Kept = TypeVar("Kept")
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -128,11 +137,12 @@ class Capabilities:
 
 @dataclass
 class Counters:
-    """Requests sent (retries included) and, of those, writes."""
+    """Requests sent (retries included) and, of those, writes and throttled (429/503) ones."""
 
     requests: int = 0
     writes: int = 0
     retries: int = 0
+    throttled: int = 0
 
 
 def retry_after_seconds(value: str | None, default: float) -> float:
@@ -142,8 +152,12 @@ def retry_after_seconds(value: str | None, default: float) -> float:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else default
+    except (TypeError, ValueError):  # neither form: the header says nothing usable
+        return default
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -232,7 +246,7 @@ async def bound_answer(response: httpx.Response) -> None:
 
 
 class ScimTransport(BaseAsyncSCIMClient):
-    """scim2-client over httpx, with a concurrency bound and 429/503 retries.
+    """scim2-client over httpx, with an adaptive concurrency bound and 429/503 retries.
 
     scim2-client 0.13 ships an engine for "httpx2"; this is the same thin engine for httpx.
     """
@@ -253,7 +267,7 @@ class ScimTransport(BaseAsyncSCIMClient):
             check_response_payload=False,
         )
         self.client = client
-        self.slots = asyncio.Semaphore(max_concurrency)
+        self.pacer = Pacer(max_concurrency)
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self.counters = counters
@@ -288,19 +302,20 @@ class ScimTransport(BaseAsyncSCIMClient):
         return float(asked + jittered * 0.1 if asked else jittered)
 
     async def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request, bounded as a whole by the client's timeout.
+        """One request in one of the pacer's slots, bounded as a whole by the client's timeout;
+        its answer tells the pacer how it went.
 
         httpx times each read, not the request: an answer trickling in a byte at a time
         would hold the sync for as long as the server likes, so the whole exchange gets the
         same bound (docs/reliability.md, the trickle row).
         """
-        async with self.slots:
+        async with self.pacer.slot() as ticket:
             self.counters.requests += 1
             if method in WRITE_METHODS:
                 self.counters.writes += 1
             try:
                 async with asyncio.timeout(self.client.timeout.read):
-                    return await self.client.request(method, url, **kwargs)
+                    response = await self.client.request(method, url, **kwargs)
             except httpx.RequestError as exc:
                 error = RequestNetworkException()
                 error.add_note(describe_network_error(exc))
@@ -309,6 +324,13 @@ class ScimTransport(BaseAsyncSCIMClient):
                 error = RequestNetworkException()
                 error.add_note("the request timed out")
                 raise error from exc
+            if response.status_code in RETRIED_STATUSES:
+                self.counters.throttled += 1
+                asked = retry_after_seconds(response.headers.get("Retry-After"), 0.0)
+                self.pacer.throttled(ticket, asked or None)
+            else:
+                self.pacer.succeeded(ticket)
+            return response
 
 
 def describe_network_error(exc: httpx.RequestError) -> str:
@@ -345,7 +367,7 @@ class ScimTarget:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         self.profile = profile
         self.teams = None if teams is None else {team.casefold() for team in teams}
-        self._users_listing: asyncio.Future[list[dict[str, Any]]] | None = None
+        self._users_listing: asyncio.Future[list[TargetUser]] | None = None
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
@@ -500,9 +522,9 @@ class ScimTarget:
     # --- reads -------------------------------------------------------------------------------
 
     async def list_users(self) -> list[TargetUser]:
-        return [user_of(resource) for resource in await self._listed_users(fresh=True)]
+        return list(await self._listed_users(fresh=True))
 
-    def _listed_users(self, *, fresh: bool) -> asyncio.Future[list[dict[str, Any]]]:
+    def _listed_users(self, *, fresh: bool) -> asyncio.Future[list[TargetUser]]:
         """One listing of /Users shared by list_users and the member reads that need it.
 
         The engine lists users and groups at the same time: a member read that needs the
@@ -511,33 +533,39 @@ class ScimTarget:
         """
         listing = self._users_listing
         if listing is None or (fresh and listing.done()):
-            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users"))
+            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users", user_of))
         return listing
 
     async def list_groups(self) -> list[TargetGroup]:
-        resources = await self._list("Group", "/Groups")
-        if (await self._capabilities()).group_members:
-            return [group_of(resource) for resource in resources]
-        groups: list[TargetGroup] = []
-        for resource in resources:
-            group = group_of(resource)
-            if self.teams is None or group.display_name.casefold() in self.teams:
-                group = TargetGroup(group.id, group.display_name, await self._members_of(group.id))
-            groups.append(group)
-        return groups
+        try:
+            listed = await self._list("Group", "/Groups", group_of)
+            if (await self._capabilities()).group_members:
+                return listed
+            groups: list[TargetGroup] = []
+            for group in listed:
+                if self.teams is None or group.display_name.casefold() in self.teams:
+                    members = await self._members_of(group.id)
+                    groups.append(TargetGroup(group.id, group.display_name, members))
+                else:
+                    groups.append(group)
+            return groups
+        finally:
+            # The member reads were the listing's only other readers: once the groups are
+            # read, the target keeps no users of its own (the sync holds them while it needs them).
+            self._users_listing = None
 
     async def _members_of(self, group_id: str) -> frozenset[str]:
         """Members of a group whose reads omit them (AWS): `groups.value eq` on /Users, one
         page per 100 members; if the target refuses that filter, one `id eq G and members eq U`
         question per user carrying an externalId (the only users gwsync may manage)."""
         try:
-            found = await self._list("User", "/Users", filter=f"groups.value eq {filter_string(group_id)}")
-            return frozenset(str(r["id"]) for r in found if r.get("id"))
+            query = f"groups.value eq {filter_string(group_id)}"
+            return frozenset(await self._list("User", "/Users", resource_id_of, filter=query))
         except TargetError as exc:
             if exc.status != 400:
                 raise
         listed = await self._listed_users(fresh=False)
-        candidates = [str(u["id"]) for u in listed if u.get("externalId") and u.get("id")]
+        candidates = [user.id for user in listed if user.attributes.external_id]
 
         async def member(user_id: str) -> bool:
             query = f"id eq {filter_string(group_id)} and members eq {filter_string(user_id)}"
@@ -551,20 +579,29 @@ class ScimTarget:
         return frozenset(uid for uid, yes in zip(candidates, answers, strict=True) if yes)
 
     async def _list(
-        self, resource_type: str, endpoint: str, filter: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Every resource of the type, page by page; see the module docstring for when it stops."""
+        self,
+        resource_type: str,
+        endpoint: str,
+        keep: Callable[[dict[str, Any]], Kept],
+        filter: str | None = None,
+    ) -> list[Kept]:
+        """Every resource of the type, page by page, as `keep` makes it of each resource as its
+        page comes (so the raw answers of a 100,000-user list are not all held at once); see
+        the module docstring for when it stops.
+
+        Once the first page has given totalResults and was as long as asked (the server keeps
+        to our count), the pages totalResults implies are asked ahead, up to `max_concurrency`
+        at a time, and taken in order exactly as if read one after the other: a page shorter
+        than asked before the end shifts every later startIndex, so then the pages asked
+        ahead are dropped and the rest is read one after the other.
+        """
         capabilities = await self._capabilities()
         if capabilities.cursor:
-            return await self._list_by_cursor(resource_type, endpoint, filter, capabilities.page_size)
+            return await self._list_by_cursor(resource_type, endpoint, keep, filter, capabilities.page_size)
         asked = capabilities.page_size
-        kind = f"{resource_type.lower()}s"
-        found: dict[str, dict[str, Any]] = {}
-        notes: list[str] = []
-        start, pages, largest = 1, 0, 0
-        reported: int | None = None
-        while True:
-            page = await self._call(
+
+        async def fetch(start: int) -> Any:
+            return await self._call(
                 self._scim.query(
                     resource_type,
                     query_parameters={
@@ -576,43 +613,37 @@ class ScimTarget:
                 ),
                 f"listing {endpoint}",
             )
-            pages += 1
-            resources = listed_resources(page, endpoint)
-            if reported is None and isinstance(page.get("totalResults"), int):
-                reported = page["totalResults"]
-            fresh = [r for r in resources if str(r["id"]) not in found]
-            if resources and not fresh:
-                if reported is not None and len(found) >= reported:
-                    break  # everything the target counts is read: it just fitted in one page
-                notes.append(
-                    f"The target answered {endpoint} page {pages} (startIndex={start}) with {kind} "
-                    f"already read, so it ignores startIndex; gwsync stopped after {len(found)} {kind} "
-                    "and the list may be incomplete."
-                )
-                break
-            found.update((str(r["id"]), r) for r in fresh)
-            # A page shorter than an earlier one is the last, unless totalResults says there is
-            # more (then one more page is asked: an empty answer settles it). A first page
-            # shorter than `asked` proves nothing: the server may cap count without saying so.
-            short = len(resources) < largest
-            if not resources or (short and len(found) >= (reported or 0)):
-                break
-            largest = max(largest, len(resources))
-            start += len(resources)
-        if reported is not None and reported != len(found):
-            notes.append(
-                f"The target reported totalResults={reported} for {endpoint} but {len(found)} {kind} "
-                f"were read; gwsync used all {len(found)}."
-            )
+
+        paging = Paging(endpoint, f"{resource_type.lower()}s", keep)
+        going = paging.take(await fetch(1))
+        planned = iter(paging.starts_ahead(asked))
+        ahead: dict[int, asyncio.Future[Any]] = {}
+        try:
+            while going:
+                while len(ahead) < self._scim.pacer.ceiling and (start := next(planned, None)):
+                    ahead[start] = asyncio.ensure_future(fetch(start))
+                asked_ahead = ahead.pop(paging.start, None)
+                if asked_ahead is None and ahead:  # a short page moved the starts: one by one now
+                    planned = iter(())
+                    await cancelled(ahead.values())
+                    ahead.clear()
+                going = paging.take(await (asked_ahead or fetch(paging.start)))
+        finally:
+            await cancelled(ahead.values())
         if filter is None:
-            self._note(endpoint, notes)
-        return list(found.values())
+            self._note(endpoint, paging.notes())
+        return list(paging.found.values())
 
     async def _list_by_cursor(
-        self, resource_type: str, endpoint: str, filter: str | None, count: int
-    ) -> list[dict[str, Any]]:
+        self,
+        resource_type: str,
+        endpoint: str,
+        keep: Callable[[dict[str, Any]], Kept],
+        filter: str | None,
+        count: int,
+    ) -> list[Kept]:
         """RFC 9865 cursor paging: `cursor` empty first, then each answer's `nextCursor`."""
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Kept] = {}
         cursor = ""
         while True:
             page = await self._call(
@@ -627,7 +658,7 @@ class ScimTarget:
                 ),
                 f"listing {endpoint}",
             )
-            found.update((str(r["id"]), r) for r in listed_resources(page, endpoint))
+            found.update((str(r["id"]), keep(r)) for r in listed_resources(page, endpoint))
             next_cursor = page.get("nextCursor")
             if not next_cursor or next_cursor == cursor:
                 return list(found.values())
@@ -881,6 +912,71 @@ class ScimTarget:
         if isinstance(result, dict) and ERROR_SCHEMA in (result.get("schemas") or []):
             raise refusal(result, doing)
         return result
+
+
+class Paging(Generic[Kept]):
+    """A startIndex listing read page after page: what was found, and whether to go on."""
+
+    def __init__(self, endpoint: str, kind: str, keep: Callable[[dict[str, Any]], Kept]) -> None:
+        self.endpoint, self.kind, self.keep = endpoint, kind, keep
+        self.found: dict[str, Kept] = {}
+        self.start, self.pages, self.largest, self.first = 1, 0, 0, 0
+        self.reported: int | None = None
+        self._notes: list[str] = []
+
+    def take(self, page: Any) -> bool:
+        """Add the page asked at `start`; False when the list is over (see the module docstring)."""
+        self.pages += 1
+        resources = listed_resources(page, self.endpoint)
+        if self.reported is None and isinstance(page.get("totalResults"), int):
+            self.reported = page["totalResults"]
+        if self.pages == 1:
+            self.first = len(resources)
+        fresh = [r for r in resources if str(r["id"]) not in self.found]
+        if resources and not fresh:
+            if self.reported is not None and len(self.found) >= self.reported:
+                return False  # everything the target counts is read: it just fitted in one page
+            self._notes.append(
+                f"The target answered {self.endpoint} page {self.pages} (startIndex={self.start}) with "
+                f"{self.kind} already read, so it ignores startIndex; gwsync stopped after "
+                f"{len(self.found)} {self.kind} and the list may be incomplete."
+            )
+            return False
+        self.found.update((str(r["id"]), self.keep(r)) for r in fresh)
+        # A page shorter than an earlier one is the last, unless totalResults says there is
+        # more (then one more page is asked: an empty answer settles it). A first page
+        # shorter than `asked` proves nothing: the server may cap count without saying so.
+        short = len(resources) < self.largest
+        if not resources or (short and len(self.found) >= (self.reported or 0)):
+            return False
+        self.largest = max(self.largest, len(resources))
+        self.start += len(resources)
+        return True
+
+    def starts_ahead(self, asked: int) -> range:
+        """The startIndex of every page totalResults implies after a first page of `asked`
+        (and of the empty page after a full last one, which settles the end); none when the
+        first page was shorter than asked or totalResults is missing."""
+        if self.pages != 1 or self.first != asked or self.reported is None:
+            return range(0)
+        return range(1 + asked, self.reported + 2, asked)
+
+    def notes(self) -> list[str]:
+        notes = list(self._notes)
+        if self.reported is not None and self.reported != len(self.found):
+            notes.append(
+                f"The target reported totalResults={self.reported} for {self.endpoint} but "
+                f"{len(self.found)} {self.kind} were read; gwsync used all {len(self.found)}."
+            )
+        return notes
+
+
+async def cancelled(requests: Iterable[asyncio.Future[Any]]) -> None:
+    """Cancel requests no longer wanted and wait until they are gone (their errors dropped)."""
+    pending = list(requests)
+    for request in pending:
+        request.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def answer(response: httpx.Response, doing: str) -> dict[str, Any] | TargetError:
@@ -1266,6 +1362,11 @@ def resource_id(resource: dict[str, Any], kind: str) -> str:
     if not found:
         raise not_scim(f"{kind}.id", None, "a string")
     return found
+
+
+def resource_id_of(resource: dict[str, Any]) -> str:
+    """A listed resource's id (checked present by `listed_resources`)."""
+    return str(resource["id"])
 
 
 def listed_resources(page: Any, endpoint: str) -> list[dict[str, Any]]:
