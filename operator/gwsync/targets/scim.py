@@ -38,6 +38,13 @@ What a real provider needs, and where it is handled:
   the pages it implies are asked ahead, `max_concurrency` at a time, and taken in order with
   the same rules (`Paging`); a page shorter than asked before the end drops the pages asked
   ahead and the rest is read one page after the other. Cursor paging stays sequential;
+- what a provider's /Schemas says about the User bends what is sent (`user_schema_of`,
+  `fit_user`): attributes it does not declare, or declares readOnly or never returned, are not
+  sent nor compared; emails and photos carry only the sub-attributes it declares; a required
+  name.formatted is sent; a rename on an immutable userName fails its item with a sentence.
+  A provider that fails on `count` is listed without it (`Capabilities.count`). Member values
+  that are userNames, not ids (Canaille), are read as the users' ids and removed by the value
+  the provider showed;
 - a bound on requests in flight (`max_concurrency`, the pacer's ceiling, around each send);
 - membership changes are PATCHes of at most 100 member operations, because providers
   (Azure, Okta, Slack) cap PATCH size around there;
@@ -49,6 +56,7 @@ What a real provider needs, and where it is handled:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import json
 import logging
@@ -91,6 +99,8 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 MAX_MEMBER_OPS = 100
 PRECONDITION_ATTEMPTS = 4
+PAST_THE_END = 2**31 - 1
+"""A startIndex past any target's last user: a list that returns nobody, without `count`."""
 DEFAULT_PAGE_SIZE = 500
 RETRIED_STATUSES = frozenset({429, 503})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -113,10 +123,27 @@ PATCH_PATHS = {
 
 OPTIONAL_USER_FIELDS = ("displayName", "title", "userType", "photos")
 """Core User attributes gwsync writes but can do without; the identity ones it cannot."""
+SCHEMA_FIELDS = (*OPTIONAL_USER_FIELDS, "externalId")
+"""gwsync fields (and User attributes of the same name) a schema may declare readOnly or never
+returned: the provider then does not store them, and gwsync does not send them."""
 
 PROFILES = ("auto", "generic", "aws-identity-center")
 AWS_DOC_HOSTS = ("amazon.com", "amazonaws.com", "amazonaws.cn")
 AWS_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class UserSchema:
+    """The parts of a provider's core User schema (/Schemas) that change what gwsync sends."""
+
+    unsupported: frozenset[str] = frozenset()
+    """Fields it does not declare (OPTIONAL_USER_FIELDS), or declares readOnly or never returned."""
+    sub_attributes: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """emails, photos -> the sub-attributes it declares (others are refused by strict servers)."""
+    formatted_name: bool = False
+    """name.formatted is required: gwsync sends it (given and family name)."""
+    immutable_user_name: bool = False
+    """userName is immutable (set at creation): a rename cannot be written."""
 
 
 @dataclass
@@ -133,6 +160,10 @@ class Capabilities:
     unsupported_fields: frozenset[str] = frozenset()
     """gwsync fields (USER_FIELDS) the provider does not store: never sent."""
     profile: str = "generic"
+    count: bool = True
+    """Lists may carry `count`; False: the provider fails on it (a 5xx), lists go without."""
+    schema: UserSchema = dataclasses.field(default_factory=UserSchema)
+    """What its /Schemas says about the core User (generic profile)."""
 
 
 @dataclass
@@ -368,6 +399,7 @@ class ScimTarget:
         self.profile = profile
         self.teams = None if teams is None else {team.casefold() for team in teams}
         self._users_listing: asyncio.Future[list[TargetUser]] | None = None
+        self._member_values: dict[str, str] = {}  # user id -> how groups name it, when not by id
         self.url = url.rstrip("/")
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
@@ -445,7 +477,8 @@ class ScimTarget:
         if self.capabilities.profile == "generic":
             if not await self._accepts_enterprise_extension():
                 self.capabilities.unsupported_fields |= {"department"}
-            self.capabilities.unsupported_fields |= await self._undeclared_user_fields()
+            self.capabilities.schema = await self._user_schema()
+            self.capabilities.unsupported_fields |= self.capabilities.schema.unsupported
         if self.capabilities.unsupported_fields:
             fields = ", ".join(sorted(self.capabilities.unsupported_fields))
             self.write_notes.append(
@@ -472,27 +505,23 @@ class ScimTarget:
                 return ENTERPRISE in declared
         return True
 
-    async def _undeclared_user_fields(self) -> frozenset[str]:
-        """Optional attributes (OPTIONAL_USER_FIELDS) the core User schema in /Schemas does not
-        declare: a provider that lists its attributes stores only those (django-scim2-server
-        drops the rest). Nothing when /Schemas cannot be read or lists no attribute."""
+    async def _user_schema(self) -> UserSchema:
+        """The core User schema from /Schemas (`user_schema_of`); nothing when it cannot be read.
+        The attributes of the User extensions /ResourceTypes declares go to `user_extensions`."""
         try:
             response = await self._scim.request("GET", "/Schemas")
             payload = response.json() if response.status_code == 200 else None
         except (SCIMClientException, ValueError):
-            return frozenset()
+            return UserSchema()
         schemas = payload.get("Resources") if isinstance(payload, dict) else payload
-        undeclared: frozenset[str] = frozenset()
         for schema in schemas if isinstance(schemas, list) else []:
             if not isinstance(schema, dict) or not isinstance(schema.get("attributes") or [], list):
                 continue
             attributes = schema.get("attributes") or []
             declared = frozenset(str(a.get("name", "")).casefold() for a in attributes if isinstance(a, dict))
-            if schema.get("id") == USER_SCHEMA and declared:
-                undeclared = frozenset(f for f in OPTIONAL_USER_FIELDS if f.casefold() not in declared)
-            elif self.user_extensions is not None and schema.get("id") in self.user_extensions:
+            if self.user_extensions is not None and schema.get("id") in self.user_extensions:
                 self.user_extensions[str(schema["id"])] = declared  # mapped extension attributes are checked
-        return undeclared
+        return user_schema_of(payload)
 
     @property
     def unsupported_fields(self) -> frozenset[str]:
@@ -500,9 +529,18 @@ class ScimTarget:
         return self.capabilities.unsupported_fields if self.capabilities else frozenset()
 
     async def _check_token(self) -> None:
-        """Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users."""
+        """Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users.
+
+        A provider that fails on `count` (Canaille compares it as a string: a 500) but lists
+        without it is listed without it from then on (`Capabilities.count`). That second
+        question starts past the last user (PAST_THE_END), so it lists nobody."""
         try:
             response = await self._scim.request("GET", "/Users", params={"startIndex": 1, "count": 1})
+            if response.status_code >= 500 and self.capabilities is not None:
+                bare = await self._scim.request("GET", "/Users", params={"startIndex": PAST_THE_END})
+                if bare.status_code == 200:
+                    self.capabilities.count = False
+                    response = bare
         except SCIMClientException as exc:
             notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
             raise TargetUnavailable(f"The SCIM target {self.url} cannot be reached: {notes}.") from exc
@@ -540,7 +578,7 @@ class ScimTarget:
         try:
             listed = await self._list("Group", "/Groups", group_of)
             if (await self._capabilities()).group_members:
-                return listed
+                return await self._members_by_id(listed)
             groups: list[TargetGroup] = []
             for group in listed:
                 if self.teams is None or group.display_name.casefold() in self.teams:
@@ -553,6 +591,31 @@ class ScimTarget:
             # The member reads were the listing's only other readers: once the groups are
             # read, the target keeps no users of its own (the sync holds them while it needs them).
             self._users_listing = None
+
+    async def _members_by_id(self, groups: list[TargetGroup]) -> list[TargetGroup]:
+        """Groups whose member values are users' ids: a value that is no user's id but one
+        user's userName (Canaille lists members by userName) is read as that user's id, and
+        kept to name the member in removals (`_member_values`)."""
+        if not any(group.members for group in groups):
+            return groups
+        users = await self._listed_users(fresh=False)
+        ids = {user.id for user in users}
+        if all(value in ids for group in groups for value in group.members):
+            return groups
+        names: dict[str, list[str]] = {}
+        for user in users:
+            names.setdefault(user.user_name.casefold(), []).append(user.id)
+
+        def by_id(value: str) -> str:
+            found = names.get(value.casefold(), [])
+            if value in ids or len(found) != 1:
+                return value
+            self._member_values[found[0]] = value
+            return found[0]
+
+        return [
+            TargetGroup(g.id, g.display_name, frozenset(by_id(value) for value in g.members)) for g in groups
+        ]
 
     async def _members_of(self, group_id: str) -> frozenset[str]:
         """Members of a group whose reads omit them (AWS): `groups.value eq` on /Users, one
@@ -606,7 +669,7 @@ class ScimTarget:
                     resource_type,
                     query_parameters={
                         "startIndex": start,
-                        "count": asked,
+                        **({"count": asked} if capabilities.count else {}),
                         **({"filter": filter} if filter else {}),
                     },
                     expected_status_codes=None,
@@ -679,30 +742,33 @@ class ScimTarget:
             same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
             return same_name and (found.get("externalId") or None) == user.external_id
 
-        resource = user_resource(user)
-        unsupported = (await self._capabilities()).unsupported_fields
-        if "photos" in unsupported:
-            resource.pop("photos", None)
-        if "department" in unsupported and ENTERPRISE in resource:
-            del resource[ENTERPRISE]
-            resource["schemas"] = [USER_SCHEMA]
+        resource = fit_user(user_resource(user), user, await self._capabilities())
         return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
-        unsupported = (await self._capabilities()).unsupported_fields
-        fields = [field for field in fields if field not in unsupported]
-        if not fields:
-            return
-        if (await self._capabilities()).patch:
-            operations = [user_operation(field, user) for field in fields]
+        capabilities = await self._capabilities()
+        fields = [field for field in fields if field not in capabilities.unsupported_fields]
+        renaming = "userName" in fields and capabilities.schema.immutable_user_name
+        if renaming:  # the rest is written; the rename fails its item, saying why
+            fields.remove("userName")
+        if fields and capabilities.patch:
+            operations = [fit_operation(user_operation(field, user), capabilities) for field in fields]
+            if capabilities.schema.formatted_name and {"name.givenName", "name.familyName"} & set(fields):
+                operations.append({"op": "replace", "path": "name.formatted", "value": formatted_name(user)})
             await self._patch("User", target_id, operations, f"updating {user.user_name}")
-            return
+        elif fields:
 
-        def change(resource: dict[str, Any]) -> bool:
-            put_user_fields(resource, user, fields)
-            return True
+            def change(resource: dict[str, Any]) -> bool:
+                put_user_fields(resource, user, fields)
+                fit_user(resource, user, capabilities)
+                return True
 
-        await self._read_modify_write("User", target_id, change, f"replacing {user.user_name}")
+            await self._read_modify_write("User", target_id, change, f"replacing {user.user_name}")
+        if renaming:
+            raise TargetError(
+                f"Target cannot rename user {target_id} to {user.user_name}: its User schema declares "
+                "userName immutable (set once, at creation); rename it in the target itself."
+            )
 
     async def deactivate_user(self, target_id: str) -> None:
         if (await self._capabilities()).patch:
@@ -831,7 +897,7 @@ class ScimTarget:
         if not (await self._capabilities()).patch:
             await self._put_members(group_id, add=(), remove=user_ids, doing="removing team members")
             return
-        for chunk in chunks(user_ids, MAX_MEMBER_OPS):
+        for chunk in chunks([self._member_values.get(uid, uid) for uid in user_ids], MAX_MEMBER_OPS):
             operations = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in chunk]
             await self._patch("Group", group_id, operations, "removing team members")
 
@@ -841,7 +907,8 @@ class ScimTarget:
         """Membership on a target without PATCH: the group's whole member list, by PUT."""
 
         def change(resource: dict[str, Any]) -> bool:
-            return change_members(resource, add, remove)
+            named = self._member_values
+            return change_members(resource, add, [named.get(uid, uid) for uid in remove])
 
         await self._read_modify_write("Group", group_id, change, doing)
 
@@ -1046,6 +1113,87 @@ def capabilities_of(
         capabilities.group_members = False
         capabilities.unsupported_fields = frozenset({"photos"})
     return capabilities
+
+
+def user_schema_of(payload: Any) -> UserSchema:
+    """The core User schema of a /Schemas answer (a ListResponse, or a bare list).
+
+    A provider that lists its attributes stores only those (django-scim2-server drops the
+    rest), cannot take what it declares readOnly, and does not show what it returns never
+    (Canaille: externalId, photos). Nothing when no User schema with attributes is there.
+    """
+    schemas = payload.get("Resources") if isinstance(payload, dict) else payload
+    for schema in schemas if isinstance(schemas, list) else []:
+        if not (isinstance(schema, dict) and schema.get("id") == USER_SCHEMA):
+            continue
+        attributes = {
+            str(a.get("name", "")).casefold(): a
+            for a in schema.get("attributes") or []
+            if isinstance(a, dict)
+        }
+        if not attributes:
+            break
+        unsupported = {f for f in OPTIONAL_USER_FIELDS if f.casefold() not in attributes}
+        for name in SCHEMA_FIELDS:
+            declared = attributes.get(name.casefold()) or {}
+            if declared.get("mutability") == "readOnly" or declared.get("returned") == "never":
+                unsupported.add(name)
+        name_parts = subs(attributes.get("name"))
+        return UserSchema(
+            unsupported=frozenset(unsupported),
+            sub_attributes={
+                name: frozenset(str(s.get("name")) for s in found)
+                for name in ("emails", "photos")
+                if (found := subs(attributes.get(name)))
+            },
+            formatted_name=any(
+                s.get("name") == "formatted" and s.get("required") is True for s in name_parts
+            ),
+            immutable_user_name=(attributes.get("username") or {}).get("mutability") == "immutable",
+        )
+    return UserSchema()
+
+
+def subs(attribute: Any) -> list[dict[str, Any]]:
+    """The subAttributes a schema attribute declares."""
+    found = attribute.get("subAttributes") if isinstance(attribute, dict) else None
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+
+def fit_user(resource: dict[str, Any], user: UserAttributes, capabilities: Capabilities) -> dict[str, Any]:
+    """A whole User made to fit the provider, in place: no unsupported field, only declared
+    sub-attributes of emails and photos, name.formatted when required."""
+    for name in capabilities.unsupported_fields & set(SCHEMA_FIELDS):
+        resource.pop(name, None)
+    if "department" in capabilities.unsupported_fields and ENTERPRISE in resource:
+        del resource[ENTERPRISE]
+        resource["schemas"] = [s for s in resource.get("schemas") or [USER_SCHEMA] if s != ENTERPRISE]
+    for name, declared in capabilities.schema.sub_attributes.items():
+        if isinstance(resource.get(name), list):
+            resource[name] = only(resource[name], declared)
+    if capabilities.schema.formatted_name and formatted_name(user):
+        resource["name"] = {**(resource.get("name") or {}), "formatted": formatted_name(user)}
+    return resource
+
+
+def fit_operation(operation: dict[str, Any], capabilities: Capabilities) -> dict[str, Any]:
+    """A PATCH operation with only the sub-attributes the provider declares."""
+    declared = capabilities.schema.sub_attributes.get(operation["path"])
+    if declared is None or not isinstance(operation.get("value"), list):
+        return operation
+    return {**operation, "value": only(operation["value"], declared)}
+
+
+def only(values: list[Any], declared: frozenset[str]) -> list[Any]:
+    """Each entry with only the `declared` sub-attributes."""
+    return [
+        {k: v for k, v in entry.items() if k in declared} if isinstance(entry, dict) else entry
+        for entry in values
+    ]
+
+
+def formatted_name(user: UserAttributes) -> str:
+    return " ".join(part for part in (user.given_name, user.family_name) if part) or user.user_name
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

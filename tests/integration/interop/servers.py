@@ -16,7 +16,7 @@ from gwsync.testing.aws_scim import AwsIdentityCenter, aws_identity_center_in_th
 from gwsync.testing.recorder import recording_in_thread
 from gwsync.testing.scim import ScimServer, run_scim_server
 
-from .backend import Backend, HttpBackend, Logged
+from .backend import GROUP_SCHEMA, Backend, HttpBackend, Logged
 
 
 @dataclass
@@ -149,9 +149,62 @@ def scimmy_server() -> Iterator[Backend]:
         yield HttpBackend(SCIMMY, proxy.url, SCIMMY_TOKEN, url, proxy, {})
 
 
+CANAILLE = "Canaille (pytest-iam)"
+CANAILLE_LIMITS: dict[str, str] = {
+    "externalId": "its User schema declares externalId readOnly, returned never: Canaille does not "
+    "store it (gwsync knows its users there by its ledger, and cannot tell another tool's user)",
+    "photos": "its User schema declares photos readOnly (Canaille serves its own uploaded photo); "
+    "gwsync does not send it",
+    "userType": "its User schema has no userType and a User carrying one is refused (400 Extra "
+    "inputs are not permitted); gwsync does not send it",
+    "rename": "its User schema declares userName immutable and a PATCH of userName answers 500 "
+    "(MutabilityException); the rename fails its item with that reason",
+    "uniqueness": "it does not enforce userName uniqueness: a second user with a taken userName "
+    "is created (201)",
+}
+
+
+@dataclass
+class CanailleBackend(HttpBackend):
+    """Canaille's SCIM API, seeded and read as its schema wants.
+
+    `count` is a 500 there, so lists are asked without it (one page holding everything);
+    its schema requires active and name.formatted, knows no emails.type/primary, and a new
+    group's members need a $ref.
+    """
+
+    def _all(self, path: str) -> list[dict[str, Any]]:
+        return list(self.call("GET", path).get("Resources") or [])
+
+    def seed_user(self, user_name: str, **attributes: Any) -> str:
+        name = dict(attributes.pop("name", None) or {"familyName": user_name})  # familyName: required
+        name.setdefault("formatted", " ".join(filter(None, (name.get("givenName"), name["familyName"]))))
+        emails = [{"value": e["value"]} for e in attributes.pop("emails", None) or []]
+        attributes.setdefault("active", True)  # required by its schema
+        return super().seed_user(user_name, name=name, emails=emails, **attributes)
+
+    def seed_group(self, display_name: str, member_ids: Iterable[str] = ()) -> str:
+        members = [{"value": m, "$ref": f"{self.direct}/Users/{m}"} for m in member_ids]
+        payload = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": members}
+        return str(self.call("POST", "/Groups", payload)["id"])
+
+
+@contextmanager
+def canaille_server() -> Iterator[Backend]:
+    """Canaille 0.3.6 via pytest-iam 0.3.0, in its own virtualenv (launchers/canaille_iam.py)."""
+    from .launchers import canaille_iam
+
+    with (
+        canaille_iam.serving() as (url, token),
+        recording_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
+    ):
+        yield CanailleBackend(CANAILLE, proxy.url, token, url, proxy, dict(CANAILLE_LIMITS))
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
     "AWS IAM Identity Center (emulator)": aws_identity_center,
     DJANGO: django_scim2_server,
     SCIMMY: scimmy_server,
+    CANAILLE: canaille_server,
 }

@@ -1,42 +1,60 @@
-"""Canaille 0.3.6 through pytest-iam 0.3.0: what its SCIM server does, read from its answers.
+"""Canaille 0.3.6 through pytest-iam 0.3.0: its SCIM quirks are real, and gwsync copes.
 
-It cannot be a row of the matrix in gwsync's environment: Canaille 0.3.6 declares
-scim2-models>=0.6.12, but with the scim2-models 0.12 that gwsync needs, every SCIM answer that
-carries a User or Group (list, read, create) is a 500 (its endpoints call model_dump with an
-`attributes` argument that scim2-models 0.12 no longer takes). Discovery and OAuth work. These
-tests show that, and the quirks its source has beyond it: `count` is compared as a string (a
-500 whatever the version), filters are not supported (ServiceProviderConfig says so), the User
-schema requires name.formatted and allows no emails.type. Each test fails when Canaille changes,
-so the row in docs/targets.md must change with it.
+Canaille runs in its own virtualenv (launchers/canaille_iam.py: with the scim2-models 0.12
+gwsync needs, every User/Group answer of Canaille 0.3.6 is a 500). What its answers show:
+OAuth bearer tokens only; `count` is a 500 (compared as a string) and a list without it is
+everything; filters are not supported and a `?filter=` is ignored; its User schema requires
+name.formatted, knows no emails.type, declares externalId readOnly and never returned, photos
+readOnly and userName immutable; groups list their members by userName; userName is not
+unique. Each test fails when Canaille changes, so docs/targets.md must change with it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from .backend import USER_SCHEMA
-from .launchers import canaille_iam
+from gwsync.api.report import Action, Result
+from gwsync.sync.engine import run_sync
+from gwsync.sync.ledger import Ledger
+from gwsync.targets.scim import ScimTarget
+from gwsync.testing.memory import StaticSource
+
+from .backend import USER_SCHEMA, HttpBackend
+from .conftest import ONE_CANAILLE
+from .launchers.node import Unavailable
+from .scenarios import PEOPLE, org, spec
+from .servers import CANAILLE, canaille_server
+
+pytestmark = ONE_CANAILLE
 
 
-@pytest.fixture(scope="module")
-def canaille() -> Iterator[tuple[str, str]]:
-    with canaille_iam.serving() as served:
-        yield served
+@pytest.fixture
+def canaille() -> Iterator[HttpBackend]:
+    try:
+        with canaille_server() as served:
+            assert isinstance(served, HttpBackend)
+            yield served
+    except Unavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{CANAILLE} unavailable in CI: {exc}", pytrace=False)
+        pytest.skip(f"{CANAILLE}: {exc}")
 
 
 def call(
-    base: str, token: str, method: str, path: str, body: dict[str, Any] | None = None
+    backend: HttpBackend, method: str, path: str, body: dict[str, Any] | None = None, token: str = ""
 ) -> tuple[int, Any]:
     request = urllib.request.Request(
-        base + path, data=None if body is None else json.dumps(body).encode(), method=method
+        backend.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
     )
-    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Authorization", f"Bearer {token or backend.token}")
     request.add_header("Content-Type", "application/scim+json")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -49,46 +67,104 @@ def call(
         return status, payload.decode(errors="replace")
 
 
-def test_an_oauth_client_credentials_token_is_accepted_and_another_is_refused(
-    canaille: tuple[str, str],
-) -> None:
-    base, token = canaille
-    status, config = call(base, token, "GET", "/ServiceProviderConfig")
+def user(user_name: str, **attributes: Any) -> dict[str, Any]:
+    return {
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"formatted": "Renée Lefèvre", "givenName": "Renée", "familyName": "Lefèvre"},
+        "emails": [{"value": user_name}],
+        "active": True,
+        **attributes,
+    }
+
+
+def test_an_oauth_client_credentials_token_is_accepted_and_another_is_refused(canaille: HttpBackend) -> None:
+    status, config = call(canaille, "GET", "/ServiceProviderConfig")
     assert status == 200
     assert [s["type"] for s in config["authenticationSchemes"]] == ["oauthbearertoken"]
-    assert call(base, "not-a-token", "GET", "/ServiceProviderConfig")[0] == 401
+    assert call(canaille, "GET", "/ServiceProviderConfig", token="not-a-token")[0] == 401
 
 
-def test_filters_are_not_supported(canaille: tuple[str, str]) -> None:
-    base, token = canaille
-    config = call(base, token, "GET", "/ServiceProviderConfig")[1]
+def test_count_is_a_500_and_without_it_a_list_is_everything(canaille: HttpBackend) -> None:
+    # parse_search_request: min(request.args["count"], 1000), a str against an int.
+    for n in range(3):
+        canaille.seed_user(f"user{n}@acme.com")
+    assert call(canaille, "GET", "/Users?startIndex=1&count=2")[0] == 500
+    status, page = call(canaille, "GET", "/Users?startIndex=1")
+    assert (status, len(page["Resources"]), page["totalResults"]) == (200, 3, 3)
+
+
+def test_filters_are_not_supported_and_a_filter_is_ignored(canaille: HttpBackend) -> None:
+    config = call(canaille, "GET", "/ServiceProviderConfig")[1]
     assert config["filter"] == {"supported": False, "maxResults": 0}
+    for n in range(2):
+        canaille.seed_user(f"user{n}@acme.com")
+    page = call(canaille, "GET", '/Users?filter=userName eq "nobody@acme.com"'.replace(" ", "%20"))[1]
+    assert sorted(u["userName"] for u in page["Resources"]) == ["user0@acme.com", "user1@acme.com"]
 
 
-def test_its_user_schema_requires_name_formatted_and_has_no_email_type(canaille: tuple[str, str]) -> None:
-    base, token = canaille
-    schema = call(base, token, "GET", f"/Schemas/{USER_SCHEMA}")[1]
+def test_its_user_schema_bends_what_a_client_may_send(canaille: HttpBackend) -> None:
+    schema = call(canaille, "GET", f"/Schemas/{USER_SCHEMA}")[1]
     attributes = {a["name"]: a for a in schema["attributes"]}
     name = {s["name"]: s.get("required", False) for s in attributes["name"]["subAttributes"]}
     assert name["formatted"] is True
     assert [s["name"] for s in attributes["emails"]["subAttributes"]] == ["value"]
+    assert (attributes["externalId"]["mutability"], attributes["externalId"]["returned"]) == (
+        "readOnly",
+        "never",
+    )
+    assert attributes["photos"]["mutability"] == "readOnly"
+    assert attributes["userName"]["mutability"] == "immutable"
     assert "userType" not in attributes
+    # ...and it means it:
+    status, error = call(
+        canaille, "POST", "/Users", user("a@acme.com", name={"givenName": "A", "familyName": "B"})
+    )
+    assert (status, error["detail"]) == (
+        400,
+        "Field 'formatted' is required but value is missing or null: name",
+    )
+    typed = user("a@acme.com", emails=[{"value": "a@acme.com", "type": "work", "primary": True}])
+    status, error = call(canaille, "POST", "/Users", typed)
+    assert (status, error["detail"]) == (400, "Extra inputs are not permitted: emails, 0, type")
+    status, created = call(canaille, "POST", "/Users", user("a@acme.com", externalId="g1"))
+    assert status == 201 and "externalId" not in created
+    rename = {"op": "replace", "path": "userName", "value": "b@acme.com"}
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [rename]}
+    assert call(canaille, "PATCH", f"/Users/{created['id']}", patch)[0] == 500  # MutabilityException
 
 
-def test_count_is_a_500(canaille: tuple[str, str]) -> None:
-    # parse_search_request: min(request.args["count"], 1000), a str against an int.
-    base, token = canaille
-    assert call(base, token, "GET", "/Users?startIndex=1&count=10")[0] == 500
+def test_user_names_are_not_unique_and_groups_list_members_by_user_name(canaille: HttpBackend) -> None:
+    first = canaille.seed_user("twin@acme.com")
+    assert call(canaille, "POST", "/Users", user("twin@acme.com"))[0] == 201
+    group = canaille.seed_group("Sales", [first])
+    assert [m["value"] for m in call(canaille, "GET", f"/Groups/{group}")[1]["members"]] == ["twin@acme.com"]
 
 
-def test_with_scim2_models_0_12_every_user_read_or_write_is_a_500(canaille: tuple[str, str]) -> None:
-    base, token = canaille
-    assert call(base, token, "GET", "/Users")[0] == 500
-    user = {
-        "schemas": [USER_SCHEMA],
-        "userName": "renee@acme.com",
-        "name": {"formatted": "Renée Lefèvre", "givenName": "Renée", "familyName": "Lefèvre"},
-        "emails": [{"value": "renee@acme.com"}],
-        "active": True,
-    }
-    assert call(base, token, "POST", "/Users", user)[0] == 500
+async def test_gwsync_reads_its_schema_lists_without_count_and_says_what_it_cannot_do(
+    canaille: HttpBackend,
+) -> None:
+    source = StaticSource(org(PEOPLE))
+    async with ScimTarget(canaille.url, canaille.token, retry_base=0.01) as target:
+        outcome = await run_sync(source, target, spec(), Ledger.empty())
+        assert target.write_notes == [
+            "The target (generic) does not support externalId, photos, userType; gwsync does not send them."
+        ]
+    assert outcome.phase == "Succeeded" and outcome.summary.users.created == len(PEOPLE)
+    renee = next(u for u in canaille.users() if u["userName"] == "user1@acme.com")
+    assert renee["name"]["formatted"] == "Renée Lefèvre-Çelik" and renee["emails"] == [
+        {"value": "user1@acme.com"}
+    ]
+    sent = canaille.recorder.log
+    assert not [r for r in sent if "filter" in r.query], "gwsync sent a filter to a server that has none"
+    assert [r.query for r in sent if "count" in r.query] == ["startIndex=1&count=1"]  # then never again
+
+    renamed = [*PEOPLE[:2], replace(PEOPLE[2], primary_email="dmitri@acme.com"), PEOPLE[3]]
+    async with ScimTarget(canaille.url, canaille.token, retry_base=0.01) as target:
+        second = await run_sync(StaticSource(org(renamed)), target, spec(), outcome.ledger)
+    [item] = [i for i in second.items if i.key == "dmitri@acme.com"]
+    assert (item.action, item.result) == (Action.RENAME, Result.FAILED)
+    assert item.details == (
+        f"Target cannot rename user {item.target_id} to dmitri@acme.com: its User schema declares "
+        "userName immutable (set once, at creation); rename it in the target itself."
+    )
