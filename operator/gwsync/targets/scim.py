@@ -176,19 +176,26 @@ class Counters:
     throttled: int = 0
 
 
+MAX_RETRY_AFTER = 120.0
+"""The longest pause a Retry-After may impose: a provider asking for a day (86400) would hold
+the sync that long at each of its attempts; past two minutes the sync goes on and the request
+is retried (or fails its item) as for any other refusal."""
+
+
 def retry_after_seconds(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), at most
+    `MAX_RETRY_AFTER`."""
     if not value:
         return default
     try:
-        return max(0.0, float(value))
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
     except ValueError:
         pass
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):  # neither form: the header says nothing usable
         return default
-    return max(0.0, parsed.timestamp() - time.time())
+    return min(MAX_RETRY_AFTER, max(0.0, parsed.timestamp() - time.time()))
 
 
 def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
