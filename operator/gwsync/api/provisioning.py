@@ -187,7 +187,13 @@ class ScimTarget(ApiModel):
 class Target(ApiModel):
     """Where people are provisioned to."""
 
-    scim: ScimTarget = Field(description="The SCIM 2.0 target.")
+    scim: ScimTarget = Field(
+        description=(
+            "The SCIM 2.0 target: any RFC 7644 service provider. Tested against scim2-server, "
+            "SCIMMY, django-scim2-server, Canaille and AWS IAM Identity Center; what each "
+            "supports is in docs/targets.md."
+        )
+    )
 
 
 class Members(ApiModel):
