@@ -97,4 +97,6 @@ async def test_a_429_holds_every_request_for_its_retry_after_and_fails_nothing()
     assert outcome.summary.users.created == 40 and outcome.summary.users.failed == 0
     assert refusal.refused_at is not None and seconds >= 1.0  # slowed by the Retry-After
     held = [at for at in refusal.arrivals if refusal.refused_at < at < refusal.refused_at + 0.95]
-    assert len(held) <= 7, len(held)  # at most the other seven requests already in flight
+    # The other seven requests in flight, and those sent while the 429 was on its way back (on
+    # a loaded machine a few more): far from the hundred a second a retry-only hold lets through.
+    assert len(held) <= 16, len(held)
