@@ -117,6 +117,14 @@ def run(
             "each failure, capped at half the schedule interval.",
         ),
     ] = 300.0,
+    sync_lease: Annotated[
+        float,
+        typer.Option(
+            min=5,
+            help="Seconds a sync's lock outlives an operator that died holding it (renewed every "
+            "quarter of it); then another replica marks that sync Interrupted and retries it.",
+        ),
+    ] = 60.0,
     allow_endpoint_overrides: Annotated[
         bool,
         typer.Option(
@@ -141,6 +149,7 @@ def run(
         tick=tick,
         retry_base=timedelta(seconds=retry_delay),
         allow_endpoint_overrides=allow_endpoint_overrides,
+        lease=timedelta(seconds=sync_lease),
     )
 
 

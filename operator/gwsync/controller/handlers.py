@@ -31,7 +31,7 @@ from gwsync.controller.conditions import (
     merge_condition,
 )
 from gwsync.controller.exclusivity import Claim, active_holder
-from gwsync.controller.locking import held_by_another, process_identity, sync_lock, wall_clock
+from gwsync.controller.locking import LEASE, held_by_another, process_identity, sync_lock, wall_clock
 from gwsync.controller.schedule import RETRY_BASE, next_sync
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
 from gwsync.kube import reports as kube_reports
@@ -189,6 +189,7 @@ def register_provisioning_handlers(
     tick: float = 10.0,
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
+    lease: timedelta = LEASE,
 ) -> None:
     """Register the GoogleProvisioning handlers on `registry`, reading time from `clock`.
 
@@ -308,9 +309,9 @@ def register_provisioning_handlers(
                 )
             if recovered:
                 return
-        if held_by_another(current, me, wall_clock()) is not None:
+        if held_by_another(current, me, wall_clock(), lease) is not None:
             return  # another replica's sync runs (a paused leader's): it records its own outcome
-        async with sync_lock(kube, namespace, name, me) as locked:
+        async with sync_lock(kube, namespace, name, me, lease=lease) as locked:
             if not locked:
                 return
             # No sync of this object runs anywhere now: a report still Running is an orphan.

@@ -28,7 +28,6 @@ from gwsync.kube.status import patch_status
 
 log = logging.getLogger(__name__)
 LEASE: Final = timedelta(seconds=60)
-RENEW_EVERY: Final = LEASE / 4
 WallClock = Callable[[], datetime]
 
 
@@ -41,10 +40,10 @@ def wall_clock() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def held_by_another(status: Any, me: str, now: datetime) -> str | None:
+def held_by_another(status: Any, me: str, now: datetime, lease: timedelta = LEASE) -> str | None:
     """The holder of a lock that is not mine and has not lapsed, if there is one."""
     lock = GoogleProvisioningStatus.model_validate(status or {}).sync_lock
-    if lock is None or lock.holder == me or now - lock.renew_time >= LEASE:
+    if lock is None or lock.holder == me or now - lock.renew_time >= lease:
         return None
     return lock.holder
 
@@ -53,13 +52,15 @@ def _wire(me: str, now: datetime) -> dict[str, Any]:
     return SyncLock(holder=me, renew_time=now).to_wire()
 
 
-def claim(kube: Kube, namespace: str, name: str, me: str, clock: WallClock = wall_clock) -> bool:
+def claim(
+    kube: Kube, namespace: str, name: str, me: str, clock: WallClock = wall_clock, lease: timedelta = LEASE
+) -> bool:
     """Take (or renew) the lock; False when another live process holds it."""
     taken: list[bool] = [False]
 
     def change(current: dict[str, Any]) -> dict[str, Any] | None:
         now = clock()
-        taken[0] = held_by_another(current.get("status"), me, now) is None
+        taken[0] = held_by_another(current.get("status"), me, now, lease) is None
         return {"syncLock": _wire(me, now)} if taken[0] else None
 
     patch_status(kube, PROVISIONINGS, namespace, name, change)
@@ -78,18 +79,21 @@ def release(kube: Kube, namespace: str, name: str, me: str) -> None:
 
 @contextlib.asynccontextmanager
 async def sync_lock(
-    kube: Kube, namespace: str, name: str, me: str, clock: WallClock = wall_clock
+    kube: Kube, namespace: str, name: str, me: str, clock: WallClock = wall_clock, lease: timedelta = LEASE
 ) -> AsyncIterator[bool]:
-    """Hold the lock for the block (yields False, and holds nothing, when another process has it)."""
-    if not await asyncio.to_thread(claim, kube, namespace, name, me, clock):
+    """Hold the lock for the block (yields False, and holds nothing, when another process has it).
+
+    `lease`: how long the lock outlives a process that stopped renewing it (renewed every
+    quarter of it); `gwsync run --sync-lease`."""
+    if not await asyncio.to_thread(claim, kube, namespace, name, me, clock, lease):
         yield False
         return
 
     async def renew() -> None:
         while True:
-            await asyncio.sleep(RENEW_EVERY.total_seconds())
+            await asyncio.sleep((lease / 4).total_seconds())
             try:
-                if not await asyncio.to_thread(claim, kube, namespace, name, me, clock):
+                if not await asyncio.to_thread(claim, kube, namespace, name, me, clock, lease):
                     log.error(
                         "GoogleProvisioning %s/%s: another process took the sync lock.", namespace, name
                     )
@@ -112,5 +116,5 @@ async def sync_lock(
                 namespace,
                 name,
                 exc,
-                LEASE.total_seconds(),
+                lease.total_seconds(),
             )

@@ -23,6 +23,7 @@ import prometheus_client
 
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, register_provisioning_handlers
+from gwsync.controller.locking import LEASE
 from gwsync.controller.schedule import RETRY_BASE
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
 
@@ -94,6 +95,7 @@ def build_registry(
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
+    lease: timedelta = LEASE,
 ) -> kopf.OperatorRegistry:
     """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
@@ -123,6 +125,7 @@ def build_registry(
         tick=tick,
         retry_base=retry_base,
         allow_endpoint_overrides=allow_endpoint_overrides,
+        lease=lease,
     )
     return registry
 
@@ -142,6 +145,7 @@ async def serve(
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
+    lease: timedelta = LEASE,
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
@@ -156,6 +160,7 @@ async def serve(
         tick=tick,
         retry_base=retry_base,
         allow_endpoint_overrides=allow_endpoint_overrides,
+        lease=lease,
     )
     await kopf.operator(
         registry=registry,
@@ -222,6 +227,7 @@ def run(
     tick: float = DEFAULT_TICK,
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
+    lease: timedelta = LEASE,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -240,5 +246,6 @@ def run(
             tick=tick,
             retry_base=retry_base,
             allow_endpoint_overrides=allow_endpoint_overrides,
+            lease=lease,
         )
     )
