@@ -17,10 +17,10 @@ demo: $(BIN)/.installed
 # The first run also builds a real Kubernetes control plane (kube-apiserver, kube-controller-manager,
 # etcd) from its Go modules into ~/.cache/gwsync (about 12 minutes on 2 cores, once). Without Go the
 # real-server tests skip with the reason; in CI (CI=true) a failed build fails the run. Two pytest
-# workers: the real-server tests (mostly waiting on subprocesses) run in one, everything else in both.
+# workers share all tests; each starts its own control plane (and Canaille) for the tests it gets.
 test: $(BIN)/.installed
 	@bash tests/controlplane/build.sh || { [ -z "$$CI" ] && echo "make test: no control plane; the real-server tests will skip"; }
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2
 
 control-plane:
 	bash tests/controlplane/build.sh

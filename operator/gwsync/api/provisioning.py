@@ -484,7 +484,9 @@ class SyncLock(ApiModel):
     """Which operator process runs this object's sync (DESIGN §3 rule 8, across replicas)."""
 
     holder: str = Field(description="The operator process holding the lock: its pod name and a random id.")
-    renew_time: datetime = Field(description="When the holder last renewed it; it lapses a minute later (gwsync run --sync-lease).")
+    renew_time: datetime = Field(
+        description="When the holder last renewed it; it lapses a minute later (gwsync run --sync-lease)."
+    )
 
 
 class GoogleProvisioningStatus(ApiModel):

@@ -2,10 +2,7 @@
 
 A server that cannot be installed or started here (`launchers.node.Unavailable`) skips its
 tests with the reason; in CI (CI=true) it fails them with the reason instead. Under
-pytest-xdist (`make test`, --dist loadgroup) the Canaille tests are one group, so that one
-worker starts Canaille (seconds). Note: with pytest 9.2 and pytest-xdist 3.8 no group is kept
-together (xdist tags groups by setting item._nodeid, which pytest 9 no longer reads), so each
-worker may start its own.
+pytest-xdist (`make test`) each worker that gets Canaille tests starts its own Canaille.
 """
 
 import os
@@ -16,9 +13,7 @@ import pytest
 
 from .backend import Backend
 from .launchers.node import Unavailable
-from .servers import CANAILLE, SERVERS
-
-ONE_CANAILLE = pytest.mark.xdist_group("canaille")
+from .servers import SERVERS
 
 
 def unavailable(reason: str) -> None:
@@ -27,9 +22,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(
-    params=[pytest.param(s, marks=[ONE_CANAILLE] if s == CANAILLE else []) for s in sorted(SERVERS)]
-)
+@pytest.fixture(params=sorted(SERVERS))
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     with ExitStack() as stack:
         try:

@@ -28,12 +28,9 @@ from gwsync.targets.scim import ScimTarget
 from gwsync.testing.memory import StaticSource
 
 from .backend import USER_SCHEMA, HttpBackend
-from .conftest import ONE_CANAILLE
 from .launchers.node import Unavailable
 from .scenarios import PEOPLE, org, spec
 from .servers import CANAILLE, canaille_server
-
-pytestmark = ONE_CANAILLE
 
 
 @pytest.fixture

@@ -112,7 +112,13 @@ def assert_one_clear_sentence(message: str) -> None:
 
 # -- bodies a hostile or broken server may send -----------------------------------------------
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+)
 json_values = st.recursive(
     scalars | st.sampled_from(["\x1b[2J\x1b]8;;https://evil.example\x07", "y" * 300_000]),
     lambda children: (

@@ -19,7 +19,13 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 # Answers can hold 100 kB strings: no shrinking (it takes seconds), and one bug reported at a time.
 FAST = settings(deadline=None, report_multiple_bugs=False, phases=[Phase.explicit, Phase.generate])
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
 json_values = st.recursive(
     scalars | st.sampled_from(["\x1b[2J\x1b]8;;https://evil.example\x07", "w" * 100_000]),
     lambda children: (
