@@ -39,7 +39,9 @@ CREDENTIALS_LABEL_VALUE: Final = "true"
 
 # The `gwsync run` flag without which endpoint overrides (google.apiEndpoint, a key's
 # token_uri, plain-http loopback targets, a custom CA bundle) are refused.
+KEYLESS_ACCOUNT_REFUSED: Final = "KeylessAccountRefused"
 ALLOW_ENDPOINT_OVERRIDES_FLAG: Final = "--allow-endpoint-overrides"
+KEYLESS_ACCOUNT_FLAG: Final = "--keyless-account"
 
 # Condition types.
 READY: Final = "Ready"

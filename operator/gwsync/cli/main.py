@@ -125,6 +125,16 @@ def run(
             "quarter of it); then another replica marks that sync Interrupted and retries it.",
         ),
     ] = 60.0,
+    keyless_account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keyless-account",
+            help="NAMESPACE=EMAIL: GoogleProvisionings in NAMESPACE may use keyless delegation "
+            "(spec.google.serviceAccountEmail) through the service account EMAIL, signed with the "
+            "operator's own Google identity; *=EMAIL for every namespace. Repeat for more. Keyless "
+            "specs naming an account not bound here are refused.",
+        ),
+    ] = None,
     allow_endpoint_overrides: Annotated[
         bool,
         typer.Option(
@@ -139,8 +149,13 @@ def run(
     """Run the operator against the current kubeconfig or the in-cluster service account."""
     from datetime import timedelta
 
+    from gwsync.controller.endpoints import parse_keyless_accounts
     from gwsync.controller.operator import run as run_operator
 
+    try:
+        keyless_accounts = parse_keyless_accounts(keyless_account or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--keyless-account") from None
     run_operator(
         namespaces=namespace or [],
         liveness=liveness,
@@ -150,6 +165,7 @@ def run(
         retry_base=timedelta(seconds=retry_delay),
         allow_endpoint_overrides=allow_endpoint_overrides,
         lease=timedelta(seconds=sync_lease),
+        keyless_accounts=keyless_accounts,
     )
 
 

@@ -10,6 +10,7 @@ against the system's CAs only. These checks run before any Secret is read.
 """
 
 import json
+from collections.abc import Mapping
 
 from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec
@@ -48,6 +49,45 @@ def check_spec_endpoints(spec: GoogleProvisioningSpec) -> None:
             f"this operator refuses endpoint overrides: remove the field, {OR_ALLOW}.",
             condition=c.TARGET_REACHABLE,
         )
+
+
+def check_keyless_account(
+    spec: GoogleProvisioningSpec, namespace: str, accounts: Mapping[str, frozenset[str]]
+) -> None:
+    """Refuse keyless delegation through a service account not bound to this namespace.
+
+    Keyless delegation signs with the operator's own Google identity, shared by every
+    namespace: unbound, any tenant could name another team's service account and sync that
+    organization's people into a target of their choosing. A cluster administrator binds each
+    account to the namespaces that may use it (`gwsync run --keyless-account NS=EMAIL`; `*`
+    for every namespace); this is checked whether or not endpoint overrides are allowed.
+    """
+    email = spec.google.service_account_email
+    if email is None:
+        return
+    bound = accounts.get(namespace, frozenset()) | accounts.get("*", frozenset())
+    if email.lower() not in bound:
+        raise EndpointOverrideRefused(
+            f"spec.google.serviceAccountEmail {email} is signed for with the operator's own Google "
+            f"identity, which this operator does for namespace {namespace} only when told to: have a "
+            f"cluster administrator run the operator with gwsync run {c.KEYLESS_ACCOUNT_FLAG} "
+            f"{namespace}={email}, or use credentialsSecretRef.",
+            condition=c.CONNECTED,
+        )
+
+
+def parse_keyless_accounts(values: list[str]) -> dict[str, frozenset[str]]:
+    """`NAMESPACE=EMAIL` bindings (`*=EMAIL` for every namespace), as `gwsync run` takes them."""
+    accounts: dict[str, set[str]] = {}
+    for value in values:
+        namespace, sep, email = value.partition("=")
+        if not sep or not namespace.strip() or "@" not in email:
+            raise ValueError(
+                f"{c.KEYLESS_ACCOUNT_FLAG} {value!r} is not NAMESPACE=EMAIL "
+                "(e.g. team-a=sync@proj.iam.gserviceaccount.com)"
+            )
+        accounts.setdefault(namespace.strip(), set()).add(email.strip().lower())
+    return {namespace: frozenset(emails) for namespace, emails in accounts.items()}
 
 
 def check_key_token_uri(key: str, where: str) -> None:

@@ -190,6 +190,7 @@ def register_provisioning_handlers(
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
     lease: timedelta = LEASE,
+    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     """Register the GoogleProvisioning handlers on `registry`, reading time from `clock`.
 
@@ -328,6 +329,7 @@ def register_provisioning_handlers(
                 clock,
                 retry_base,
                 allow_endpoint_overrides=allow_endpoint_overrides,
+                keyless_accounts=keyless_accounts,
             )
 
 
@@ -441,6 +443,7 @@ async def _sync(
     retry_base: timedelta = RETRY_BASE,
     *,
     allow_endpoint_overrides: bool = False,
+    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events)."""
     meta = body["metadata"]
@@ -462,6 +465,7 @@ async def _sync(
         clock=clock,
         on_started=started,
         allow_endpoint_overrides=allow_endpoint_overrides,
+        keyless_accounts=keyless_accounts,
     )
     if request is not None:
         await asyncio.to_thread(

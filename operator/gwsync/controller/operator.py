@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,6 +96,7 @@ def build_registry(
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
     lease: timedelta = LEASE,
+    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
 ) -> kopf.OperatorRegistry:
     """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
@@ -126,6 +127,7 @@ def build_registry(
         retry_base=retry_base,
         allow_endpoint_overrides=allow_endpoint_overrides,
         lease=lease,
+        keyless_accounts=keyless_accounts,
     )
     return registry
 
@@ -146,6 +148,7 @@ async def serve(
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
     lease: timedelta = LEASE,
+    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
@@ -161,6 +164,7 @@ async def serve(
         retry_base=retry_base,
         allow_endpoint_overrides=allow_endpoint_overrides,
         lease=lease,
+        keyless_accounts=keyless_accounts,
     )
     await kopf.operator(
         registry=registry,
@@ -228,6 +232,7 @@ def run(
     retry_base: timedelta = RETRY_BASE,
     allow_endpoint_overrides: bool = False,
     lease: timedelta = LEASE,
+    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -247,5 +252,6 @@ def run(
             retry_base=retry_base,
             allow_endpoint_overrides=allow_endpoint_overrides,
             lease=lease,
+            keyless_accounts=keyless_accounts,
         )
     )

@@ -9,7 +9,7 @@ The blocking Kubernetes and Google clients run in threads so the operator's loop
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,12 @@ from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleConnection, GoogleProvisioningSpec, LedgerStatus, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result, SyncReport, Trigger
 from gwsync.controller import metrics
-from gwsync.controller.endpoints import EndpointOverrideRefused, check_key_token_uri, check_spec_endpoints
+from gwsync.controller.endpoints import (
+    EndpointOverrideRefused,
+    check_key_token_uri,
+    check_keyless_account,
+    check_spec_endpoints,
+)
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import Owner
 from gwsync.kube.client import Kube, KubeApiError
@@ -120,6 +125,16 @@ def refuse_overrides(spec: GoogleProvisioningSpec, namespace: str, google_key: s
         raise SyncAborted(str(exc), condition=exc.condition, reason=c.ENDPOINT_OVERRIDE_REFUSED) from None
 
 
+def refuse_unbound_keyless(
+    spec: GoogleProvisioningSpec, namespace: str, accounts: Mapping[str, frozenset[str]]
+) -> None:
+    """SyncAborted when the spec names a keyless service account not bound to its namespace."""
+    try:
+        check_keyless_account(spec, namespace, accounts)
+    except EndpointOverrideRefused as exc:
+        raise SyncAborted(str(exc), condition=exc.condition, reason=c.KEYLESS_ACCOUNT_REFUSED) from None
+
+
 def held_ids(report: SyncReport, items: list[ReportItem]) -> list[str]:
     return [
         item.source_id
@@ -162,6 +177,7 @@ async def run_provisioning_sync(
     clock: Callable[[], datetime],
     on_started: Callable[[SyncReport], None] | None = None,
     allow_endpoint_overrides: bool = False,
+    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
 ) -> SyncResult:
     """Run one sync of the GoogleProvisioning `body` (as read from the API server).
 
@@ -177,6 +193,7 @@ async def run_provisioning_sync(
     result = SyncResult(report=report, phase="Failed", message="")
     items: list[ReportItem] = []
     try:
+        refuse_unbound_keyless(spec, namespace, keyless_accounts or {})
         if not allow_endpoint_overrides:
             refuse_overrides(spec, namespace, None)
         key = await google_key(kube, namespace, spec)

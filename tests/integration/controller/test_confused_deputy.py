@@ -143,3 +143,40 @@ async def test_a_key_whose_token_uri_is_not_googles_is_refused_without_the_flag(
         f"use the key file Google issued, {OR_FLAG}"
     )
     assert world.google.requests() == []  # no assertion was sent to it
+
+
+def keyless(world: World, account: str) -> dict[str, Any]:
+    spec = world.provisioning()
+    google = spec["spec"]["google"]
+    del google["credentialsSecretRef"]
+    google["serviceAccountEmail"] = account
+    return spec
+
+
+OTHER_TEAM_ACCOUNT = "payroll-sync@other-team.iam.gserviceaccount.com"
+
+
+async def test_a_keyless_account_not_bound_to_the_namespace_is_refused(world: World) -> None:
+    # Bound to another namespace only: the tenant of NS may not borrow it.
+    await world.start(keyless_accounts={"payroll": frozenset({OTHER_TEAM_ACCOUNT})})
+    await world.create(keyless(world, OTHER_TEAM_ACCOUNT))
+
+    condition = await refused(world, "Connected")
+    assert condition["reason"] == "KeylessAccountRefused"
+    assert condition["message"] == (
+        f"spec.google.serviceAccountEmail {OTHER_TEAM_ACCOUNT} is signed for with the operator's own "
+        f"Google identity, which this operator does for namespace {NS} only when told to: have a cluster "
+        f"administrator run the operator with gwsync run --keyless-account {NS}={OTHER_TEAM_ACCOUNT}, "
+        "or use credentialsSecretRef."
+    )
+    assert world.google.requests() == []
+    assert secrets_read(world) == 0
+
+
+async def test_a_keyless_account_bound_to_the_namespace_goes_on_to_sign(world: World) -> None:
+    await world.start(keyless_accounts={NS: frozenset({OTHER_TEAM_ACCOUNT})})
+    await world.create(keyless(world, OTHER_TEAM_ACCOUNT))
+
+    condition = await refused(world, "Connected")  # past the binding: no Google identity here
+    assert condition["reason"] == "GoogleAuthFailed"
+    assert condition["message"].startswith("Keyless access needs the operator's own Google identity")
