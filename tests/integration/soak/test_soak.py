@@ -1,6 +1,6 @@
 """The chaos soak (issue 13, point 2): a short seeded run in `make test`, a long one in `make soak`.
 
-`GWSYNC_SOAK_SYNCS` sets the number of syncs (default 25) and `GWSYNC_SOAK_SEED` the seed
+`GWSYNC_SOAK_SYNCS` sets the number of syncs (default 15) and `GWSYNC_SOAK_SEED` the seed
 (default: a fresh one, printed); a failing run names its seed, and the same seed replays it.
 """
 
@@ -18,7 +18,7 @@ from gwsync.testing.scim import ScimServer, run_scim_server
 
 from .chaos import Soak
 
-SYNCS = int(os.environ.get("GWSYNC_SOAK_SYNCS", "25"))
+SYNCS = int(os.environ.get("GWSYNC_SOAK_SYNCS", "15"))
 SEED = int(os.environ.get("GWSYNC_SOAK_SEED") or secrets.randbelow(10**6))
 
 
