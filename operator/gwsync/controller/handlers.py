@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import kopf
 from pydantic import ValidationError
@@ -181,25 +181,40 @@ def permission_denied(exc: KubeApiError) -> str:
     )
 
 
+class HandlerOptions(TypedDict, total=False):
+    """How the handlers behave; `gwsync run` sets each from its flag, tests and the demo too.
+
+    `tick`: seconds between two checks of whether a sync is due (default 10). `retry_base`:
+    the first Retry's delay. `allow_endpoint_overrides`: sync specs that send credentials to
+    other endpoints than the defaults (controller/endpoints.py). `lease`: how long a dead
+    process's sync lock holds. `keyless_accounts`: namespace (or `*`) -> the keyless service
+    accounts it may use.
+    """
+
+    tick: float
+    retry_base: timedelta
+    allow_endpoint_overrides: bool
+    lease: timedelta
+    keyless_accounts: Mapping[str, frozenset[str]]
+
+
 def register_provisioning_handlers(
     registry: kopf.OperatorRegistry,
     *,
     clock: Clock,
     kube: Kube,
-    tick: float = 10.0,
-    retry_base: timedelta = RETRY_BASE,
-    allow_endpoint_overrides: bool = False,
-    lease: timedelta = LEASE,
-    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
+    **options: Unpack[HandlerOptions],
 ) -> None:
     """Register the GoogleProvisioning handlers on `registry`, reading time from `clock`.
-
-    `allow_endpoint_overrides`: sync specs that send credentials to other endpoints than
-    the defaults (controller/endpoints.py); off unless `gwsync run --allow-endpoint-overrides`.
 
     Every status write is computed from a fresh read (kube/status.py), never from the body
     Kopf handed over: the sync, the timer and these handlers all write conditions.
     """
+    tick = options.get("tick", 10.0)
+    retry_base = options.get("retry_base", RETRY_BASE)
+    allow_endpoint_overrides = options.get("allow_endpoint_overrides", False)
+    lease = options.get("lease", LEASE)
+    keyless_accounts = options.get("keyless_accounts", {})
     me = process_identity()  # this process, as holder of sync locks (controller/locking.py)
 
     @kopf.on.resume(*RESOURCE, id="acknowledge", registry=registry)

@@ -12,24 +12,20 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import kopf
 import prometheus_client
 
 from gwsync.api import constants as c
-from gwsync.controller.handlers import Clock, register_provisioning_handlers
-from gwsync.controller.locking import LEASE
-from gwsync.controller.schedule import RETRY_BASE
+from gwsync.controller.handlers import Clock, HandlerOptions, register_provisioning_handlers
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
-# How often each GoogleProvisioning asks "is a sync due now?" (the schedule itself is in status).
-DEFAULT_TICK = 10.0
 PEERING_NAME = "gwsync"
 
 Flag = asyncio.Event | asyncio.Future[Any] | threading.Event | concurrent.futures.Future[Any] | None
@@ -92,11 +88,7 @@ def build_registry(
     server: str | None = None,
     kubeconfig: str | Path | None = None,
     insecure: bool = False,
-    tick: float = DEFAULT_TICK,
-    retry_base: timedelta = RETRY_BASE,
-    allow_endpoint_overrides: bool = False,
-    lease: timedelta = LEASE,
-    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
+    **options: Unpack[HandlerOptions],
 ) -> kopf.OperatorRegistry:
     """All handlers of the operator, bound to a clock, a Kube client and (optionally) a server."""
     registry = kopf.OperatorRegistry()
@@ -123,11 +115,7 @@ def build_registry(
         registry,
         clock=clock,
         kube=kube,
-        tick=tick,
-        retry_base=retry_base,
-        allow_endpoint_overrides=allow_endpoint_overrides,
-        lease=lease,
-        keyless_accounts=keyless_accounts,
+        **options,
     )
     return registry
 
@@ -144,11 +132,7 @@ async def serve(
     stop_flag: Flag = None,
     ready_flag: Flag = None,
     clock: Clock = utc_now,
-    tick: float = DEFAULT_TICK,
-    retry_base: timedelta = RETRY_BASE,
-    allow_endpoint_overrides: bool = False,
-    lease: timedelta = LEASE,
-    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
+    **options: Unpack[HandlerOptions],
 ) -> None:
     """Run the operator in the current event loop until ``stop_flag`` is set."""
     settings = kopf.OperatorSettings()
@@ -160,11 +144,7 @@ async def serve(
         kubeconfig=kubeconfig,
         insecure=insecure,
         kube=kube,
-        tick=tick,
-        retry_base=retry_base,
-        allow_endpoint_overrides=allow_endpoint_overrides,
-        lease=lease,
-        keyless_accounts=keyless_accounts,
+        **options,
     )
     await kopf.operator(
         registry=registry,
@@ -228,11 +208,7 @@ def run(
     standalone: bool = False,
     priority: int | None = None,
     verbose: bool = False,
-    tick: float = DEFAULT_TICK,
-    retry_base: timedelta = RETRY_BASE,
-    allow_endpoint_overrides: bool = False,
-    lease: timedelta = LEASE,
-    keyless_accounts: Mapping[str, frozenset[str]] | None = None,
+    **options: Unpack[HandlerOptions],
 ) -> None:
     """Run the operator until SIGTERM/SIGINT (``gwsync run``), logging in from the environment.
 
@@ -248,10 +224,6 @@ def run(
             liveness=liveness,
             standalone=standalone,
             priority=replica_priority(priority),
-            tick=tick,
-            retry_base=retry_base,
-            allow_endpoint_overrides=allow_endpoint_overrides,
-            lease=lease,
-            keyless_accounts=keyless_accounts,
+            **options,
         )
     )
