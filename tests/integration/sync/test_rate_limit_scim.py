@@ -46,7 +46,13 @@ async def test_a_sync_under_a_rate_limit_fails_no_item_and_few_requests_are_refu
     assert [i.result for i in outcome.items].count(Result.SUCCEEDED) == 150
     assert len(scim.users.resources) == 150
     assert scim.throttled >= 1 and lowest < 8  # the limit was reached, and gwsync slowed down
-    assert scim.throttled <= 0.05 * len(scim.log), (scim.throttled, len(scim.log))
+    # Few refused: at most 5% of the requests (issue 12's line, measured over 2,000 creates in
+    # bench/README.md) plus the first storm. The requests already in flight when the first 429
+    # comes back (up to the 8 the sync started with) cannot be called back, and in a sync of
+    # 150 creates they alone are about 5% (9 of 164 in a CI run). A client that does not slow
+    # down has most of its requests refused here (160/s asked of a 30/s limit).
+    first_storm = 8
+    assert scim.throttled <= first_storm + 0.05 * len(scim.log), (scim.throttled, len(scim.log))
 
 
 @dataclass
