@@ -50,7 +50,7 @@ def last_report(cluster: Cluster, count: int) -> dict[str, object]:
     return cluster.wait_finished(count=count, seconds=120)[-1]
 
 
-@pytest.mark.parametrize("org", [small_org(397)], ids=["400-users"])
+@pytest.mark.parametrize("org", [small_org(247)], ids=["250-users"])
 def test_the_api_server_gone_mid_sync_loses_nothing(cluster: Cluster, org: Org) -> None:
     cluster.scim.set_faults([], delay=0.01)  # a target slow enough to be caught mid-sync
     cluster.start_operator("--retry-delay", "1")

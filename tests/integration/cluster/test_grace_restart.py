@@ -64,10 +64,10 @@ def test_held_removals_survive_a_restart_back_in_time_writes_nothing_away_is_rem
     cluster: Cluster,
 ) -> None:
     cluster.start_operator()
-    cluster.apply(cluster.provisioning(deprovision={"maxPercent": 100, "gracePeriod": "45s"}))
+    cluster.apply(cluster.provisioning(deprovision={"maxPercent": 100, "gracePeriod": "30s"}))
     synced(cluster, 1)
 
-    # 45 s: long enough for a restart and a sync on a loaded machine, short enough to wait out.
+    # 30 s: long enough for a restart and a sync on a loaded machine (about 15 s), short enough to wait out.
     cluster.google.org = without(BJORN, AMELIE)  # both leave
     cluster.request_sync()
     held = synced(cluster, 2)
