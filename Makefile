@@ -25,8 +25,10 @@ test: $(BIN)/.installed
 control-plane:
 	bash tests/controlplane/build.sh
 
-# The long chaos soak (docs/reliability.md): 250 syncs; GWSYNC_SOAK_SEED=<seed> replays a run.
+# The long chaos soak (docs/reliability.md): 250 syncs from a fresh seed (printed);
+# GWSYNC_SOAK_SEED=<seed> replays a run.
 soak: $(BIN)/.installed
+	GWSYNC_SOAK_SEED=$${GWSYNC_SOAK_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} \
 	GWSYNC_SOAK_SYNCS=$${GWSYNC_SOAK_SYNCS:-250} $(BIN)/pytest -p no:xdist -q -s tests/integration/soak
 
 lint: $(BIN)/.installed
