@@ -50,6 +50,7 @@ class Run:
     stopped: TargetUnavailable | None = None  # set when the target refused to go on
     unwritten: set[str] = field(default_factory=set)  # target ids whose user step did not succeed
     with_manager: set[str] = field(default_factory=set)  # Google ids written with a manager made now
+    handed: dict[str, str] = field(default_factory=dict)  # re-hire's Google id -> deleted account's
 
     async def saved(self) -> None:
         if self.checkpoint is not None:
@@ -134,6 +135,8 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
             assert desired is not None
             await run.target.update_user(step.target_id, desired, fields)
             run.ledger.users[gid] = step.target_id
+            if gid in run.handed:  # a re-hire: the user is the new account's now
+                run.ledger.users.pop(run.handed[gid], None)
         return outcome(item)
     except TargetUnavailable:
         raise
@@ -283,6 +286,15 @@ async def apply_plan(
     run = Run(
         target, Ledger(dict(plan.managed), dict(ledger.teams), dict(plan.pending)), checkpoint, progress
     )
+    # A re-hire's target user stays the deleted account's in the ledger until the adoption is
+    # written: if it fails, or the sync stops first, the user still carries the old id and the
+    # next sync plans the re-hire again (the ledger never names a user carrying another id).
+    owners = {target_id: gid for gid, target_id in ledger.users.items()}
+    for step in plan.users:
+        gid, old = step.item.source_id or "", owners.get(step.target_id or "")
+        if step.item.action is Action.ADOPT and old is not None and old != gid and gid in run.ledger.users:
+            run.ledger.users[old] = run.ledger.users.pop(gid)
+            run.handed[gid] = old
     users = await apply_users(run, plan.users)
     teams = await in_batches(run, "teams", plan.teams, apply_team)
     groups = [list(g) for _, g in groupby(plan.members, key=lambda m: (m.team, m.add))]

@@ -9,7 +9,7 @@ from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
 from gwsync.targets.scim import ScimTarget
 from gwsync.testing.memory import StaticSource
-from gwsync.testing.scim import ScimServer
+from gwsync.testing.scim import Fault, ScimServer
 
 from .conftest import org, person, spec
 
@@ -146,6 +146,38 @@ async def test_a_new_account_with_a_departed_email_takes_over_its_target_user(
     assert second.ledger.users == {"100000": ledger.users["100000"], "109999": user["id"]}
     third = await run_sync(StaticSource(org([people[0], rehired])), target, spec(), second.ledger)
     assert {i.action for i in third.items} == {Action.UNCHANGED}
+
+
+async def test_a_re_hire_whose_adoption_fails_is_planned_again_and_never_half_claimed(
+    scim: ScimServer, target: ScimTarget
+) -> None:
+    # Found by the chaos soak (seed 777001): the adoption's write was refused, yet the ledger
+    # already named the new account for the user (still carrying the deleted account's id) and
+    # the new account's memberships were written to it.
+    people = [person(0), person(1)]
+    teams = {"eng@acme.com": people}
+    first = await run_sync(StaticSource(org(people, teams)), target, spec(teams=TEAMS), Ledger.empty())
+    rehired = replace(person(1), id="109999", given_name="Renée")
+    again = {"eng@acme.com": [people[0], rehired]}
+    user1 = first.ledger.users["100001"]
+    scim.set_faults([Fault(500, method="PATCH", path=f"/Users/{user1}", times=None)])
+    refused = await run_sync(
+        StaticSource(org([people[0], rehired], again)), target, spec(teams=TEAMS), first.ledger
+    )
+
+    items = by_key(refused.items)
+    assert (items["user1@acme.com"].action, items["user1@acme.com"].result) == (Action.ADOPT, Result.FAILED)
+    assert refused.ledger.users == first.ledger.users  # still the deleted account's user
+    assert scim.user_by_name("user1@acme.com")["externalId"] == "100001"
+
+    scim.set_faults([])
+    retried = await run_sync(
+        StaticSource(org([people[0], rehired], again)), target, spec(teams=TEAMS), refused.ledger
+    )
+    assert by_key(retried.items)["user1@acme.com"].result is Result.SUCCEEDED
+    assert retried.ledger.users == {"100000": first.ledger.users["100000"], "109999": user1}
+    assert scim.user_by_name("user1@acme.com")["externalId"] == "109999"
+    assert scim.group_members("Engineering") == {"user0@acme.com", "user1@acme.com"}
 
 
 async def test_existing_user_is_adopted_and_unmanaged_users_are_never_touched(
