@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from gwsync.api.attributes import (
     DEFAULT_MAPPINGS,
@@ -190,6 +190,45 @@ def compared(fields: tuple[str, ...], unsupported: frozenset[str]) -> Callable[[
     return values
 
 
+DEFAULT_ORDER: tuple[str, ...] = tuple(DEFAULT_SLOTS[name] for name in USER_FIELDS)
+"""The UserAttributes slots of the default mapping, in USER_FIELDS order."""
+read_default = attrgetter(*DEFAULT_ORDER)
+
+
+def default_values(person: Person) -> tuple[Value, ...]:
+    """desired_attributes(person) with the default mapping, as the DEFAULT_ORDER values: the
+    planner compares them with the target user's before it builds anything."""
+    return (
+        person.primary_email,
+        person.primary_email,
+        person.id,
+        person.given_name or None,
+        person.family_name or None,
+        person.display_name or None,
+        not person.inactive,
+        person.title or None,
+        person.department or None,
+        person.employee_type or None,
+        photo_value(person),
+    )
+
+
+@lru_cache(maxsize=64)
+def default_compared(unsupported: frozenset[str]) -> Callable[[tuple[Value, ...]], object]:
+    """The part of DEFAULT_ORDER values the planner compares: the fields the target stores."""
+    kept = [i for i, name in enumerate(USER_FIELDS) if name not in unsupported]
+    if len(kept) == len(USER_FIELDS):
+        return lambda values: values
+    return itemgetter(*kept, 0)  # userName twice makes it a tuple even when it is alone
+
+
+def unchanged_by_default(person: Person, current: UserAttributes, unsupported: frozenset[str]) -> bool:
+    """Whether the default mapping writes nothing to `current`: every compared value is equal
+    (then changed_fields finds no change; when one differs, changed_fields decides)."""
+    part = default_compared(unsupported)
+    return part(default_values(person)) == part(read_default(current))
+
+
 def value_of(user: UserAttributes, name: str, extras: dict[str, Value]) -> Value:
     """UserAttributes.value without building its table for every call."""
     slot = DEFAULT_SLOTS.get(name)
@@ -324,6 +363,17 @@ def plan_user(
     mapping: UserMapping | None = None,
 ) -> UserStep:
     mapping = mapping or UserMapping()
+    if (
+        current is not None
+        and not adopting
+        and replaces is None
+        and mapping.mappings is DEFAULT_MAPPINGS
+        and unchanged_by_default(person, current.attributes, unsupported)
+    ):  # the usual case, settled before anything is built
+        details = duplicate_note(duplicates) if duplicates else ""
+        return UserStep(
+            unchanged_item(person.primary_email, person.id, current.id, details), None, current.id
+        )
     desired = desired_attributes(person, mapping.mappings)
     ref = mapping.managers.get(person.id)
     note = ref.note if ref is not None else ""
@@ -341,7 +391,11 @@ def plan_user(
     changes = changed_fields(desired, current.attributes, unsupported, mapping.fields)
     if not changes and manager is None and replaces is None and not adopting:
         # Nothing to write, so nothing desired to keep: most users of a daily sync end here.
-        details = " ".join(part for part in (note, duplicate_note(duplicates)) if part)
+        details = (
+            " ".join(part for part in (note, duplicate_note(duplicates)) if part)
+            if note or duplicates
+            else ""
+        )
         return UserStep(
             unchanged_item(person.primary_email, person.id, current.id, details), None, current.id
         )
@@ -374,20 +428,26 @@ gets its own set, and setting an item's field adds a name already in it."""
 
 
 def unchanged_item(key: str, source_id: str, target_id: str, details: str) -> ReportItem:
-    """The item of a user with nothing to write: user_item's, built without validation (every
-    value is already of its type) and with the shared ITEM_FIELDS."""
-    return ReportItem.model_construct(
-        ITEM_FIELDS,
-        type=ItemType.USER,
-        key=key,
-        source_id=source_id,
-        target_id=target_id,
-        action=Action.UNCHANGED,
-        result=Result.PLANNED,
-        data_changed=False,
-        changes=[],
-        details=details,
-    )
+    """The item of a user with nothing to write, as user_item makes it, made as
+    `ReportItem.model_construct` makes an item (every value is already of its type) without
+    its per-field work, and with the shared ITEM_FIELDS: most items of a daily sync are these."""
+    item = ReportItem.__new__(ReportItem)
+    values = {
+        "type": ItemType.USER,
+        "key": key,
+        "source_id": source_id,
+        "target_id": target_id,
+        "action": Action.UNCHANGED,
+        "result": Result.PLANNED,
+        "data_changed": False,
+        "changes": [],
+        "details": details,
+    }
+    object.__setattr__(item, "__dict__", values)
+    object.__setattr__(item, "__pydantic_fields_set__", ITEM_FIELDS)
+    object.__setattr__(item, "__pydantic_extra__", None)
+    object.__setattr__(item, "__pydantic_private__", None)
+    return item
 
 
 def user_item(
@@ -653,7 +713,7 @@ def order_user_names(
     # Cycles (swaps): each step waits for at most one, so walk each path once.
     broken: set[int] = set()  # steps whose wait is served by a temporary rename instead
     state: dict[int, int] = {}  # 1: on the current path, 2: done
-    for start in range(len(steps)):
+    for start in sorted(waits):  # a step that waits for none is on no cycle
         path: list[int] = []
         node: int | None = start
         while node is not None and node not in state:
