@@ -433,7 +433,7 @@ class GoogleDirectory:
 
     def _users_request(self, api: Any, token: str | None, fields: tuple[str, ...] = ()) -> Any:
         if not fields:
-            return api.users().list(
+            return self._collection(api, "users").list(
                 customer=self.customer_id,
                 maxResults=USERS_PAGE,
                 pageToken=token,
@@ -442,7 +442,7 @@ class GoogleDirectory:
             )
         schemas = sorted({schema for path in fields if (schema := custom_schema(path))})
         custom = {"projection": "custom", "customFieldMask": ",".join(schemas)} if schemas else {}
-        return api.users().list(
+        return self._collection(api, "users").list(
             customer=self.customer_id,
             maxResults=USERS_PAGE,
             pageToken=token,
@@ -452,7 +452,7 @@ class GoogleDirectory:
 
     def _direct_members(self, group: str) -> list[Member]:
         def request(api: Any, token: str | None) -> Any:
-            return api.members().list(
+            return self._collection(api, "members").list(
                 groupKey=group, maxResults=MEMBERS_PAGE, pageToken=token, fields=MEMBER_FIELDS
             )
 
@@ -561,7 +561,17 @@ class GoogleDirectory:
                 cache_discovery=False,
             )
             self._local.service = service
+            self._local.collections = {}  # of this service (_collection)
         return service
+
+    def _collection(self, api: Any, name: str) -> Any:
+        """`api.users()` or `api.members()`, made once per thread: googleapiclient builds each
+        collection's methods from the discovery document on every call (1.5-2 ms each, more
+        than reading the page it asks for)."""
+        made: dict[str, Any] = self._local.collections
+        if name not in made:
+            made[name] = getattr(api, name)()
+        return made[name]
 
     def _ensure_token(self) -> None:
         """Refresh once, here, rather than in every worker at the same moment."""
