@@ -1380,14 +1380,16 @@ def user_of(resource: Any) -> TargetUser:
     enterprise = an_object(resource.get(ENTERPRISE), "the User's enterprise extension")
     meta = an_object(resource.get("meta"), "User.meta")
     modified = text(meta.get("lastModified"), "User.meta.lastModified")
+    uid = resource_id(resource, "User")  # checked in the order of the fields, as read
     user_name = text(resource.get("userName"), "User.userName") or ""
+    external_id = text(resource.get("externalId"), "User.externalId")
     email = pick(resource.get("emails"), "work")
     return TargetUser(
-        id=resource_id(resource, "User"),
+        id=uid,
         modified=common(modified),
         attributes=UserAttributes(
             user_name=user_name,
-            external_id=text(resource.get("externalId"), "User.externalId"),
+            external_id=external_id,
             email=user_name if email == user_name else email,
             given_name=text(name.get("givenName"), "User.name.givenName"),
             family_name=text(name.get("familyName"), "User.name.familyName"),
