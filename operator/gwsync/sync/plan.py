@@ -21,9 +21,11 @@ No I/O here, so every ownership rule is a plain function tested with plain value
 Each step carries its report item (result Planned); apply fills in the outcome.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import attrgetter, itemgetter
 
 from gwsync.api.attributes import (
     DEFAULT_MAPPINGS,
@@ -36,12 +38,12 @@ from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
 from gwsync.directory import Directory, Person
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolve_managers, supported_mappings
-from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
+from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
 
 CASE_INSENSITIVE = frozenset({"userName", "emails"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserStep:
     """One user: what to write (`fields` of `desired`) to which target user."""
 
@@ -55,7 +57,7 @@ class UserStep:
     manager: ManagerRef | None = None  # a manager created in this sync: its id is filled in by apply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TeamStep:
     """One mapped team: Create (no group yet), Adopt (same-named group) or Unchanged."""
 
@@ -64,7 +66,7 @@ class TeamStep:
     group_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberStep:
     """One membership change; the user's target id may only be known after its creation."""
 
@@ -166,6 +168,73 @@ def same(field_name: str, left: Value, right: Value) -> bool:
     return (left or None) == (right or None) if not isinstance(left, bool) else left == right
 
 
+@lru_cache(maxsize=64)
+def compared(fields: tuple[str, ...], unsupported: frozenset[str]) -> Callable[[UserAttributes], object]:
+    """The values of the compared `fields` of a user, as one object (the manager apart).
+
+    Two users whose values are equal differ in none of the fields (`same` holds for equal
+    values), so the planner settles each unchanged user with one comparison; only a user
+    whose values differ goes through `same`, field by field.
+    """
+    names = [name for name in fields if name != MANAGER and name not in unsupported]
+    slots = [DEFAULT_SLOTS[name] for name in names if name in DEFAULT_SLOTS]
+    extras = [name for name in names if name not in DEFAULT_SLOTS]
+    read_slots = attrgetter(*slots, "active") if slots else attrgetter("active")  # a tuple either way
+    if not extras:
+        return read_slots
+
+    def values(user: UserAttributes) -> object:
+        held = dict(user.extra)
+        return read_slots(user), [held.get(name) for name in extras]
+
+    return values
+
+
+DEFAULT_ORDER: tuple[str, ...] = tuple(DEFAULT_SLOTS[name] for name in USER_FIELDS)
+"""The UserAttributes slots of the default mapping, in USER_FIELDS order."""
+read_default = attrgetter(*DEFAULT_ORDER)
+
+
+def default_values(person: Person) -> tuple[Value, ...]:
+    """desired_attributes(person) with the default mapping, as the DEFAULT_ORDER values: the
+    planner compares them with the target user's before it builds anything."""
+    return (
+        person.primary_email,
+        person.primary_email,
+        person.id,
+        person.given_name or None,
+        person.family_name or None,
+        person.display_name or None,
+        not person.inactive,
+        person.title or None,
+        person.department or None,
+        person.employee_type or None,
+        photo_value(person),
+    )
+
+
+@lru_cache(maxsize=64)
+def default_compared(unsupported: frozenset[str]) -> Callable[[tuple[Value, ...]], object]:
+    """The part of DEFAULT_ORDER values the planner compares: the fields the target stores."""
+    kept = [i for i, name in enumerate(USER_FIELDS) if name not in unsupported]
+    if len(kept) == len(USER_FIELDS):
+        return lambda values: values
+    return itemgetter(*kept, 0)  # userName twice makes it a tuple even when it is alone
+
+
+def unchanged_by_default(person: Person, current: UserAttributes, unsupported: frozenset[str]) -> bool:
+    """Whether the default mapping writes nothing to `current`: every compared value is equal
+    (then changed_fields finds no change; when one differs, changed_fields decides)."""
+    part = default_compared(unsupported)
+    return part(default_values(person)) == part(read_default(current))
+
+
+def value_of(user: UserAttributes, name: str, extras: dict[str, Value]) -> Value:
+    """UserAttributes.value without building its table for every call."""
+    slot = DEFAULT_SLOTS.get(name)
+    return getattr(user, slot) if slot is not None else extras.get(name)
+
+
 def changed_fields(
     desired: UserAttributes,
     current: UserAttributes,
@@ -173,12 +242,16 @@ def changed_fields(
     fields: tuple[str, ...] = USER_FIELDS,
 ) -> list[FieldChange]:
     """The fields that differ; those the target does not store (`unsupported`) never do."""
+    values = compared(fields, unsupported)
+    if values(desired) == values(current):
+        return []
+    wanted, held = dict(desired.extra), dict(current.extra)
     return [
-        FieldChange(field=name, from_=shown(current.value(name)), to=shown(desired.value(name)))
+        FieldChange(field=name, from_=shown(now), to=shown(new))
         for name in fields
         if name != MANAGER
         and name not in unsupported
-        and not same(name, desired.value(name), current.value(name))
+        and not same(name, new := value_of(desired, name, wanted), now := value_of(current, name, held))
     ]
 
 
@@ -244,24 +317,34 @@ def managed_users(
     its duplicates, reported with it and deactivated with it when the person leaves.
     """
     by_id = {user.id: user for user in target_users}
-    candidates: dict[str, list[TargetUser]] = {}
+    # One target user per Google id almost always: a list only when a second one turns up.
+    candidates: dict[str, TargetUser | list[TargetUser]] = {}
+
+    def add(gid: str, user: TargetUser) -> None:
+        found = candidates.setdefault(gid, user)
+        if found is not user:
+            candidates[gid] = [*found, user] if isinstance(found, list) else [found, user]
+
     for gid, tid in ledger.users.items():
-        if tid in by_id:
-            candidates.setdefault(gid, []).append(by_id[tid])
-    claimed = {user.id for users in candidates.values() for user in users}
+        if (user := by_id.get(tid)) is not None:
+            add(gid, user)
+    claimed = set(ledger.users.values()) & by_id.keys()
+    people = directory.people
     for user in by_id.values():
-        carried = user.external_id
-        if carried and user.id not in claimed and (carried in directory.people or carried in candidates):
-            candidates.setdefault(carried, []).append(user)
+        carried = user.attributes.external_id
+        if carried and user.id not in claimed and (carried in people or carried in candidates):
+            add(carried, user)
             claimed.add(user.id)
     managed: dict[str, TargetUser] = {}
     duplicates: dict[str, list[TargetUser]] = {}
-    for gid, users in candidates.items():
-        person = directory.people.get(gid)
-        ranked = live_first(users, person.primary_email if person else None, ledger.users.get(gid))
+    for gid, found in candidates.items():
+        if not isinstance(found, list):
+            managed[gid] = found
+            continue
+        person = people.get(gid)
+        ranked = live_first(found, person.primary_email if person else None, ledger.users.get(gid))
         managed[gid] = ranked[0]
-        if ranked[1:]:
-            duplicates[gid] = ranked[1:]
+        duplicates[gid] = ranked[1:]
     return managed, duplicates
 
 
@@ -280,6 +363,17 @@ def plan_user(
     mapping: UserMapping | None = None,
 ) -> UserStep:
     mapping = mapping or UserMapping()
+    if (
+        current is not None
+        and not adopting
+        and replaces is None
+        and mapping.mappings is DEFAULT_MAPPINGS
+        and unchanged_by_default(person, current.attributes, unsupported)
+    ):  # the usual case, settled before anything is built
+        details = duplicate_note(duplicates) if duplicates else ""
+        return UserStep(
+            unchanged_item(person.primary_email, person.id, current.id, details), None, current.id
+        )
     desired = desired_attributes(person, mapping.mappings)
     ref = mapping.managers.get(person.id)
     note = ref.note if ref is not None else ""
@@ -295,6 +389,16 @@ def plan_user(
         item = user_item(person.primary_email, person.id, None, Action.CREATE, details)
         return UserStep(item, desired, None, mapping.fields, manager=pending)
     changes = changed_fields(desired, current.attributes, unsupported, mapping.fields)
+    if not changes and manager is None and replaces is None and not adopting:
+        # Nothing to write, so nothing desired to keep: most users of a daily sync end here.
+        details = (
+            " ".join(part for part in (note, duplicate_note(duplicates)) if part)
+            if note or duplicates
+            else ""
+        )
+        return UserStep(
+            unchanged_item(person.primary_email, person.id, current.id, details), None, current.id
+        )
     if manager is not None:
         changes.append(manager)
     fields = tuple(change.field for change in changes)
@@ -315,6 +419,35 @@ def plan_user(
     details = " ".join(part for part in (details, note, duplicate_note(duplicates)) if part)
     item = user_item(person.primary_email, person.id, current.id, action, details, changes)
     return UserStep(item, desired, current.id, fields, manager=pending if MANAGER in fields else None)
+
+
+ITEM_FIELDS = set(ReportItem.model_fields)
+"""The fields every planned item sets, shared by the items of unchanged users: a set of its own
+would be most of each item's memory (100,000 of them in a daily sync). Never changed: a copy
+gets its own set, and setting an item's field adds a name already in it."""
+
+
+def unchanged_item(key: str, source_id: str, target_id: str, details: str) -> ReportItem:
+    """The item of a user with nothing to write, as user_item makes it, made as
+    `ReportItem.model_construct` makes an item (every value is already of its type) without
+    its per-field work, and with the shared ITEM_FIELDS: most items of a daily sync are these."""
+    item = ReportItem.__new__(ReportItem)
+    values = {
+        "type": ItemType.USER,
+        "key": key,
+        "source_id": source_id,
+        "target_id": target_id,
+        "action": Action.UNCHANGED,
+        "result": Result.PLANNED,
+        "data_changed": False,
+        "changes": [],
+        "details": details,
+    }
+    object.__setattr__(item, "__dict__", values)
+    object.__setattr__(item, "__pydantic_fields_set__", ITEM_FIELDS)
+    object.__setattr__(item, "__pydantic_extra__", None)
+    object.__setattr__(item, "__pydantic_private__", None)
+    return item
 
 
 def user_item(
@@ -438,14 +571,15 @@ def plan_users(
     for gid in sorted(desired, key=lambda g: desired[g].primary_email):
         person = desired[gid]
         current = managed.get(gid)
-        email = person.primary_email.casefold()
-        replaces = orphans.pop(email, None) if current is None else None
-        if replaces is not None:
-            current = managed.pop(replaces)
-            plan.managed[gid] = plan.managed.pop(replaces)
-        adopting = current is None and email in unowned
-        if adopting:
-            current = unowned.pop(email)
+        replaces, adopting = None, False
+        if current is None:
+            email = person.primary_email.casefold()
+            replaces = orphans.pop(email, None)
+            if replaces is not None:
+                current = managed.pop(replaces)
+                plan.managed[gid] = plan.managed.pop(replaces)
+            elif email in unowned:
+                adopting, current = True, unowned.pop(email)
         chosen.append((person, current, adopting, replaces))
     mapping = user_mapping(mappings, chosen, directory, target_users)
     for person, current, adopting, replaces in chosen:
@@ -545,9 +679,13 @@ def order_user_names(
     touched: that write fails with the target's refusal, as before.
     Returns the steps, the moves-aside first, each with its wave and what it waits for.
     """
-    holders: dict[str, TargetUser] = {}
-    for user in sorted(target_users, key=lambda u: u.id):
-        holders.setdefault(user.user_name.casefold(), user)
+    written = {name.casefold() for step in steps if (name := written_name(step))}
+    holders: dict[str, TargetUser] = {}  # each written userName's holder: the smallest target id
+    if written:
+        for user in target_users:
+            key = user.attributes.user_name.casefold()
+            if key in written and ((held := holders.get(key)) is None or user.id < held.id):
+                holders[key] = user
     moving = {  # target id -> index of the step renaming it
         step.target_id: i for i, step in enumerate(steps) if step.target_id and written_name(step)
     }
@@ -575,7 +713,7 @@ def order_user_names(
     # Cycles (swaps): each step waits for at most one, so walk each path once.
     broken: set[int] = set()  # steps whose wait is served by a temporary rename instead
     state: dict[int, int] = {}  # 1: on the current path, 2: done
-    for start in range(len(steps)):
+    for start in sorted(waits):  # a step that waits for none is on no cycle
         path: list[int] = []
         node: int | None = start
         while node is not None and node not in state:
@@ -609,7 +747,10 @@ def order_user_names(
         return waves[i]
 
     ordered = [
-        replace(step, wave=wave(i), after=(after[i],) if i in after else ()) for i, step in enumerate(steps)
+        replace(step, wave=wave(i), after=(after[i],) if i in after else ())
+        if i in after or i in waits or i in broken or step.wave or step.after
+        else step  # waits for nothing: wave 0, as it is (nearly every step)
+        for i, step in enumerate(steps)
     ]
     return [*aside, *ordered]
 
@@ -623,6 +764,8 @@ def order_managers(steps: list[UserStep]) -> list[UserStep]:
     cycle of managers is cut at the step that closes it: that one is written without its
     manager, which apply sets once the manager exists (the one request a cycle costs).
     """
+    if all(step.manager is None for step in steps):
+        return steps  # no manager is created in this sync: every wave stays
     creates = {
         step.item.source_id: i
         for i, step in enumerate(steps)

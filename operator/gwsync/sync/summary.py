@@ -1,8 +1,9 @@
 """Counts and the one-sentence message of a sync (DESIGN §2 SyncReport summary), from items."""
 
+from collections import Counter
 from collections.abc import Iterable
 
-from gwsync.api.provisioning import SyncSummary
+from gwsync.api.provisioning import MembershipCounts, SyncSummary, TeamCounts, UserCounts
 from gwsync.api.report import Action, ItemType, ReportItem, Result
 
 DONE = frozenset({Result.SUCCEEDED, Result.PLANNED})
@@ -22,42 +23,37 @@ USER_COUNTS = {
 
 
 def summarize(items: Iterable[ReportItem]) -> SyncSummary:
-    summary = SyncSummary()
+    """The counts of `items`; counted in plain counters, since a daily sync has 100,000 of them."""
+    users: Counter[str] = Counter()
+    teams: Counter[str] = Counter()
+    memberships: Counter[str] = Counter()
     for item in items:
-        if item.type is ItemType.USER:
-            count_user(summary, item)
-        elif item.type is ItemType.TEAM:
-            teams = summary.teams
-            if item.result is Result.FAILED:
-                teams.failed += 1
-            elif item.result is Result.SKIPPED:
+        kind, result = item.type, item.result
+        if kind is ItemType.USER:
+            if result is Result.FAILED:
+                users["failed"] += 1
+            elif result is Result.SKIPPED:
+                users["held"] += item.details.startswith(HELD)
+            else:
+                users[USER_COUNTS[item.action]] += 1
+        elif kind is ItemType.TEAM:
+            if result is Result.FAILED:
+                teams["failed"] += 1
+            elif result is Result.SKIPPED:
                 pass
             elif item.action is Action.CREATE:
-                teams.created += 1
+                teams["created"] += 1
             elif item.action is Action.ADOPT:  # an existing group: never "created"
-                teams.adopted += 1
+                teams["adopted"] += 1
             else:
-                teams.unchanged += 1
-        else:
-            memberships = summary.memberships
-            if item.result is Result.FAILED:
-                memberships.failed += 1
-            elif item.result in DONE and item.action is Action.ADD_MEMBER:
-                memberships.added += 1
-            elif item.result in DONE:
-                memberships.removed += 1
-    return summary
-
-
-def count_user(summary: SyncSummary, item: ReportItem) -> None:
-    users = summary.users
-    if item.result is Result.FAILED:
-        users.failed += 1
-    elif item.result is Result.SKIPPED:
-        users.held += item.details.startswith(HELD)
-    else:
-        name = USER_COUNTS[item.action]
-        setattr(users, name, getattr(users, name) + 1)
+                teams["unchanged"] += 1
+        elif result is Result.FAILED:
+            memberships["failed"] += 1
+        elif result in DONE:
+            memberships["added" if item.action is Action.ADD_MEMBER else "removed"] += 1
+    return SyncSummary(
+        users=UserCounts(**users), teams=TeamCounts(**teams), memberships=MembershipCounts(**memberships)
+    )
 
 
 def not_applied(items: Iterable[ReportItem]) -> int:

@@ -1371,35 +1371,59 @@ def user_of(resource: Any) -> TargetUser:
     """Read back what gwsync maps; anything else on the user is left alone.
 
     A target's answer is checked as it is read: a value of the wrong type is a TargetError
-    naming it (the read fails cleanly), never a crash or a number posing as a name.
+    naming it (the read fails cleanly), never a crash or a number posing as a name. Values
+    that repeat across users (titles, departments, the work email equal to the userName) are
+    kept once: a listing of 100,000 users holds them all until the plan is made.
     """
     resource = an_object(resource, "a User")
     name = an_object(resource.get("name"), "User.name")
     enterprise = an_object(resource.get(ENTERPRISE), "the User's enterprise extension")
     meta = an_object(resource.get("meta"), "User.meta")
     modified = text(meta.get("lastModified"), "User.meta.lastModified")
+    uid = resource_id(resource, "User")  # checked in the order of the fields, as read
+    user_name = text(resource.get("userName"), "User.userName") or ""
+    external_id = text(resource.get("externalId"), "User.externalId")
+    email = pick(resource.get("emails"), "work")
     return TargetUser(
-        id=resource_id(resource, "User"),
-        modified=modified,
+        id=uid,
+        modified=common(modified),
         attributes=UserAttributes(
-            user_name=text(resource.get("userName"), "User.userName") or "",
-            external_id=text(resource.get("externalId"), "User.externalId"),
-            email=pick(resource.get("emails"), "work"),
+            user_name=user_name,
+            external_id=external_id,
+            email=user_name if email == user_name else email,
             given_name=text(name.get("givenName"), "User.name.givenName"),
             family_name=text(name.get("familyName"), "User.name.familyName"),
             display_name=text(resource.get("displayName"), "User.displayName"),
             active=flag(resource.get("active"), "User.active"),
-            title=text(resource.get("title"), "User.title"),
-            department=text(enterprise.get("department"), "User.department"),
-            user_type=text(resource.get("userType"), "User.userType"),
+            title=common(text(resource.get("title"), "User.title")),
+            department=common(text(enterprise.get("department"), "User.department")),
+            user_type=common(text(resource.get("userType"), "User.userType")),
             photo=pick(resource.get("photos"), "photo"),
             extra=mapped_extras(resource, name, enterprise),
         ),
     )
 
 
+COMMON_VALUES: dict[str, str] = {}
+"""Values many users share (user_of), one object each; bounded, so unique values pass through."""
+COMMON_LIMIT = 4096
+
+
+def common(value: str | None) -> str | None:
+    if value is None:
+        return None
+    found = COMMON_VALUES.get(value)
+    if found is None:
+        if len(COMMON_VALUES) >= COMMON_LIMIT:
+            return value
+        found = COMMON_VALUES.setdefault(value, value)
+    return found
+
+
 CORE_EXTRAS = ("nickName", "profileUrl", "preferredLanguage", "locale", "timezone")
 NAME_EXTRAS = ("middleName", "honorificPrefix", "honorificSuffix", "formatted")
+NAME_EXTRA_TARGETS = tuple((key, f"name.{key}") for key in NAME_EXTRAS)
+PHONE_TARGETS = tuple((kind, phone_target(kind)) for kind in PHONE_TYPES)
 
 
 def scalar(value: Any) -> Value:
@@ -1418,38 +1442,50 @@ def mapped_extras(
 
     Read leniently: whatever a target keeps in attributes gwsync does not map by default must not
     fail a read; a value of another shape reads as absent (and a mapping of it writes it again).
+    Most users have none of them: each is looked up only where it may be.
     """
-    found: list[tuple[str, Value]] = [(key, scalar(resource.get(key))) for key in CORE_EXTRAS]
-    found += [(f"name.{key}", scalar(name.get(key))) for key in NAME_EXTRAS]
+    found: list[tuple[str, Value]] = [
+        (key, scalar(resource[key])) for key in CORE_EXTRAS if resource.get(key) is not None
+    ]
+    if name:
+        found += [
+            (target, scalar(name[key])) for key, target in NAME_EXTRA_TARGETS if name.get(key) is not None
+        ]
     numbers = resource.get("phoneNumbers")
-    entries = [n for n in numbers if isinstance(n, dict)] if isinstance(numbers, list) else []
-    for kind in PHONE_TYPES:
-        entry = next((number for number in entries if number.get("type") == kind), {})
-        found.append((phone_target(kind), scalar(entry.get("value"))))
-    for key in ENTERPRISE_TARGETS:
-        if key == MANAGER:
-            manager = enterprise.get(MANAGER)
-            found.append((MANAGER, scalar(manager.get("value")) if isinstance(manager, dict) else None))
-        elif key != "department":
-            found.append((key, scalar(enterprise.get(key))))
+    if numbers and isinstance(numbers, list):
+        entries = [n for n in numbers if isinstance(n, dict)]
+        for kind, target in PHONE_TARGETS:
+            entry = next((number for number in entries if number.get("type") == kind), {})
+            found.append((target, scalar(entry.get("value"))))
+    if enterprise:
+        for key in ENTERPRISE_TARGETS:
+            if key == MANAGER:
+                manager = enterprise.get(MANAGER)
+                found.append((MANAGER, scalar(manager.get("value")) if isinstance(manager, dict) else None))
+            elif key != "department":
+                found.append((key, scalar(enterprise.get(key))))
     for schema, values in resource.items():  # custom extensions: their single-valued attributes
-        if is_custom_target(schema) and isinstance(values, dict):
+        if isinstance(values, dict) and is_custom_target(schema):
             found += [(f"{schema}:{attribute}", scalar(value)) for attribute, value in values.items()]
     return tuple((field, value) for field, value in found if value is not None)
+
+
+PICKED = {kind: (f"User.{attribute}", f"an entry of User.{attribute}", f"User.{attribute}.value")
+          for kind, attribute in (("work", "emails"), ("photo", "photos"))}  # fmt: skip
 
 
 def pick(values: Any, kind: str) -> str | None:
     """The primary value of a multi-valued attribute, else the first of `kind`, else the first."""
     if values is None or values == []:
         return None
-    where = "User.emails" if kind == "work" else "User.photos"
+    where, entry_where, value_where = PICKED[kind]
     if not isinstance(values, list):
         raise not_scim(where, values, "a list")
-    entries = [an_object(value, f"an entry of {where}") for value in values]
-    if not entries:
-        return None
+    entries = [an_object(value, entry_where) for value in values]
+    if len(entries) == 1:
+        return text(entries[0].get("value"), value_where)
     ranked = sorted(entries, key=lambda v: (v.get("primary") is not True, v.get("type") != kind))
-    return text(ranked[0].get("value"), f"{where}.value")
+    return text(ranked[0].get("value"), value_where)
 
 
 def group_of(resource: Any) -> TargetGroup:
