@@ -128,14 +128,16 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
     try:
         if item.action is Action.CREATE:
             assert desired is not None
-            create = asyncio.ensure_future(run.target.create_user(desired))
             joined = run.joined.get(gid)
-            additions = asyncio.ensure_future(add_joined(run, create, joined)) if joined else None
-            try:
-                target_id = await create
-            finally:
-                if additions is not None:
+            if joined:  # its additions to teams go with it (a task they can name)
+                create = asyncio.ensure_future(run.target.create_user(desired))
+                additions = asyncio.ensure_future(add_joined(run, create, joined))
+                try:
+                    target_id = await create
+                finally:
                     await additions
+            else:
+                target_id = await run.target.create_user(desired)
             run.ledger.users[gid] = target_id
             return outcome(item, target_id=target_id)
         assert step.target_id is not None

@@ -3,8 +3,8 @@
 The SCIM adapter (`gwsync.targets.scim`) hands each write to a `Batcher` as an `Operation`
 and awaits the operation's own future, so apply sees the same one-call-one-result shape as
 with single requests. The batcher sends what has queued up in one Bulk request when the next
-operation would pass the server's maxOperations or maxPayloadSize, or when the event loop has
-run every task that was ready (apply starts a batch of writes together, so they have all
+operation would pass the server's maxOperations or maxPayloadSize, or when a whole turn of the
+event loop queued nothing more (apply starts a batch of writes together, so they have all
 queued by then). Several Bulk requests may be in flight at once: the transport's concurrency
 bound applies to them as to any request.
 
@@ -49,8 +49,9 @@ class BulkRefused(Exception):
     """The server refused a Bulk request as a whole; str() says how, for the write note."""
 
 
-Send = Callable[[dict[str, Any]], Awaitable[list[dict[str, Any]]]]
-"""POST a BulkRequest; the answer's Operations. Raises BulkRefused, TargetError, TargetUnavailable."""
+Send = Callable[[bytes, int], Awaitable[list[dict[str, Any]]]]
+"""POST a BulkRequest (its JSON, and how many operations it holds); the answer's Operations.
+Raises BulkRefused, TargetError, TargetUnavailable."""
 Judge = Callable[["Operation", dict[str, Any]], str | None]
 """One operation's result as the id it gives (None for no id); raises TargetError when it failed."""
 
@@ -76,6 +77,8 @@ class Operation:
     bulk_id: str = ""
     result: asyncio.Future[str | None] = field(init=False)
     size: int = 0
+    encoded: str = ""
+    """The operation as JSON, made once when queued (membership changes: when sent)."""
 
     def __post_init__(self) -> None:
         self.result = asyncio.get_running_loop().create_future()
@@ -128,6 +131,7 @@ class Batcher:
         self._queued_bytes = 0
         self._merging: dict[tuple[str, str], Operation] = {}
         self._flushing: asyncio.Handle | None = None
+        self._fresh = False  # an operation was queued since the flush callback was scheduled
         self._sending: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
 
@@ -138,7 +142,8 @@ class Batcher:
     async def write(self, operation: Operation) -> str | None:
         """Queue `operation` (or send it alone once Bulk is off) and wait for its result."""
         operation.bulk_id = f"w{next(self._ids)}"
-        operation.size = len(json.dumps(operation.body([]))) + sum(member_size(m) for m in operation.members)
+        operation.encoded = json.dumps(operation.body([]))
+        operation.size = len(operation.encoded) + sum(member_size(m) for m in operation.members)
         if self.refused is not None or operation.size + ENVELOPE_BYTES > self.max_payload:
             await alone(operation)  # Bulk is off, or the write is too large for any Bulk request
             return operation.result.result()
@@ -170,10 +175,19 @@ class Batcher:
             self._merging[operation.merge] = operation
         if len(self._queue) >= self.max_operations:
             self._flush()
-        elif self._flushing is None:
-            # Every task ready now runs before this callback: a batch apply started together
-            # has queued all its writes by then.
-            self._flushing = asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._fresh = True
+            if self._flushing is None:
+                self._flushing = asyncio.get_running_loop().call_soon(self._settled)
+
+    def _settled(self) -> None:
+        """Flush once a whole turn of the event loop queued nothing: the writes apply started
+        together (and the tasks they start, such as a create's team additions) are all in."""
+        if self._fresh:
+            self._fresh = False
+            self._flushing = asyncio.get_running_loop().call_soon(self._settled)
+        else:
+            self._flush()
 
     def _flush(self) -> None:
         if self._flushing is not None:
@@ -192,19 +206,20 @@ class Batcher:
                 await self._singly(batch)
                 return
             here = set(batch)
-            values = {op: await self._values(op, here) for op in batch}
+            for op in batch:
+                if op.members:
+                    op.encoded = json.dumps(op.body(await self._values(op, here)))
             # Membership changes last: a server that runs operations in order (not all resolve
             # references out of order, RFC 7644 §3.7.2) has created whom they name by then.
             sendable = sorted((op for op in batch if not op.result.done()), key=lambda op: bool(op.members))
             if not sendable:
                 return
-            body = {
-                "schemas": [BULK_REQUEST],
-                "Operations": [op.body(values[op]) for op in sendable],
-            }
+            # The operations were encoded one by one (their size counted): the request is them joined.
+            operations = ", ".join(op.encoded for op in sendable)
+            body = f'{{"schemas": ["{BULK_REQUEST}"], "Operations": [{operations}]}}'
             self.requests += 1
             try:
-                answers = await self.send(body)
+                answers = await self.send(body.encode(), len(sendable))
             except BulkRefused as refused:
                 if self.refused is None:
                     self.refused = str(refused)

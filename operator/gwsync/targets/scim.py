@@ -561,12 +561,12 @@ class ScimTarget:
             "each write as a request of its own for the rest of the sync."
         )
 
-    async def _send_bulk(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _send_bulk(self, body: bytes, count: int) -> list[dict[str, Any]]:
         """POST /Bulk; the answer's Operations. BulkRefused when Bulk is refused as a whole."""
-        count = len(body["Operations"])
         doing = f"sending {count} writes in a SCIM Bulk request"
+        headers = {"Content-Type": "application/scim+json"}
         try:
-            response = await self._scim.request("POST", "/Bulk", json=body)
+            response = await self._scim.request("POST", "/Bulk", content=body, headers=headers)
         except SCIMClientException as exc:
             notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
             raise TargetError(f"Target failed while {doing}: {notes}") from exc

@@ -179,6 +179,7 @@ class LightScim:
 
     def reset_log(self) -> None:
         self.log.clear()
+        self.bulk_operations.clear()
         self.max_in_flight = self.in_flight
 
     def seed_user(self, resource: dict[str, Any]) -> str:
@@ -305,25 +306,27 @@ class LightScim:
             raise ScimRefusal(
                 413, f"More operations than maxOperations ({self.bulk_max_operations})", "tooLarge"
             )
-        created: dict[str, str] = {}
+        created: dict[str, str] | None = {} if b"bulkId:" in body else None  # references to resolve
         results = [self._bulk_operation(operation, created) for operation in operations]
         self.bulk_operations.append(len(operations))
         return scim_json({"schemas": [BULK_RESPONSE], "Operations": results})
 
-    def _bulk_operation(self, operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
-        """One operation of a Bulk request, as its own request would go; its result."""
+    def _bulk_operation(self, operation: dict[str, Any], created: dict[str, str] | None) -> dict[str, Any]:
+        """One operation of a Bulk request, as its own request would go; its result. `created`:
+        bulkId -> id of the creates so far, None when the request holds no reference."""
         method, bulk_id = str(operation.get("method", "")).upper(), operation.get("bulkId")
         result: dict[str, Any] = {"method": method, **({"bulkId": bulk_id} if bulk_id else {})}
         try:
-            path = resolved(str(operation.get("path", "")), created)
-            data = resolved(operation.get("data"), created)
+            path, data = str(operation.get("path", "")), operation.get("data")
+            if created is not None:
+                path, data = resolved(path, created), resolved(data, created)
             kind, _, rid = path.strip("/").partition("/")
             store = {"Users": self.users, "Groups": self.groups}.get(kind)
             if store is None:
                 raise ScimRefusal(404, f"No endpoint {path}")
             if method == "POST" and not rid:
                 resource = self._create(store, dict(data or {}))
-                if bulk_id:
+                if bulk_id and created is not None:
                     created[str(bulk_id)] = resource["id"]
                 result.update(status="201", location=f"{self.url}/{kind}/{resource['id']}")
             elif method == "DELETE" and rid:

@@ -6,6 +6,7 @@ false sends no Bulk request. The servers are lightscim (limits and refusals set 
 scim2-server, the third-party one, for the bulkId references."""
 
 import math
+from dataclasses import replace
 
 from gwsync.api.report import ItemType, Result
 from gwsync.controller.syncing import target_for
@@ -36,14 +37,15 @@ async def test_creates_go_in_bulk_requests_of_at_most_max_operations() -> None:
     with run_light_scim(bulk_max_operations=5) as scim:
         async with ScimTarget(scim.url, scim.token) as target:
             outcome = await run_sync(StaticSource(org(people)), target, spec(), Ledger.empty())
+            sent, operations = writes(scim), list(scim.bulk_operations)
             scim.reset_log()
             again = await run_sync(StaticSource(org(people)), target, spec(), outcome.ledger)
 
     assert outcome.phase == "Succeeded", outcome.message
     assert all(i.result is Result.SUCCEEDED for i in outcome.items)
+    assert sorted(operations) == [2, 5, 5]  # ceil(12 / 5) requests, full but one (sent together)
+    assert sent == [("POST", "/v2/Bulk", 200)] * math.ceil(len(people) / 5)
     assert writes(scim) == []  # the second sync has nothing to write
-    assert scim.bulk_operations == [5, 5, 2]  # ceil(12 / 5) requests, full but the last
-    assert len(scim.bulk_operations) == math.ceil(len(people) / 5)
     stored = {u["userName"]: u["id"] for u in scim.users.resources.values()}
     assert {i.key: i.target_id for i in outcome.items} == stored  # each create's own id
     assert again.phase == "Succeeded" and len(again.items) == 12
@@ -177,3 +179,36 @@ async def test_spec_bulk_false_sends_no_bulk_request() -> None:
     assert outcome.phase == "Succeeded", outcome.message
     assert [(m, p) for m, p, _ in writes(scim)] == [("POST", "/v2/Users")] * 3
     assert scim.bulk_operations == []
+
+
+async def test_updates_deactivations_and_member_removals_go_in_bulk_too() -> None:
+    people = [person(i) for i in range(5)]
+    with run_light_scim(bulk_max_operations=20) as scim:
+        async with ScimTarget(scim.url, scim.token) as target:
+            first = await run_sync(
+                StaticSource(org(people, {"eng@acme.com": people[:3]})),
+                target,
+                spec(teams=TEAMS),
+                Ledger.empty(),
+            )
+            scim.reset_log()
+            promoted = replace(people[1], title="Staff Engineer")
+            after = [people[0], promoted, people[2], people[3]]  # user4 left, user2 left the team
+            second = await run_sync(
+                StaticSource(org(after, {"eng@acme.com": [people[0], promoted]})),
+                target,
+                spec(teams=TEAMS),
+                first.ledger,
+            )
+
+    assert second.phase == "Succeeded", second.message
+    changed = [i for i in second.items if i.result is Result.SUCCEEDED and i.data_changed]
+    assert len(changed) == 3  # the update, the member removal, the deactivation
+    # One Bulk request per step of apply, each waiting for the one before: the update, the
+    # member removal, the deactivation.
+    assert scim.bulk_operations == [1, 1, 1]
+    assert {(m, p) for m, p, _ in writes(scim)} == {("POST", "/v2/Bulk")}
+    stored = {u["userName"]: u for u in scim.users.resources.values()}
+    assert stored["user1@acme.com"]["title"] == "Staff Engineer"
+    assert stored["user4@acme.com"]["active"] is False
+    assert members(scim) == {"user0@acme.com", "user1@acme.com"}
