@@ -11,7 +11,8 @@ bound applies to them as to any request.
 Each operation's result goes back to its own future: a status of 2xx gives the id (a
 create's), any other status becomes a `TargetError` with the server's sentence, for that
 operation alone. Membership additions queued for the same group merge into one PATCH (at most
-`max_values` members, as without Bulk); the writes merged share its fate.
+`max_values` members, as without Bulk); the writes merged share its fate. A change naming a
+create by bulkId is never merged (one reference per operation: see ScimTarget).
 
 A member may be a user created in the same batch: its value is then `bulkId:<id>` of the
 create, which the server resolves (RFC 7644 §3.7.2); membership changes go last in their
@@ -255,12 +256,15 @@ class Batcher:
         return values
 
     def _settle(self, batch: list[Operation], answers: list[dict[str, Any]]) -> None:
-        """Each operation's result from the answer: by bulkId, else by position."""
-        by_id = {str(a.get("bulkId")): a for a in answers if isinstance(a, dict) and a.get("bulkId")}
+        """Each operation's result from the answer: at its position when the answer has as many
+        operations as the request (servers keep the request's order) and that one carries no
+        other bulkId (many echo it for POSTs only, as RFC 7644 requires), else by bulkId."""
+        by_id = {str(a.get("bulkId")): a for a in answers if a.get("bulkId")}
+        in_order = len(answers) == len(batch)
         for index, operation in enumerate(batch):
-            found = by_id.get(operation.bulk_id)
-            if found is None and not by_id and index < len(answers) and isinstance(answers[index], dict):
-                found = answers[index]
+            found = answers[index] if in_order else None
+            if found is None or found.get("bulkId") not in (None, "", operation.bulk_id):
+                found = by_id.get(operation.bulk_id)
             if found is None:
                 operation.result.set_exception(
                     TargetError(

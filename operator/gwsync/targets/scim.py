@@ -1057,7 +1057,9 @@ class ScimTarget:
 
     async def add_created_members(self, group_id: str, created: Sequence[asyncio.Future[str]]) -> None:
         """`Batching.add_created_members`: users whose create_user runs as these tasks. A create
-        still queued for Bulk is named by its bulkId (the same request carries both); the
+        still queued for Bulk is named by its bulkId (the same request carries both), one
+        reference per PATCH: SCIMMY 1.3 resolves only the last of several in one operation
+        and keeps the others as member values "bulkId:..." (tests/integration/interop). The
         others are waited for, and a user whose create failed is left out."""
         pending = [self._creating.get(task) for task in created]
         if self._batcher is None or not any(pending):
@@ -1065,13 +1067,11 @@ class ScimTarget:
             if ids := [uid for uid in answers if isinstance(uid, str)]:
                 await self.add_members(group_id, ids)
             return
-        members: list[str | Operation] = []
-        for task, operation in zip(created, pending, strict=True):
-            found = operation or (await asyncio.gather(task, return_exceptions=True))[0]
-            if isinstance(found, str | Operation):
-                members.append(found)
-        for start in range(0, len(members), MAX_MEMBER_OPS):
-            await self._members(group_id, "add", members[start : start + MAX_MEMBER_OPS])
+        writes = [self._members(group_id, "add", [operation]) for operation in pending if operation]
+        answers = await asyncio.gather(*(t for t, op in zip(created, pending, strict=True) if not op))
+        ids = [uid for uid in answers if isinstance(uid, str)]
+        writes += [self._members(group_id, "add", list(chunk)) for chunk in chunks(ids, MAX_MEMBER_OPS)]
+        await asyncio.gather(*writes)
 
     async def _members(self, group_id: str, op: str, members: list[str | Operation]) -> None:
         """One PATCH of members (at most MAX_MEMBER_OPS): alone, or merged into a Bulk operation."""
@@ -1091,7 +1091,7 @@ class ScimTarget:
             single,
             members=members,
             member_op=op,
-            merge=(op, group_id),
+            merge=(op, group_id) if all(isinstance(m, str) for m in members) else None,
         )
         await self._batcher.members(operation)
 

@@ -84,8 +84,8 @@ async def test_new_users_join_their_team_in_the_request_that_creates_them() -> N
 
     assert outcome.phase == "Succeeded", outcome.message
     assert all(i.result is Result.SUCCEEDED for i in outcome.items)
-    # The team first, then six creates and one PATCH adding the four (by bulkId) in one request.
-    assert scim.bulk_operations == [1, 7]
+    # The team first, then six creates and four PATCHes adding them (by bulkId) in one request.
+    assert scim.bulk_operations == [1, 10]
     assert [(m, p) for m, p, _ in writes(scim)] == [("POST", "/v2/Bulk")] * 2
     assert members(scim) == {f"user{i}@acme.com" for i in range(4)}
     added = {i.key: i.target_id for i in outcome.items if i.type is ItemType.MEMBERSHIP}
