@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 BATCH = WRITE_BATCH
 MEMBER_CHUNK = 100
+STARTS = 500
+"""Jobs started per turn of the event loop: with a batching target (thousands of writes at
+once), the first Bulk requests are sent while the next writes are being prepared."""
 WRITING_USER_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.RENAME, Action.ADOPT})
 REMOVALS = frozenset({Action.DEPROVISION, Action.DELETE})
 
@@ -91,7 +94,11 @@ async def all_or_stop(run: Run, jobs: Sequence[Awaitable[T]]) -> list[T | None]:
 
     asyncio.gather alone lets the siblings of a failed job go on writing after it returns.
     """
-    tasks = [asyncio.ensure_future(job) for job in jobs]
+    tasks: list[asyncio.Future[T]] = []
+    for start in range(0, len(jobs), STARTS):
+        tasks += [asyncio.ensure_future(job) for job in jobs[start : start + STARTS]]
+        if start + STARTS < len(jobs):  # let the writes these queued go out while more start
+            await asyncio.sleep(0)
     try:
         await asyncio.gather(*tasks)
     except TargetUnavailable as exc:
