@@ -28,6 +28,7 @@ after gwsync: run one phase with `--only` for that phase's peak). Under a rate l
 `throughput` is the requests answered other than 429 per second, `of_limit` its share of the
 limit and `throttled_share` the share of requests answered 429. `load_average` is the
 machine's (1, 5, 15 minutes) when the phase ended: other work on it slows everything.
+`gc_seconds` is the part of gwsync's `cpu_seconds` spent in Python's garbage collector.
 
 With `--bulk-max-operations M` the light server advertises SCIM Bulk with maxOperations M
 (maxPayloadSize 1 MiB): the fewest write requests are then ceil(writes / M) (`write_bound`;
@@ -37,6 +38,7 @@ bound and the floor send that many Bulk requests, `concurrency` at a time, after
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -74,6 +76,27 @@ def spec(concurrency: int, admin: str) -> GoogleProvisioningSpec:
             "deprovision": {"maxCount": 10**9, "maxPercent": 100},
         }
     )
+
+
+class GcClock:
+    """Seconds the garbage collector ran (gc.callbacks), a share of `cpu_seconds`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+    def start(self) -> "GcClock":
+        gc.callbacks.append(self)
+        return self
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self)
 
 
 def rss_mb() -> float:
@@ -187,6 +210,7 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
         google.reset()
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
+        collector = GcClock().start()
         async with ScimTarget(scim.url, scim.info["token"], max_concurrency=args.concurrency) as target:
             marks: dict[str, float] = {}
 
@@ -197,6 +221,7 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
                 reader, target, spec(args.concurrency, google.info["admin"]), ledger, progress=progress
             )
             seconds = time.perf_counter() - started
+            collector.stop()
             counters = target.counters
             phase_result, lowest = outcome.phase, target._scim.pacer.lowest
             bulk_requests = target.bulk_requests
@@ -258,6 +283,7 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
         "max_in_flight": scim_stats["max_in_flight"],
         "users_per_second": round(users / seconds, 1),
         "cpu_seconds": round(used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime, 2),
+        "gc_seconds": round(collector.seconds, 2),
         "peak_rss_mb": round(rss_mb(), 1),
     }
 
@@ -313,6 +339,7 @@ def table(report: dict[str, Any]) -> str:
         "lowest_concurrency",
         "max_in_flight",
         "cpu_seconds",
+        "gc_seconds",
         "peak_rss_mb",
         "phase_result",
         "failed_items",
