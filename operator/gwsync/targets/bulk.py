@@ -144,6 +144,8 @@ class Batcher:
         """Queue `operation` (or send it alone once Bulk is off) and wait for its result."""
         operation.bulk_id = f"w{next(self._ids)}"
         operation.encoded = json.dumps(operation.body([]))
+        if not operation.member_op:
+            operation.data = None  # its JSON is what is sent; the objects need not wait with it
         operation.size = len(operation.encoded) + sum(member_size(m) for m in operation.members)
         if self.refused is not None or operation.size + ENVELOPE_BYTES > self.max_payload:
             await alone(operation)  # Bulk is off, or the write is too large for any Bulk request

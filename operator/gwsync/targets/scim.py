@@ -859,9 +859,10 @@ class ScimTarget:
             same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
             return same_name and (found.get("externalId") or None) == user.external_id
 
-        resource = fit_user(user_resource(user), user, await self._capabilities())
+        capabilities = await self._capabilities()
 
         async def single() -> str:
+            resource = fit_user(user_resource(user), user, capabilities)
             return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
 
         if self._batcher is None:
@@ -870,7 +871,11 @@ class ScimTarget:
         async def alone(_: list[str]) -> str:
             return await single()
 
+        # The resource is made again if it has to go alone: a queued write holds only its JSON,
+        # so thousands of them waiting for their request leave little for the GC to scan.
+        resource = fit_user(user_resource(user), user, capabilities)
         operation = Operation("POST", "/Users", f"creating {user.user_name}", alone, data=resource)
+        del resource
         task = asyncio.current_task()
         if task is not None:  # add_created_members may name this user by its bulkId
             self._creating[task] = operation
