@@ -566,7 +566,13 @@ class ScimTarget:
         doing = f"sending {count} writes in a SCIM Bulk request"
         headers = {"Content-Type": "application/scim+json"}
         try:
-            response = await self._scim.request("POST", "/Bulk", content=body, headers=headers)
+            # 429 refused before acting: sent again. A 503 may come after the target applied
+            # some operations (creates are not idempotent), so it fails the writes instead.
+            for attempt in range(1, self._scim.max_attempts + 1):
+                response = await self._scim.send_once("POST", "/Bulk", content=body, headers=headers)
+                if response.status_code != 429 or attempt == self._scim.max_attempts:
+                    break
+                await asyncio.sleep(self._scim.delay(attempt, response))
         except SCIMClientException as exc:
             notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
             raise TargetError(f"Target failed while {doing}: {notes}") from exc

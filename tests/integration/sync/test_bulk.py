@@ -212,3 +212,25 @@ async def test_updates_deactivations_and_member_removals_go_in_bulk_too() -> Non
     assert stored["user1@acme.com"]["title"] == "Staff Engineer"
     assert stored["user4@acme.com"]["active"] is False
     assert members(scim) == {"user0@acme.com", "user1@acme.com"}
+
+
+async def test_a_503_after_the_target_applied_a_bulk_is_not_sent_twice() -> None:
+    # A gateway's 503 after the target did the work: the creates fail their items (nothing is
+    # sent again blindly), and the next sync finds the users by their externalId.
+    people = [person(i) for i in range(3)]
+    throttled_then_lost = [
+        Fault(429, method="POST", path="/Bulk", retry_after="0"),
+        Fault(503, method="POST", path="/Bulk", applied=True),
+    ]
+    with run_scim_server(faults=throttled_then_lost, bulk=True) as scim:
+        async with ScimTarget(scim.url, scim.token, retry_base=0.01) as target:
+            first = await run_sync(StaticSource(org(people)), target, spec(), Ledger.empty())
+            second = await run_sync(StaticSource(org(people)), target, spec(), first.ledger)
+            stored = sorted(u["userName"] for u in scim.users())
+            sent = [(w.method, w.path, w.status) for w in scim.writes]
+
+    assert {i.result for i in first.items} == {Result.FAILED}
+    assert sent[:2] == [("POST", "/v2/Bulk", 429), ("POST", "/v2/Bulk", 503)]  # 429 again, 503 not
+    assert second.phase == "Succeeded", second.message
+    assert stored == [f"user{i}@acme.com" for i in range(3)]  # no duplicate
+    assert len(sent) == 2  # the second sync took the users as its own: nothing to write
