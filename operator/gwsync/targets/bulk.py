@@ -128,6 +128,7 @@ class Batcher:
         self.on_refused = on_refused
         self.refused: str | None = None
         self.requests = 0  # Bulk requests sent (answered or not)
+        self.references = 0  # operations naming a create by bulkId in the queue (counted by the adapter)
         self._queue: list[Operation] = []
         self._queued_bytes = 0
         self._merging: dict[tuple[str, str], Operation] = {}
@@ -196,7 +197,7 @@ class Batcher:
         if self._flushing is not None:
             self._flushing.cancel()
             self._flushing = None
-        batch, self._queue, self._queued_bytes = self._queue, [], 0
+        batch, self._queue, self._queued_bytes, self.references = self._queue, [], 0, 0
         self._merging.clear()
         if batch:
             task = asyncio.ensure_future(self._send(batch))

@@ -116,6 +116,8 @@ DEFAULT_BULK_PAYLOAD = 1 << 20
 BULK_REFUSALS = frozenset({400, 403, 404, 405, 413, 415, 422, 501})
 """Answers to POST /Bulk that refuse Bulk as a whole (not there, not allowed, too large...)."""
 MAX_MEMBER_OPS = 100
+MAX_REFERENCES = 20
+"""PATCHes naming a create by bulkId in one Bulk request (ScimTarget.add_created_members)."""
 PRECONDITION_ATTEMPTS = 4
 PAST_THE_END = 2**31 - 1
 """A startIndex past any target's last user: a list that returns nobody, without `count`."""
@@ -1070,9 +1072,17 @@ class ScimTarget:
         """`Batching.add_created_members`: users whose create_user runs as these tasks. A create
         still queued for Bulk is named by its bulkId (the same request carries both), one
         reference per PATCH: SCIMMY 1.3 resolves only the last of several in one operation
-        and keeps the others as member values "bulkId:..." (tests/integration/interop). The
-        others are waited for, and a user whose create failed is left out."""
+        and keeps the others as member values "bulkId:..." (tests/integration/interop). At
+        most MAX_REFERENCES such PATCHes go in a request: past that, resolving references gets
+        slow on some servers (SCIMMY took over 30 s for 250), so the other additions wait for
+        their creates and go as merged PATCHes of real ids (100 per PATCH: fewer operations).
+        A user whose create failed is left out."""
+        batcher = self._batcher
+        room = MAX_REFERENCES - batcher.references if batcher is not None else 0
         pending = [self._creating.get(task) for task in created]
+        pending = [op if op is not None and (room := room - 1) >= 0 else None for op in pending]
+        if batcher is not None:
+            batcher.references += sum(1 for op in pending if op is not None)
         if self._batcher is None or not any(pending):
             answers = await asyncio.gather(*created, return_exceptions=True)
             if ids := [uid for uid in answers if isinstance(uid, str)]:
