@@ -160,6 +160,7 @@ async def serve_light_scim(args: argparse.Namespace) -> None:
         rate_limit=args.rate_limit,
         retry_after="1",
         page_size=args.page_size,
+        bulk_max_operations=args.bulk_max_operations,
     )
     ledger = Ledger.empty()
     for person in seeded_people(args):
@@ -174,6 +175,7 @@ async def serve_light_scim(args: argparse.Namespace) -> None:
                 "by_method": dict(Counter(r.method for r in log)),
                 "throttled": sum(1 for r in log if r.status == 429),
                 "max_in_flight": server.max_in_flight,
+                "bulk_operations": list(server.bulk_operations),
             }
         )
 
@@ -279,6 +281,12 @@ def main() -> None:
         "--server", choices=["light", "scim2-server"], default="light", help="scim: which server"
     )
     parser.add_argument("--page-size", type=int, default=500, help="scim (light): filter.maxResults")
+    parser.add_argument(
+        "--bulk-max-operations",
+        type=int,
+        default=0,
+        help="scim (light): advertise Bulk with this maxOperations",
+    )
     args = parser.parse_args()
     if args.kind == "google":
         asyncio.run(serve_google(args))

@@ -4,6 +4,7 @@
         --google-latency-ms 100 --scim-latency-ms 50 --concurrency 8 --json out.json
     python bench/sync_scim.py --only daily --daily-users 100000 --no-floor
     python bench/sync_scim.py --only initial --users 2000 --rate-limit 50
+    python bench/sync_scim.py --only initial --users 10000 --bulk-max-operations 1000
 
 Both emulators run in processes of their own (bench/serve.py), each request answered after
 its latency, above `--rate-limit` requests/s (SCIM side) with 429 + Retry-After. gwsync's
@@ -27,10 +28,17 @@ after gwsync: run one phase with `--only` for that phase's peak). Under a rate l
 `throughput` is the requests answered other than 429 per second, `of_limit` its share of the
 limit and `throttled_share` the share of requests answered 429. `load_average` is the
 machine's (1, 5, 15 minutes) when the phase ended: other work on it slows everything.
+`gc_seconds` is the part of gwsync's `cpu_seconds` spent in Python's garbage collector.
+
+With `--bulk-max-operations M` the light server advertises SCIM Bulk with maxOperations M
+(maxPayloadSize 1 MiB): the fewest write requests are then ceil(writes / M) (`write_bound`;
+`write_requests` is what gwsync sent, `bulk_requests` how many of those were Bulk), and the
+bound and the floor send that many Bulk requests, `concurrency` at a time, after the reads.
 """
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -70,6 +78,27 @@ def spec(concurrency: int, admin: str) -> GoogleProvisioningSpec:
     )
 
 
+class GcClock:
+    """Seconds the garbage collector ran (gc.callbacks), a share of `cpu_seconds`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+    def start(self) -> "GcClock":
+        gc.callbacks.append(self)
+        return self
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self)
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -78,7 +107,8 @@ def bound_seconds(
     source: int, listed: int, writes: int, concurrency: int, google: float, scim: float, limit: float
 ) -> float:
     """Reads (the Google chain next to the target's first page then the rest concurrently),
-    then the writes spread over the concurrency limit; requests / limit under a rate limit."""
+    then the write requests (one per write, or one per Bulk request) spread over the
+    concurrency limit; requests / limit under a rate limit."""
     google_chain = math.ceil(source / GOOGLE_PAGE) * google
     target_pages = max(1, math.ceil(listed / PAGE))
     target_read = (1 + rounds(target_pages - 1, concurrency)) * scim
@@ -87,11 +117,32 @@ def bound_seconds(
     return max(seconds, scim_requests / limit) if limit else seconds
 
 
+def bulk_bodies(payloads: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """BulkRequests of `size` creates each."""
+    return [
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": f"b{start + i}", "data": payload}
+                for i, payload in enumerate(payloads[start : start + size])
+            ],
+        }
+        for start in range(0, len(payloads), size)
+    ]
+
+
 async def floor(
-    google: Emulator, token: str, scim: Emulator, concurrency: int, listed: int, writes: list[dict[str, Any]]
+    google: Emulator,
+    token: str,
+    scim: Emulator,
+    concurrency: int,
+    listed: int,
+    writes: list[dict[str, Any]],
+    bulk: int = 0,
 ) -> float:
     """The bound's shape with a bare client: the Google chain next to the SCIM list pages
-    (the first, then the rest `concurrency` at a time, and /Groups), then one POST per write."""
+    (the first, then the rest `concurrency` at a time, and /Groups), then one POST per write
+    (or one POST /Bulk per `bulk` writes)."""
     limits = httpx.Limits(max_connections=concurrency + 2)
     headers = {"Authorization": f"Bearer {scim.info['token']}"}
     started = time.perf_counter()
@@ -135,7 +186,10 @@ async def floor(
             )
 
         await asyncio.gather(google_chain(), target_read())
-        await asyncio.gather(*(send("POST", "/Users", json=payload) for payload in writes))
+        if bulk:
+            await asyncio.gather(*(send("POST", "/Bulk", json=body) for body in bulk_bodies(writes, bulk)))
+        else:
+            await asyncio.gather(*(send("POST", "/Users", json=payload) for payload in writes))
     return time.perf_counter() - started
 
 
@@ -143,7 +197,7 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
     """One sync of `users` people, `before` of them already provisioned (0: initial). The
     people live in the emulators' processes: this one holds gwsync's data only."""
     scim_flags = ["--latency-ms", str(args.scim_latency_ms), "--rate-limit", str(args.rate_limit)]
-    scim_flags += ["--server", args.server]
+    scim_flags += ["--server", args.server, "--bulk-max-operations", str(args.bulk_max_operations)]
     google_flags = ["--latency-ms", str(args.google_latency_ms)]
     google_flags += ["--people", str(before), "--daily"] if before else ["--people", str(users)]
     seeded = ["--seed-people", str(before), "--daily"] if before else []
@@ -156,6 +210,7 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
         google.reset()
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
+        collector = GcClock().start()
         async with ScimTarget(scim.url, scim.info["token"], max_concurrency=args.concurrency) as target:
             marks: dict[str, float] = {}
 
@@ -166,8 +221,10 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
                 reader, target, spec(args.concurrency, google.info["admin"]), ledger, progress=progress
             )
             seconds = time.perf_counter() - started
+            collector.stop()
             counters = target.counters
             phase_result, lowest = outcome.phase, target._scim.pacer.lowest
+            bulk_requests = target.bulk_requests
         used = resource.getrusage(resource.RUSAGE_SELF)
         scim_stats, google_stats = scim.stats(), google.stats()
         token = str(reader._credentials.token)
@@ -181,11 +238,15 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
                     user_resource(desired_attributes(p)) | {"userName": f"floor{i}@acme.com"}
                     for i, p in enumerate(people(changed))
                 ]
-                floor_seconds = await floor(google, token, fresh, args.concurrency, before, payloads)
+                floor_seconds = await floor(
+                    google, token, fresh, args.concurrency, before, payloads, args.bulk_max_operations
+                )
+    bulk = args.bulk_max_operations
+    write_bound = math.ceil(changed / bulk) if bulk else changed
     bound = bound_seconds(
         users,
         before,
-        changed,
+        write_bound,
         args.concurrency,
         args.google_latency_ms / 1000,
         args.scim_latency_ms / 1000,
@@ -204,10 +265,15 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
         "ratio_to_floor": round(seconds / floor_seconds, 2) if floor_seconds else None,
         "read_seconds": round(marks.get("read", 0.0), 3),
         "requests": counters.requests,
-        "min_requests": 1 + max(1, math.ceil(before / PAGE)) + 1 + changed,
+        "min_requests": 1 + max(1, math.ceil(before / PAGE)) + 1 + write_bound,
         "google_requests": sum(google_stats["requests"].values()),
         "writes": counters.writes,
         "changed_items": changed,
+        "bulk_max_operations": bulk,
+        "write_requests": counters.writes,
+        "write_bound": write_bound,
+        "writes_ratio": round(counters.writes / write_bound, 3) if write_bound else None,
+        "bulk_requests": bulk_requests,
         "throttled": scim_stats["throttled"],
         "throttled_share": round(scim_stats["throttled"] / scim_stats["requests"], 4),
         "throughput": round(answered / seconds, 1),
@@ -217,6 +283,7 @@ async def run_phase(name: str, args: argparse.Namespace, before: int, users: int
         "max_in_flight": scim_stats["max_in_flight"],
         "users_per_second": round(users / seconds, 1),
         "cpu_seconds": round(used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime, 2),
+        "gc_seconds": round(collector.seconds, 2),
         "peak_rss_mb": round(rss_mb(), 1),
     }
 
@@ -262,6 +329,9 @@ def table(report: dict[str, Any]) -> str:
         "google_requests",
         "writes",
         "changed_items",
+        "write_bound",
+        "writes_ratio",
+        "bulk_requests",
         "throttled",
         "throttled_share",
         "throughput",
@@ -269,6 +339,7 @@ def table(report: dict[str, Any]) -> str:
         "lowest_concurrency",
         "max_in_flight",
         "cpu_seconds",
+        "gc_seconds",
         "peak_rss_mb",
         "phase_result",
         "failed_items",
@@ -288,6 +359,12 @@ if __name__ == "__main__":
     parser.add_argument("--scim-latency-ms", type=float, default=50.0)
     parser.add_argument("--rate-limit", type=float, default=0.0, help="SCIM requests/s (0: none)")
     parser.add_argument("--server", choices=["light", "scim2-server"], default="light")
+    parser.add_argument(
+        "--bulk-max-operations",
+        type=int,
+        default=0,
+        help="light server: advertise SCIM Bulk with this maxOperations (0: no Bulk)",
+    )
     parser.add_argument("--only", choices=["initial", "daily"], help="run one phase")
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the floor runs")
     parser.add_argument("--json", help="write the JSON result here")

@@ -158,6 +158,16 @@ class ScimTarget(ApiModel):
             "members read per mapped team, no photos (AWS's published SCIM limits)."
         ),
     )
+    bulk: bool = Field(
+        default=True,
+        description=(
+            "Use SCIM Bulk (RFC 7644 §3.7) when the target's ServiceProviderConfig advertises it "
+            "(with PATCH): creates, updates, deactivations and membership changes go many to a "
+            "request, within its maxOperations and maxPayloadSize, each with its own result. A "
+            "target that refuses Bulk is written one request per change for the rest of the "
+            "sync, with a note. false: always one request per change."
+        ),
+    )
     account_id: str | None = Field(
         default=None,
         min_length=1,

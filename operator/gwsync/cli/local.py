@@ -174,6 +174,7 @@ def scim_target(request: LocalSync) -> ScimTarget:
         token,
         max_concurrency=scim.max_concurrency,
         profile=scim.adapter_profile,
+        bulk=scim.bulk,
         teams=request.manifest.spec.mapped_teams,
     )
 

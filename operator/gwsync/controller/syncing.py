@@ -106,6 +106,7 @@ def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) 
         ca_bundle=ca_bundle,
         max_concurrency=scim.max_concurrency,
         profile=scim.adapter_profile,
+        bulk=scim.bulk,
         teams=spec.mapped_teams,
     )
 

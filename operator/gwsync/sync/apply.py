@@ -6,6 +6,10 @@ wrapped so that a refusal, a timeout or a bug fails only its own item; the next 
 the same step again because the difference is still there. The ledger is updated as steps
 succeed and handed to `checkpoint` after each batch, so a crash loses at most a batch.
 
+A target that batches writes (`Batching`: SCIM Bulk) is handed `batch_size` writes at once,
+and then teams come first: a new user's additions to teams go with its create
+(`add_created_members`), so one request can carry both.
+
 One failure does stop everything: TargetUnavailable (the target refuses the token, or is
 gone). Then the requests still in flight are cancelled, nothing more is sent, the ledger of
 what was written is checkpointed, and every step not done is reported Skipped with the reason.
@@ -22,12 +26,15 @@ from gwsync.api.attributes import MANAGER
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import MemberStep, Plan, TeamStep, UserStep
-from gwsync.sync.ports import Target, TargetError, TargetUnavailable
+from gwsync.sync.ports import WRITE_BATCH, Batching, Target, TargetError, TargetUnavailable
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = WRITE_BATCH
 MEMBER_CHUNK = 100
+STARTS = 500
+"""Jobs started per turn of the event loop: with a batching target (thousands of writes at
+once), the first Bulk requests are sent while the next writes are being prepared."""
 WRITING_USER_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.RENAME, Action.ADOPT})
 REMOVALS = frozenset({Action.DEPROVISION, Action.DELETE})
 
@@ -51,6 +58,11 @@ class Run:
     unwritten: set[str] = field(default_factory=set)  # target ids whose user step did not succeed
     with_manager: set[str] = field(default_factory=set)  # Google ids written with a manager made now
     handed: dict[str, str] = field(default_factory=dict)  # re-hire's Google id -> deleted account's
+    batch: int = BATCH  # writes started at once
+    joined: dict[str, list[MemberStep]] = field(
+        default_factory=dict
+    )  # Google id -> additions with its create
+    joined_items: dict[int, ReportItem] = field(default_factory=dict)  # id(MemberStep) -> its item
 
     async def saved(self) -> None:
         if self.checkpoint is not None:
@@ -83,7 +95,11 @@ async def all_or_stop(run: Run, jobs: Sequence[Awaitable[T]]) -> list[T | None]:
 
     asyncio.gather alone lets the siblings of a failed job go on writing after it returns.
     """
-    tasks = [asyncio.ensure_future(job) for job in jobs]
+    tasks: list[asyncio.Future[T]] = []
+    for start in range(0, len(jobs), STARTS):
+        tasks += [asyncio.ensure_future(job) for job in jobs[start : start + STARTS]]
+        if start + STARTS < len(jobs):  # let the writes these queued go out while more start
+            await asyncio.sleep(0)
     try:
         await asyncio.gather(*tasks)
     except TargetUnavailable as exc:
@@ -120,7 +136,16 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
     try:
         if item.action is Action.CREATE:
             assert desired is not None
-            target_id = await run.target.create_user(desired)
+            joined = run.joined.get(gid)
+            if joined:  # its additions to teams go with it (a task they can name)
+                create = asyncio.ensure_future(run.target.create_user(desired))
+                additions = asyncio.ensure_future(add_joined(run, create, joined))
+                try:
+                    target_id = await create
+                finally:
+                    await additions
+            else:
+                target_id = await run.target.create_user(desired)
             run.ledger.users[gid] = target_id
             return outcome(item, target_id=target_id)
         assert step.target_id is not None
@@ -204,6 +229,61 @@ async def apply_team(run: Run, step: TeamStep) -> ReportItem:
         return outcome(step.item, exc)
 
 
+async def add_joined(run: Run, create: asyncio.Future[str], steps: Sequence[MemberStep]) -> None:
+    """A new user's additions to teams, sent with its create (one PATCH per team); the items
+    go to `run.joined_items`. Skipped when the user was not created, as in apply_members."""
+    for step in steps:
+        error: BaseException | None = None
+        try:
+            assert isinstance(run.target, Batching)
+            await run.target.add_created_members(run.groups[step.team], [create])
+        except TargetUnavailable as exc:
+            run.stopped = run.stopped or exc
+            run.joined_items[id(step)] = not_applied(run, step.item)
+            continue
+        except Exception as exc:
+            error = exc
+        await asyncio.wait([create])  # the request answered both; the create's task ends after
+        if create.cancelled() or create.exception() is not None:
+            skipped = {"result": Result.SKIPPED, "details": "Not applied: the user could not be written."}
+            run.joined_items[id(step)] = step.item.model_copy(update=skipped)
+        else:
+            run.joined_items[id(step)] = outcome(step.item, error, target_id=create.result())
+
+
+def joined_item(run: Run, step: MemberStep) -> ReportItem:
+    """The item of an addition handed to a create; a create that never ran did not send it."""
+    item = run.joined_items.get(id(step))
+    if item is not None:
+        return item
+    if run.stopped is not None:
+        return not_applied(run, step.item)
+    skipped = {"result": Result.SKIPPED, "details": "Not applied: the user could not be written."}
+    return step.item.model_copy(update=skipped)
+
+
+def join_additions(run: Run, plan: Plan) -> list[MemberStep]:
+    """Hand each created user's additions to teams that exist to its create (`Run.joined`);
+    the membership steps left for apply_members."""
+    created = {
+        step.item.source_id
+        for step in plan.users
+        if step.item.action is Action.CREATE and step.item.result is Result.PLANNED
+    }
+    rest: list[MemberStep] = []
+    for step in plan.members:
+        if (
+            step.add
+            and step.source_id in created
+            and step.team in run.groups
+            and step.item.result is Result.PLANNED
+        ):
+            run.joined.setdefault(step.source_id, []).append(step)
+        else:
+            rest.append(step)
+    return rest
+
+
 async def apply_members(run: Run, steps: Sequence[MemberStep]) -> list[ReportItem]:
     """One request per chunk of one team and one direction; the chunk's items share its fate."""
     team, add = steps[0].team, steps[0].add
@@ -245,8 +325,8 @@ async def in_batches(
     run: Run, phase: str, steps: Sequence[S], apply: Callable[[Run, S], Awaitable[ReportItem]]
 ) -> list[ReportItem]:
     items: list[ReportItem] = []
-    for start in range(0, len(steps), BATCH):
-        batch = steps[start : start + BATCH]
+    for start in range(0, len(steps), run.batch):
+        batch = steps[start : start + run.batch]
         if run.stopped is not None:
             items.extend(not_applied(run, step.item) for step in batch)
             continue
@@ -295,9 +375,17 @@ async def apply_plan(
         if step.item.action is Action.ADOPT and old is not None and old != gid and gid in run.ledger.users:
             run.ledger.users[old] = run.ledger.users.pop(gid)
             run.handed[gid] = old
-    users = await apply_users(run, plan.users)
-    teams = await in_batches(run, "teams", plan.teams, apply_team)
-    groups = [list(g) for _, g in groupby(plan.members, key=lambda m: (m.team, m.add))]
+    batch_size = target.batch_size if isinstance(target, Batching) else None
+    members: Sequence[MemberStep] = plan.members
+    if batch_size:  # teams first, so that new users join them in the requests creating them
+        run.batch = batch_size
+        teams = await in_batches(run, "teams", plan.teams, apply_team)
+        members = join_additions(run, plan)
+        users = await apply_users(run, plan.users)
+    else:
+        users = await apply_users(run, plan.users)
+        teams = await in_batches(run, "teams", plan.teams, apply_team)
+    groups = [list(g) for _, g in groupby(members, key=lambda m: (m.team, m.add))]
     if run.stopped is None:
         results = await all_or_stop(run, [apply_members(run, g) for g in groups])
     else:
@@ -307,6 +395,7 @@ async def apply_plan(
         for group, result in zip(groups, results, strict=True)
         for item in (result if result is not None else [not_applied(run, step.item) for step in group])
     ]
+    member_items += [joined_item(run, step) for steps in run.joined.values() for step in steps]
     if run.progress is not None:
         run.progress("memberships", len(member_items), len(plan.members))
     removals = await in_batches(run, "removals", plan.removals, apply_user)

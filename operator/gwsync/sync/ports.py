@@ -1,8 +1,9 @@
 """What the sync core needs from the outside world, as protocols adapters implement."""
 
+import asyncio
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from gwsync.directory import Directory
 
@@ -219,3 +220,29 @@ class Target(Protocol):
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
 
     async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
+
+
+WRITE_BATCH = 200
+"""How many writes apply starts at once, unless the target batches them (`Batching`)."""
+
+
+@runtime_checkable
+class Batching(Protocol):
+    """What a Target that sends many writes in one request (SCIM Bulk) adds; apply checks for it.
+
+    Each write call still answers for its own write alone; the target groups the calls that
+    arrive together. So apply starts `batch_size` writes at once, and adds a user it creates
+    to teams together with the create (`add_created_members`), in the same request when it can.
+    """
+
+    @property
+    def batch_size(self) -> int | None:
+        """How many writes to start together; None when the target sends them one by one
+        (then apply keeps its plain order and WRITE_BATCH)."""
+        ...
+
+    async def add_created_members(self, group_id: str, created: Sequence[asyncio.Future[str]]) -> None:
+        """Add to the group the users whose `create_user` calls run as these tasks (started,
+        maybe not done); a user whose create fails is left out. Raises TargetError as
+        add_members does."""
+        ...

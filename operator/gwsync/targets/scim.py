@@ -48,6 +48,12 @@ What a real provider needs, and where it is handled:
 - a bound on requests in flight (`max_concurrency`, the pacer's ceiling, around each send);
 - membership changes are PATCHes of at most 100 member operations, because providers
   (Azure, Okta, Slack) cap PATCH size around there;
+- SCIM Bulk (RFC 7644 §3.7), when ServiceProviderConfig advertises it with PATCH and the
+  spec does not turn it off (`bulk`): creates, updates, deactivations, deletions and
+  membership changes go as operations of Bulk requests within maxOperations and
+  maxPayloadSize (`gwsync.targets.bulk`), each keeping its own result; a user created in the
+  same batch is added to teams by `bulkId` reference (`add_created_members`). A Bulk request
+  refused as a whole switches this target to single requests, with a write note;
 - TLS verification is always on; a PEM CA bundle may be added, never replace verification;
 - a refused write becomes a `TargetError` whose message is a sentence for the report
   ("Target refused: 409 uniqueness on userName ..."); the token never appears anywhere.
@@ -84,7 +90,15 @@ from gwsync.api.attributes import (
     phone_target,
     split_custom,
 )
-from gwsync.sync.ports import TargetError, TargetGroup, TargetUnavailable, TargetUser, UserAttributes, Value
+from gwsync.sync.ports import (
+    TargetError,
+    TargetGroup,
+    TargetUnavailable,
+    TargetUser,
+    UserAttributes,
+    Value,
+)
+from gwsync.targets.bulk import Batcher, BulkRefused, Operation, member_patch
 from gwsync.targets.pacing import Pacer
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
@@ -97,7 +111,13 @@ USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+DEFAULT_BULK_PAYLOAD = 1 << 20
+"""maxPayloadSize when a target advertises Bulk without one (RFC 7644's example: 1 MiB)."""
+BULK_REFUSALS = frozenset({400, 403, 404, 405, 413, 415, 422, 501})
+"""Answers to POST /Bulk that refuse Bulk as a whole (not there, not allowed, too large...)."""
 MAX_MEMBER_OPS = 100
+MAX_REFERENCES = 20
+"""PATCHes naming a create by bulkId in one Bulk request (ScimTarget.add_created_members)."""
 PRECONDITION_ATTEMPTS = 4
 PAST_THE_END = 2**31 - 1
 """A startIndex past any target's last user: a list that returns nobody, without `count`."""
@@ -164,6 +184,10 @@ class Capabilities:
     """Lists may carry `count`; False: the provider fails on it (a 5xx), lists go without."""
     schema: UserSchema = dataclasses.field(default_factory=UserSchema)
     """What its /Schemas says about the core User (generic profile)."""
+    bulk_max_operations: int = 0
+    """bulk.maxOperations when bulk.supported (0: no Bulk)."""
+    bulk_max_payload: int = 0
+    """bulk.maxPayloadSize in bytes when bulk.supported."""
 
 
 @dataclass
@@ -397,10 +421,12 @@ class ScimTarget:
         timeout: float = 30.0,
         profile: str = "auto",
         teams: Iterable[str] | None = None,
+        bulk: bool = True,
     ) -> None:
         """`profile`: "auto" (from ServiceProviderConfig), "generic" or "aws-identity-center".
         `teams`: the display names of the mapped teams, when known; on a target whose groups
-        come without members (AWS), only those groups' members are read (each costs requests)."""
+        come without members (AWS), only those groups' members are read (each costs requests).
+        `bulk`: use SCIM Bulk when the target advertises it (spec.target.scim.bulk)."""
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         self.profile = profile
@@ -408,6 +434,10 @@ class ScimTarget:
         self._users_listing: asyncio.Future[list[TargetUser]] | None = None
         self._member_values: dict[str, str] = {}  # user id -> how groups name it, when not by id
         self.url = url.rstrip("/")
+        self.bulk = bulk
+        self.max_concurrency = max_concurrency
+        self._batcher: Batcher | None = None
+        self._creating: dict[asyncio.Future[Any], Operation] = {}  # create_user's task -> its Bulk op
         self.counters = Counters()
         self.capabilities: Capabilities | None = None
         self.user_extensions: dict[str, frozenset[str]] | None = None
@@ -450,6 +480,8 @@ class ScimTarget:
         return f"ScimTarget({self.url!r})"
 
     async def aclose(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.aclose()
         await self._client.aclose()
 
     async def __aenter__(self) -> ScimTarget:
@@ -493,7 +525,93 @@ class ScimTarget:
                 f"{'them' if len(self.capabilities.unsupported_fields) > 1 else 'it'}."
             )
         await self._check_token()
+        self._batcher = self._bulk_batcher(self.capabilities)
         return self.capabilities
+
+    def _bulk_batcher(self, capabilities: Capabilities) -> Batcher | None:
+        """A Bulk batcher when the target advertises Bulk (more than one operation a request)
+        and PATCH, and `bulk` is on; without PATCH each write is a read-modify-write: singly."""
+        if not (self.bulk and capabilities.patch and capabilities.bulk_max_operations > 1):
+            return None
+        if self._batcher is not None:  # checked again: keep the batcher (and whether it was refused)
+            return self._batcher
+        return Batcher(
+            self._send_bulk,
+            bulk_result,
+            max_operations=capabilities.bulk_max_operations,
+            max_payload=capabilities.bulk_max_payload,
+            max_values=MAX_MEMBER_OPS,
+            on_refused=self._bulk_refused,
+        )
+
+    @property
+    def bulk_requests(self) -> int:
+        """Bulk requests sent so far."""
+        return self._batcher.requests if self._batcher is not None else 0
+
+    @property
+    def batch_size(self) -> int | None:
+        """`Batching.batch_size`: with Bulk, as many writes as `max_concurrency` Bulk requests
+        hold, so that apply's batch fills them all at once; None without Bulk."""
+        if self._batcher is None or not self._batcher.on:
+            return None
+        return self._batcher.max_operations * self.max_concurrency
+
+    def _bulk_refused(self, reason: str) -> None:
+        self.write_notes.append(
+            f"The target advertises SCIM Bulk but refused a Bulk request ({reason}); gwsync sent "
+            "each write as a request of its own for the rest of the sync."
+        )
+
+    async def _send_bulk(self, body: bytes, count: int) -> list[dict[str, Any]]:
+        """POST /Bulk; the answer's Operations. BulkRefused when Bulk is refused as a whole."""
+        doing = f"sending {count} writes in a SCIM Bulk request"
+        headers = {"Content-Type": "application/scim+json"}
+        try:
+            # 429 refused before acting: sent again. A 503 may come after the target applied
+            # some operations (creates are not idempotent), so it fails the writes instead.
+            for attempt in range(1, self._scim.max_attempts + 1):
+                response = await self._scim.send_once("POST", "/Bulk", content=body, headers=headers)
+                if response.status_code != 429 or attempt == self._scim.max_attempts:
+                    break
+                await asyncio.sleep(self._scim.delay(attempt, response))
+        except SCIMClientException as exc:
+            notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
+            raise TargetError(f"Target failed while {doing}: {notes}") from exc
+        payload = answer(response, doing)
+        status = response.status_code
+        if status == 401:
+            raise TargetUnavailable(
+                "The SCIM token was refused (401); check the Secret named in "
+                "spec.target.scim.tokenSecretRef holds a valid bearer token.",
+                status=401,
+            )
+        operations = payload.get("Operations") if isinstance(payload, dict) else None
+        if status == 200 and isinstance(operations, list):
+            return [op for op in operations if isinstance(op, dict)]
+        if status in BULK_REFUSALS or 200 <= status < 300:
+            if not isinstance(payload, TargetError):
+                raise BulkRefused(f"it answered {status} without a BulkResponse")
+            said = str(payload).split(f"{doing}: ", 1)[-1]
+            raise BulkRefused(said if said.startswith("it answered") else f"it answered {said}")
+        raise payload if isinstance(payload, TargetError) else TargetError(f"Target failed while {doing}.")
+
+    async def _write(
+        self,
+        method: str,
+        path: str,
+        doing: str,
+        single: Callable[[], Awaitable[str | None]],
+        data: dict[str, Any] | None = None,
+    ) -> str | None:
+        """One write: an operation of a Bulk request when Bulk is on, else `single`."""
+        if self._batcher is None:
+            return await single()
+
+        async def alone(_: list[str]) -> str | None:
+            return await single()
+
+        return await self._batcher.write(Operation(method, path, doing, alone, data=data))
 
     async def _accepts_enterprise_extension(self) -> bool:
         """False when /ResourceTypes lists a User type without the enterprise extension (some
@@ -749,8 +867,31 @@ class ScimTarget:
             same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
             return same_name and (found.get("externalId") or None) == user.external_id
 
-        resource = fit_user(user_resource(user), user, await self._capabilities())
-        return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
+        capabilities = await self._capabilities()
+
+        async def single() -> str:
+            resource = fit_user(user_resource(user), user, capabilities)
+            return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
+
+        if self._batcher is None:
+            return await single()
+
+        async def alone(_: list[str]) -> str:
+            return await single()
+
+        # The resource is made again if it has to go alone: a queued write holds only its JSON,
+        # so thousands of them waiting for their request leave little for the GC to scan.
+        resource = fit_user(user_resource(user), user, capabilities)
+        operation = Operation("POST", "/Users", f"creating {user.user_name}", alone, data=resource)
+        del resource
+        task = asyncio.current_task()
+        if task is not None:  # add_created_members may name this user by its bulkId
+            self._creating[task] = operation
+        try:
+            return created_id(await self._batcher.write(operation), f"creating {user.user_name}")
+        finally:
+            if task is not None:
+                self._creating.pop(task, None)
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
         capabilities = await self._capabilities()
@@ -762,7 +903,14 @@ class ScimTarget:
             operations = [fit_operation(user_operation(field, user), capabilities) for field in fields]
             if capabilities.schema.formatted_name and {"name.givenName", "name.familyName"} & set(fields):
                 operations.append({"op": "replace", "path": "name.formatted", "value": formatted_name(user)})
-            await self._patch("User", target_id, operations, f"updating {user.user_name}")
+            doing = f"updating {user.user_name}"
+            await self._write(
+                "PATCH",
+                f"/Users/{target_id}",
+                doing,
+                lambda: self._patch("User", target_id, operations, doing),
+                {"schemas": [PATCH_SCHEMA], "Operations": operations},
+            )
         elif fields:
 
             def change(resource: dict[str, Any]) -> bool:
@@ -779,8 +927,15 @@ class ScimTarget:
 
     async def deactivate_user(self, target_id: str) -> None:
         if (await self._capabilities()).patch:
-            operation = {"op": "replace", "path": "active", "value": False}
-            await self._patch("User", target_id, [operation], "deactivating the user")
+            operations = [{"op": "replace", "path": "active", "value": False}]
+            doing = "deactivating the user"
+            await self._write(
+                "PATCH",
+                f"/Users/{target_id}",
+                doing,
+                lambda: self._patch("User", target_id, operations, doing),
+                {"schemas": [PATCH_SCHEMA], "Operations": operations},
+            )
             return
 
         def change(resource: dict[str, Any]) -> bool:
@@ -790,9 +945,12 @@ class ScimTarget:
         await self._read_modify_write("User", target_id, change, "deactivating the user")
 
     async def delete_user(self, target_id: str) -> None:
-        await self._call(
-            self._scim.delete("User", target_id, expected_status_codes=None), "deleting the user"
-        )
+        async def single() -> None:
+            await self._call(
+                self._scim.delete("User", target_id, expected_status_codes=None), "deleting the user"
+            )
+
+        await self._write("DELETE", f"/Users/{target_id}", "deleting the user", single)
 
     # --- groups ----------------------------------------------------------------------------------
 
@@ -802,9 +960,13 @@ class ScimTarget:
         def ours(found: dict[str, Any]) -> bool:
             return found.get("displayName") == display_name
 
-        return await self._create(
-            "Group", payload, ("displayName", display_name), ours, f"team {display_name}"
-        )
+        async def single() -> str:
+            return await self._create(
+                "Group", payload, ("displayName", display_name), ours, f"team {display_name}"
+            )
+
+        doing = f"creating team {display_name}"
+        return created_id(await self._write("POST", "/Groups", doing, single, payload), doing)
 
     async def _create(
         self,
@@ -897,16 +1059,62 @@ class ScimTarget:
             await self._put_members(group_id, add=user_ids, remove=(), doing="adding team members")
             return
         for chunk in chunks(user_ids, MAX_MEMBER_OPS):
-            operation = {"op": "add", "path": "members", "value": [{"value": uid} for uid in chunk]}
-            await self._patch("Group", group_id, [operation], "adding team members")
+            await self._members(group_id, "add", list(chunk))
 
     async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None:
         if not (await self._capabilities()).patch:
             await self._put_members(group_id, add=(), remove=user_ids, doing="removing team members")
             return
         for chunk in chunks([self._member_values.get(uid, uid) for uid in user_ids], MAX_MEMBER_OPS):
-            operations = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in chunk]
-            await self._patch("Group", group_id, operations, "removing team members")
+            await self._members(group_id, "remove", list(chunk))
+
+    async def add_created_members(self, group_id: str, created: Sequence[asyncio.Future[str]]) -> None:
+        """`Batching.add_created_members`: users whose create_user runs as these tasks. A create
+        still queued for Bulk is named by its bulkId (the same request carries both), one
+        reference per PATCH: SCIMMY 1.3 resolves only the last of several in one operation
+        and keeps the others as member values "bulkId:..." (tests/integration/interop). At
+        most MAX_REFERENCES such PATCHes go in a request: past that, resolving references gets
+        slow on some servers (SCIMMY took over 30 s for 250), so the other additions wait for
+        their creates and go as merged PATCHes of real ids (100 per PATCH: fewer operations).
+        A user whose create failed is left out."""
+        batcher = self._batcher
+        room = MAX_REFERENCES - batcher.references if batcher is not None else 0
+        pending = [self._creating.get(task) for task in created]
+        pending = [op if op is not None and (room := room - 1) >= 0 else None for op in pending]
+        if batcher is not None:
+            batcher.references += sum(1 for op in pending if op is not None)
+        if self._batcher is None or not any(pending):
+            answers = await asyncio.gather(*created, return_exceptions=True)
+            if ids := [uid for uid in answers if isinstance(uid, str)]:
+                await self.add_members(group_id, ids)
+            return
+        writes = [self._members(group_id, "add", [operation]) for operation in pending if operation]
+        answers = await asyncio.gather(*(t for t, op in zip(created, pending, strict=True) if not op))
+        ids = [uid for uid in answers if isinstance(uid, str)]
+        writes += [self._members(group_id, "add", list(chunk)) for chunk in chunks(ids, MAX_MEMBER_OPS)]
+        await asyncio.gather(*writes)
+
+    async def _members(self, group_id: str, op: str, members: list[str | Operation]) -> None:
+        """One PATCH of members (at most MAX_MEMBER_OPS): alone, or merged into a Bulk operation."""
+        doing = "adding team members" if op == "add" else "removing team members"
+
+        async def single(ids: list[str]) -> None:
+            if ids:
+                await self._patch("Group", group_id, member_patch(op, ids)["Operations"], doing)
+
+        if self._batcher is None:
+            await single([m for m in members if isinstance(m, str)])
+            return
+        operation = Operation(
+            "PATCH",
+            f"/Groups/{group_id}",
+            doing,
+            single,
+            members=members,
+            member_op=op,
+            merge=(op, group_id) if all(isinstance(m, str) for m in members) else None,
+        )
+        await self._batcher.members(operation)
 
     async def _put_members(
         self, group_id: str, *, add: Iterable[str], remove: Iterable[str], doing: str
@@ -986,6 +1194,36 @@ class ScimTarget:
         if isinstance(result, dict) and ERROR_SCHEMA in (result.get("schemas") or []):
             raise refusal(result, doing)
         return result
+
+
+def created_id(found: str | None, doing: str) -> str:
+    if not found:
+        raise TargetError(f"Target failed while {doing}: its answer has no id")
+    return found
+
+
+def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
+    """`bulk.Judge`: one operation's result in a BulkResponse (RFC 7644 §3.7.3): its id when
+    it created something, None when it succeeded otherwise; a TargetError when it failed."""
+    status_field = result.get("status")
+    if isinstance(status_field, dict):  # SCIM 1.1 said {"code": "201"}
+        status_field = status_field.get("code")
+    status = str(status_field or "").strip()
+    code = int(status) if status.isdigit() and len(status) == 3 else 0
+    response = result.get("response")
+    if not 200 <= code < 300:
+        if isinstance(response, dict) and ERROR_SCHEMA in (response.get("schemas") or []):
+            raise refusal(response, operation.doing)
+        if isinstance(response, dict) and response.get("detail"):
+            raise refusal({"status": status, **response}, operation.doing)
+        shown = quoted(status, 10) or "no status"
+        raise TargetError(f"Target refused {operation.doing}: it answered {shown}", status=code or None)
+    if operation.method != "POST":
+        return None
+    if isinstance(response, dict) and response.get("id"):
+        return text(response.get("id"), "the created resource's id")
+    location = text(result.get("location"), "the operation's location") or ""
+    return location.rstrip("/").rsplit("/", 1)[-1] or None
 
 
 class Paging(Generic[Kept]):
@@ -1105,11 +1343,14 @@ def capabilities_of(
     page_size = min(DEFAULT_PAGE_SIZE, max_results) if max_results else DEFAULT_PAGE_SIZE
     supports_filter = bool(config.filter and config.filter.supported)
     pagination: dict[str, Any] = raw["pagination"] if isinstance(raw.get("pagination"), dict) else {}
+    bulk = config.bulk if config.bulk is not None and config.bulk.supported else None
     capabilities = Capabilities(
         patch=patch,
         page_size=max(1, page_size),
         filter=supports_filter,
         cursor=bool(pagination.get("cursor")) and not pagination.get("index", False),
+        bulk_max_operations=max(0, bulk.max_operations or 0) if bulk is not None else 0,
+        bulk_max_payload=max(0, bulk.max_payload_size or DEFAULT_BULK_PAYLOAD) if bulk is not None else 0,
     )
     host = urllib.parse.urlsplit(str(raw.get("documentationUri") or "")).hostname or ""
     is_aws = host == "aws.amazon.com" or host.endswith(tuple("." + h for h in AWS_DOC_HOSTS))
@@ -1119,6 +1360,7 @@ def capabilities_of(
         capabilities.page_size = min(capabilities.page_size, AWS_PAGE_SIZE)
         capabilities.group_members = False
         capabilities.unsupported_fields = frozenset({"photos"})
+        capabilities.bulk_max_operations = 0  # AWS publishes no Bulk
     return capabilities
 
 

@@ -8,7 +8,15 @@ server keeps users and groups in dicts and answers in well under a millisecond; 
 the bearer token and userName uniqueness and does what gwsync's SCIM client sends:
 
 - ServiceProviderConfig (PATCH and filter supported, filter.maxResults = `page_size`, no
-  etag, no bulk), ResourceTypes (User with the enterprise extension, Group);
+  etag; bulk only when `bulk_max_operations` is set), ResourceTypes (User with the
+  enterprise extension, Group);
+- Bulk (RFC 7644 §3.7) when advertised: POST /Bulk runs its operations in order, resolves
+  `bulkId:` references to users and groups created earlier in the same request, and answers
+  each operation's status (an error's SCIM Error as its response); more than maxOperations or
+  maxPayloadSize is a 413. `refuse_bulk` (a status, e.g. 501) refuses every Bulk request as a
+  whole, as a provider that advertises Bulk without serving it;
+- `refused_names`: userName -> the detail of a 400 answered to creating or writing that user
+  (alone or in a Bulk request), the way a provider refuses one value;
 - list with startIndex and count (capped at `page_size`), totalResults, and the filters
   `userName eq`, `externalId eq`, `displayName eq`; anything else is a 400 invalidFilter;
 - POST, GET, PUT, PATCH (replace, add, remove of the paths gwsync writes, and of group
@@ -41,6 +49,7 @@ from gwsync.testing.threads import serving_in_thread
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -142,12 +151,21 @@ class LightScim:
         rate_limit: float = 0.0,
         retry_after: str = "1",
         page_size: int = 500,
+        bulk_max_operations: int = 0,
+        bulk_max_payload: int = 1 << 20,
+        refuse_bulk: int = 0,
+        refused_names: dict[str, str] | None = None,
     ) -> None:
         self.token = token
         self.latency = latency
         self.bucket = Bucket(rate_limit) if rate_limit else None
         self.retry_after = retry_after
         self.page_size = page_size
+        self.bulk_max_operations = bulk_max_operations
+        self.bulk_max_payload = bulk_max_payload
+        self.refuse_bulk = refuse_bulk
+        self.refused_names = {name.casefold(): detail for name, detail in (refused_names or {}).items()}
+        self.bulk_operations: list[int] = []  # operations of each Bulk request answered 200
         self.users = Store("User", "userName")
         self.groups = Store("Group", "displayName")
         self.log: list[Answered] = []
@@ -161,6 +179,7 @@ class LightScim:
 
     def reset_log(self) -> None:
         self.log.clear()
+        self.bulk_operations.clear()
         self.max_in_flight = self.in_flight
 
     def seed_user(self, resource: dict[str, Any]) -> str:
@@ -173,6 +192,7 @@ class LightScim:
         app = web.Application(middlewares=[self._real_world], client_max_size=16 * 1024 * 1024)
         app.router.add_get("/v2/ServiceProviderConfig", self._config)
         app.router.add_get("/v2/ResourceTypes", self._resource_types)
+        app.router.add_post("/v2/Bulk", self._bulk)
         for name, store in (("Users", self.users), ("Groups", self.groups)):
             app.router.add_get(f"/v2/{name}", self._lister(store))
             app.router.add_post(f"/v2/{name}", self._creator(store))
@@ -213,7 +233,11 @@ class LightScim:
             {
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
                 "patch": {"supported": True},
-                "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+                "bulk": {
+                    "supported": self.bulk_max_operations > 0,
+                    "maxOperations": self.bulk_max_operations,
+                    "maxPayloadSize": self.bulk_max_payload if self.bulk_max_operations else 0,
+                },
                 "filter": {"supported": True, "maxResults": self.page_size},
                 "changePassword": {"supported": False},
                 "sort": {"supported": False},
@@ -267,6 +291,68 @@ class LightScim:
             return [store.resources[rid]] if rid else []
         return [r for r in store.resources.values() if str(r.get(attribute, "")) == value]
 
+    async def _bulk(self, request: web.Request) -> web.Response:
+        if not self.bulk_max_operations:
+            raise ScimRefusal(501, "Bulk is not supported")
+        if self.refuse_bulk:
+            raise ScimRefusal(self.refuse_bulk, "Bulk is not available for this tenant")
+        body = await request.read()
+        if len(body) > self.bulk_max_payload:
+            raise ScimRefusal(
+                413, f"The request is larger than maxPayloadSize ({self.bulk_max_payload})", "tooLarge"
+            )
+        operations = json.loads(body).get("Operations") or []
+        if len(operations) > self.bulk_max_operations:
+            raise ScimRefusal(
+                413, f"More operations than maxOperations ({self.bulk_max_operations})", "tooLarge"
+            )
+        created: dict[str, str] | None = {} if b"bulkId:" in body else None  # references to resolve
+        results = [self._bulk_operation(operation, created) for operation in operations]
+        self.bulk_operations.append(len(operations))
+        return scim_json({"schemas": [BULK_RESPONSE], "Operations": results})
+
+    def _bulk_operation(self, operation: dict[str, Any], created: dict[str, str] | None) -> dict[str, Any]:
+        """One operation of a Bulk request, as its own request would go; its result. `created`:
+        bulkId -> id of the creates so far, None when the request holds no reference."""
+        method, bulk_id = str(operation.get("method", "")).upper(), operation.get("bulkId")
+        result: dict[str, Any] = {"method": method, **({"bulkId": bulk_id} if bulk_id else {})}
+        try:
+            path, data = str(operation.get("path", "")), operation.get("data")
+            if created is not None:
+                path, data = resolved(path, created), resolved(data, created)
+            kind, _, rid = path.strip("/").partition("/")
+            store = {"Users": self.users, "Groups": self.groups}.get(kind)
+            if store is None:
+                raise ScimRefusal(404, f"No endpoint {path}")
+            if method == "POST" and not rid:
+                resource = self._create(store, dict(data or {}))
+                if bulk_id and created is not None:
+                    created[str(bulk_id)] = resource["id"]
+                result.update(status="201", location=f"{self.url}/{kind}/{resource['id']}")
+            elif method == "DELETE" and rid:
+                store.delete(rid)
+                result.update(status="204", location=f"{self.url}/{path.strip('/')}")
+            elif method in ("PUT", "PATCH") and rid:
+                self._write(store, rid, method, dict(data or {}))
+                result.update(status="200", location=f"{self.url}/{path.strip('/')}")
+            else:
+                raise ScimRefusal(400, f"{method} {path} is not a Bulk operation", "invalidSyntax")
+        except ScimRefusal as refusal:
+            body: dict[str, Any] = {
+                "schemas": [ERROR_SCHEMA],
+                "status": str(refusal.status),
+                "detail": refusal.detail,
+            }
+            if refusal.scim_type:
+                body["scimType"] = refusal.scim_type
+            result.update(status=str(refusal.status), response=body)
+        return result
+
+    def _refuse_named(self, resource: dict[str, Any]) -> None:
+        detail = self.refused_names.get(str(resource.get("userName") or "").casefold())
+        if detail is not None:
+            raise ScimRefusal(400, detail, "invalidValue")
+
     def _creator(self, store: Store) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def creating(request: web.Request) -> web.Response:
             return scim_json(self._create(store, await request.json()), status=201)
@@ -276,6 +362,7 @@ class LightScim:
     def _create(self, store: Store, resource: dict[str, Any]) -> dict[str, Any]:
         if not resource.get(store.unique):
             raise ScimRefusal(400, f"{store.unique} is required", "invalidValue")
+        self._refuse_named(resource)
         rid = uuid.uuid4().hex
         now = stamp()
         resource.update(
@@ -296,17 +383,20 @@ class LightScim:
             if request.method == "DELETE":
                 store.delete(rid)
                 return web.Response(status=204)
-            if request.method == "PUT":
-                replaced = await request.json()
-            elif request.method == "PATCH":
-                replaced = patched(current, (await request.json()).get("Operations") or [])
-            else:
+            if request.method not in ("PUT", "PATCH"):
                 raise ScimRefusal(405, f"{request.method} is not supported")
-            replaced.update(id=rid, meta={**current["meta"], "lastModified": stamp()})
-            store.put(rid, replaced)
-            return scim_json(replaced)
+            return scim_json(self._write(store, rid, request.method, await request.json()))
 
         return one
+
+    def _write(self, store: Store, rid: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT (the whole resource) or PATCH (its Operations) of a stored resource."""
+        current = store.get(rid)
+        replaced = body if method == "PUT" else patched(current, body.get("Operations") or [])
+        self._refuse_named(replaced)
+        replaced.update(id=rid, meta={**current["meta"], "lastModified": stamp()})
+        store.put(rid, replaced)
+        return replaced
 
     # --- serving ---------------------------------------------------------------------------
 
@@ -366,6 +456,24 @@ def located(resource: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
         parent, key = path.split(".", 1)
         return resource.setdefault(parent, {}), key
     return resource, path
+
+
+def resolved(value: Any, created: dict[str, str]) -> Any:
+    """`value` with each `bulkId:<id>` string replaced by the id that POST created; a reference
+    to nothing created (yet) in the request is a 409 (RFC 7644 §3.7.2)."""
+    if isinstance(value, str) and "bulkId:" in value:
+        head, _, tail = value.partition("bulkId:")
+        bulk_id, sep, rest = tail.partition("/")
+        if bulk_id not in created:
+            raise ScimRefusal(
+                409, f"bulkId {bulk_id} does not name a resource created before it", "invalidValue"
+            )
+        return head + created[bulk_id] + sep + resolved(rest, created)
+    if isinstance(value, list):
+        return [resolved(item, created) for item in value]
+    if isinstance(value, dict):
+        return {key: resolved(item, created) for key, item in value.items()}
+    return value
 
 
 def stamp() -> str:

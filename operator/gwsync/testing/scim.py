@@ -20,6 +20,9 @@ ServiceProviderConfig say patch.supported=false, and scim2-server then answers e
 with 501; `etag=False` turns resource versions (meta.version, ETag, If-Match) off;
 `max_results` is filter.maxResults, the page size clients are told and held to;
 `filter=False` says filter.supported=false, and scim2-server answers a filter with 501.
+scim2-server serves Bulk (maxOperations 1000); `bulk=False`, the default here, makes its
+ServiceProviderConfig say bulk.supported=false (it then answers /Bulk with 501), so the tests
+of single requests keep seeing them; `bulk=True` advertises it as scim2-server does.
 
 Seeding goes over HTTP with the standard library, so this module imports no HTTP client
 (the SCIM client lives in gwsync.targets.scim only).
@@ -388,6 +391,7 @@ def scim_application(
     max_results: int | None = None,
     filter: bool = True,
     extensions: Iterable[dict[str, Any]] = (),
+    bulk: bool = False,
 ) -> BearerTokenApplication:
     """scim2-server's own app, as its CLI builds it with --bearer-token.
 
@@ -406,6 +410,8 @@ def scim_application(
         config.filter.max_results = max_results
     if config.filter is not None:
         config.filter.supported = filter
+    if config.bulk is not None:
+        config.bulk.supported = bulk
     schemas = [*load_default_schemas().values()]
     resource_types = load_default_resource_types()
     for document in extensions:
@@ -436,6 +442,7 @@ def run_scim_server(
     filter: bool = True,
     quirks: Quirks | None = None,
     extensions: Iterable[dict[str, Any]] = (),
+    bulk: bool = False,
 ) -> Iterator[ScimServer]:
     """Serve scim2-server on host:port (a free port by default) in a thread; the URL ends in /v2."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -446,7 +453,14 @@ def run_scim_server(
 
     storage = InMemoryStorage()
     app: WSGIApplication = scim_application(
-        token, storage, patch=patch, etag=etag, max_results=max_results, filter=filter, extensions=extensions
+        token,
+        storage,
+        patch=patch,
+        etag=etag,
+        max_results=max_results,
+        filter=filter,
+        extensions=extensions,
+        bulk=bulk,
     )
     if wrap is not None:
         app = wrap(app)

@@ -2,11 +2,13 @@
 
 - strict PatchOp: a PATCH whose `schemas` is not exactly the PatchOp URN is a 400;
 - a list without `count` is a page of 20 (ServiceProviderConfig says maxResults 200);
-- a PATCH that changes nothing answers 204 with no body (RFC 7644 §3.5.2 allows it).
+- a PATCH that changes nothing answers 204 with no body (RFC 7644 §3.5.2 allows it);
+- Bulk resolves only one `bulkId:` reference per operation and echoes bulkId for POSTs only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import urllib.error
@@ -99,7 +101,7 @@ async def test_a_patch_that_changes_nothing_is_a_204_without_body_and_gwsync_tak
     assert raw(scimmy, "PATCH", f"/Users/{uid}", same) == (204, None)
     group = scimmy.seed_group("Team", [uid])
     scimmy.reset_log()
-    async with ScimTarget(scimmy.url, scimmy.token) as target:
+    async with ScimTarget(scimmy.url, scimmy.token, bulk=False) as target:  # the PATCHes themselves
         unchanged = UserAttributes(user_name="user0@acme.com", external_id="g0")
         await target.update_user(uid, unchanged, ["userName"])
         await target.remove_members(group, ["no-such-user"])
@@ -123,3 +125,61 @@ async def test_adding_a_present_member_duplicates_it_and_one_removal_takes_every
         assert team.members == {uid}
         await target.remove_members(group, [uid])
     assert scimmy.call("GET", f"/Groups/{group}").get("members") in (None, [])
+
+
+async def test_bulk_resolves_one_reference_per_operation_and_echoes_bulk_ids_of_posts_only(
+    scimmy: HttpBackend,
+) -> None:
+    # Why gwsync names one created user per PATCH and matches results by position (targets/scim.py).
+    group = scimmy.seed_group("Team", [])
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}
+    add_both = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": "bulkId:a"}, {"value": "bulkId:b"}]}
+        ],
+    }
+    status, answer = raw(
+        scimmy,
+        "POST",
+        "/Bulk",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "a",
+                    "data": {**user, "userName": "a@acme.com"},
+                },
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "b",
+                    "data": {**user, "userName": "b@acme.com"},
+                },
+                {"method": "PATCH", "path": f"/Groups/{group}", "bulkId": "c", "data": add_both},
+            ],
+        },
+    )
+    assert status == 200
+    assert [(op["method"], op.get("bulkId"), op["status"]) for op in answer["Operations"]] == [
+        ("POST", "a", "201"),
+        ("POST", "b", "201"),
+        ("PATCH", None, "200"),
+    ]
+    values = [m["value"] for m in scimmy.call("GET", f"/Groups/{group}")["members"]]
+    assert len(values) == 2 and sum(v.startswith("bulkId:") for v in values) == 1  # one left unresolved
+
+    async with ScimTarget(scimmy.url, scimmy.token) as target:  # gwsync: one reference per PATCH
+        first = asyncio.ensure_future(
+            target.create_user(UserAttributes(user_name="c@acme.com", external_id="gc"))
+        )
+        second = asyncio.ensure_future(
+            target.create_user(UserAttributes(user_name="d@acme.com", external_id="gd"))
+        )
+        await asyncio.sleep(0)  # both creates queued, as apply starts them together
+        await target.add_created_members(group, [first, second])
+        ids = {await first, await second}
+    assert [r.path for r in scimmy.recorder.log if r.method == "POST"][-1:] == ["/scim/v2/Bulk"]
+    assert ids <= {m["value"] for m in scimmy.call("GET", f"/Groups/{group}")["members"]}
