@@ -47,9 +47,9 @@ async def test_a_user_created_but_answered_an_error_is_created_once_and_not_fail
 
 
 async def test_a_create_that_timed_out_after_the_target_applied_it_is_found() -> None:
-    slow = Fault(504, method="POST", path="/Users", applied=True, delay=1.5)
+    slow = Fault(504, method="POST", path="/Users", applied=True, delay=3.0)
     with run_scim_server(faults=[slow]) as scim:
-        async with ScimTarget(scim.url, scim.token, timeout=0.3) as target:
+        async with ScimTarget(scim.url, scim.token, timeout=1.0) as target:
             user_id = await target.create_user(JANE)
         (user,) = scim.users()
     assert user["id"] == user_id
