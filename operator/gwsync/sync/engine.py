@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.apply import apply_plan
+from gwsync.sync.collector import fewer_collections
 from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
@@ -61,6 +62,23 @@ async def run_sync(
     approve_hint: str = DEFAULT_APPROVE_HINT,
 ) -> SyncOutcome:
     """Run one sync of `spec` from `source` to `target`; never raises for item failures."""
+    with fewer_collections():
+        return await _run_sync(
+            source, target, spec, ledger, dry_run, approved_removals, checkpoint, progress, approve_hint
+        )
+
+
+async def _run_sync(
+    source: Source,
+    target: Target,
+    spec: GoogleProvisioningSpec,
+    ledger: Ledger,
+    dry_run: bool,
+    approved_removals: Collection[str],
+    checkpoint: Callable[[Ledger], Awaitable[None]] | None,
+    progress: Callable[[str, int, int], None] | None,
+    approve_hint: str,
+) -> SyncOutcome:
     target_read = asyncio.ensure_future(read_target(target))
     try:
         directory = await asyncio.to_thread(source.read, source_groups(spec), source_fields(spec.attributes))
