@@ -50,6 +50,9 @@ def last_report(cluster: Cluster, count: int) -> dict[str, object]:
     return cluster.wait_finished(count=count, seconds=120)[-1]
 
 
+OUTAGE = 5
+
+
 @pytest.mark.parametrize("org", [small_org(247)], ids=["250-users"])
 def test_the_api_server_gone_mid_sync_loses_nothing(cluster: Cluster, org: Org) -> None:
     cluster.scim.set_faults([], delay=0.01)  # a target slow enough to be caught mid-sync
@@ -69,6 +72,8 @@ def test_the_api_server_gone_mid_sync_loses_nothing(cluster: Cluster, org: Org) 
     assert f"Sync of {cluster.namespace}/acme stopped:" in cluster.operator_logs()
     written = len(cluster.scim.users())
     assert written < len(org.users)  # stopped mid-apply: the rest waits for the next sync
+    # The fault is an outage of OUTAGE seconds at least, however soon the sync found it out.
+    eventually(lambda: time.monotonic() - stopped >= OUTAGE or None, what=f"{OUTAGE} s of outage")
     cluster.plane.start_apiserver()  # etcd kept everything
     outage = time.monotonic() - stopped
 
@@ -78,7 +83,7 @@ def test_the_api_server_gone_mid_sync_loses_nothing(cluster: Cluster, org: Org) 
         seconds=180,
         what="a Succeeded sync after the outage",
     )
-    assert outage > 3, outage
+    assert outage >= OUTAGE, outage
     assert finished
     assert_nothing_lost(cluster, org)
     assert "Traceback" not in cluster.operator_logs()
