@@ -26,8 +26,6 @@ import argparse
 import asyncio
 import json
 import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -40,27 +38,8 @@ from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import desired_attributes
 from gwsync.targets.scim import user_resource
 from gwsync.testing.google import GoogleEmulator
+from gwsync.testing.lightscim import Bucket
 from gwsync.testing.orggen import generate_org
-
-
-class Bucket:
-    """A token bucket: `rate` requests per second, holding at most one second's worth."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.at = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
-            self.at = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return True
-            return False
 
 
 def announce(info: dict[str, Any]) -> None:

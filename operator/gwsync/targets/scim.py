@@ -903,14 +903,7 @@ class ScimTarget:
             operations = [fit_operation(user_operation(field, user), capabilities) for field in fields]
             if capabilities.schema.formatted_name and {"name.givenName", "name.familyName"} & set(fields):
                 operations.append({"op": "replace", "path": "name.formatted", "value": formatted_name(user)})
-            doing = f"updating {user.user_name}"
-            await self._write(
-                "PATCH",
-                f"/Users/{target_id}",
-                doing,
-                lambda: self._patch("User", target_id, operations, doing),
-                {"schemas": [PATCH_SCHEMA], "Operations": operations},
-            )
+            await self._patch_user(target_id, operations, f"updating {user.user_name}")
         elif fields:
 
             def change(resource: dict[str, Any]) -> bool:
@@ -925,17 +918,20 @@ class ScimTarget:
                 "userName immutable (set once, at creation); rename it in the target itself."
             )
 
+    async def _patch_user(self, target_id: str, operations: list[dict[str, Any]], doing: str) -> None:
+        """PATCH a user: one operation of a Bulk request, or a request of its own."""
+        await self._write(
+            "PATCH",
+            f"/Users/{target_id}",
+            doing,
+            lambda: self._patch("User", target_id, operations, doing),
+            {"schemas": [PATCH_SCHEMA], "Operations": operations},
+        )
+
     async def deactivate_user(self, target_id: str) -> None:
         if (await self._capabilities()).patch:
             operations = [{"op": "replace", "path": "active", "value": False}]
-            doing = "deactivating the user"
-            await self._write(
-                "PATCH",
-                f"/Users/{target_id}",
-                doing,
-                lambda: self._patch("User", target_id, operations, doing),
-                {"schemas": [PATCH_SCHEMA], "Operations": operations},
-            )
+            await self._patch_user(target_id, operations, "deactivating the user")
             return
 
         def change(resource: dict[str, Any]) -> bool:

@@ -8,7 +8,15 @@ import pytest
 from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.directory import Directory, Person
 from gwsync.targets.scim import ScimTarget
+from gwsync.testing.lightscim import LightScim
 from gwsync.testing.scim import ScimServer, run_scim_server
+
+
+def members(scim: LightScim) -> set[str]:
+    """The userNames in the light server's team Engineering."""
+    names = {u["id"]: u["userName"] for u in scim.users.resources.values()}
+    [team] = [g for g in scim.groups.resources.values() if g["displayName"] == "Engineering"]
+    return {names[m["value"]] for m in team["members"]}
 
 
 def spec(**overrides: Any) -> GoogleProvisioningSpec:

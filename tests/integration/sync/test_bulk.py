@@ -17,19 +17,13 @@ from gwsync.testing.lightscim import LightScim, run_light_scim
 from gwsync.testing.memory import StaticSource
 from gwsync.testing.scim import Fault, run_scim_server
 
-from .conftest import org, person, spec
+from .conftest import members, org, person, spec
 
 TEAMS = {"enabled": True, "mappings": [{"team": "Engineering", "groups": ["eng@acme.com"]}]}
 
 
 def writes(scim: LightScim) -> list[tuple[str, str, int]]:
     return [(r.method, r.path, r.status) for r in scim.log if r.write]
-
-
-def members(scim: LightScim) -> set[str]:
-    names = {u["id"]: u["userName"] for u in scim.users.resources.values()}
-    [team] = [g for g in scim.groups.resources.values() if g["displayName"] == "Engineering"]
-    return {names[m["value"]] for m in team["members"]}
 
 
 async def test_creates_go_in_bulk_requests_of_at_most_max_operations() -> None:

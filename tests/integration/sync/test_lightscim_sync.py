@@ -12,7 +12,7 @@ from gwsync.targets.scim import ScimTarget
 from gwsync.testing.lightscim import LightScim, run_light_scim
 from gwsync.testing.memory import StaticSource
 
-from .conftest import org, person, spec
+from .conftest import members, org, person, spec
 
 TEAMS = {"enabled": True, "mappings": [{"team": "Engineering", "groups": ["eng@acme.com"]}]}
 
@@ -22,12 +22,6 @@ def stored(scim: LightScim) -> dict[str, tuple[str, bool, str | None]]:
     return {
         u["userName"]: (u["id"], u.get("active", True), u.get("title")) for u in scim.users.resources.values()
     }
-
-
-def members(scim: LightScim) -> set[str]:
-    names = {u["id"]: u["userName"] for u in scim.users.resources.values()}
-    [team] = [g for g in scim.groups.resources.values() if g["displayName"] == "Engineering"]
-    return {names[m["value"]] for m in team["members"]}
 
 
 async def test_a_whole_sync_cycle_against_the_light_server() -> None:
