@@ -1205,7 +1205,7 @@ def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
     if isinstance(status_field, dict):  # SCIM 1.1 said {"code": "201"}
         status_field = status_field.get("code")
     status = str(status_field or "").strip()
-    code = int(status) if status.isdigit() and len(status) == 3 else 0
+    code = int(status) if status.isascii() and status.isdigit() and len(status) == 3 else 0
     response = result.get("response")
     if not 200 <= code < 300:
         if isinstance(response, dict) and ERROR_SCHEMA in (response.get("schemas") or []):
@@ -1321,7 +1321,8 @@ def refusal(error: dict[str, Any], doing: str) -> TargetError:
             "spec.target.scim.tokenSecretRef holds a valid bearer token.",
             status=401,
         )
-    return TargetError(text, status=int(status) if status.isdigit() and len(status) <= 3 else None)
+    known = status.isascii() and status.isdigit() and len(status) <= 3  # not '²': isdigit() but no int
+    return TargetError(text, status=int(status) if known else None)
 
 
 def capabilities_of(

@@ -423,7 +423,7 @@ class AwsIdentityCenter:
 
     def _listing(self, request: web.Request, resources: list[dict[str, Any]]) -> web.Response:
         raw_count = request.query.get("count", str(MAX_COUNT))
-        if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_COUNT:
+        if not (raw_count.isascii() and raw_count.isdigit()) or not 1 <= int(raw_count) <= MAX_COUNT:
             raise AwsError(400, f"count must be between 1 and {MAX_COUNT}.")
         count = int(raw_count)
         if "cursor" not in request.query:  # the non-paginated format: one page, startIndex ignored

@@ -129,6 +129,12 @@ def test_a_scim_error_becomes_one_bounded_printable_sentence(error: dict[str, An
     assert not any(char in text for char in CONTROL), repr(text[:200])
 
 
+def test_a_status_of_unicode_digits_is_quoted_not_read_as_a_number() -> None:
+    failure = refusal({"status": "²", "detail": "No."}, "creating user jane@acme.example")
+    assert str(failure) == "Target refused creating user jane@acme.example: ²: No"
+    assert failure.status is None
+
+
 @settings(FAST, max_examples=50)
 @given(
     status=st.sampled_from([200, 201, 400, 409, 500]),
