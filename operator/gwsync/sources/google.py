@@ -12,9 +12,11 @@ service; they share one set of credentials, refreshed before the workers start.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
+import queue
 import random
 import re
 import socket
@@ -62,6 +64,7 @@ DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_IAM_ENDPOINT = "https://iamcredentials.googleapis.com"
 USERS_PAGE = 500  # users.list maximum
 MEMBERS_PAGE = 200  # members.list maximum
+AHEAD_PAGES = 2  # user pages asked before they are read (at least 2: see _pages)
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,"
     "organizations(title,department,description,primary),thumbnailPhotoUrl,thumbnailPhotoEtag)"
@@ -222,7 +225,7 @@ class _BoundedResponse(http.client.HTTPResponse):
         if amt is not None:
             return super().read(amt)
         declared = self.getheader("content-length") or ""
-        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
             self.close()
             raise AnswerTooLarge()
         chunks, size = [], 0
@@ -374,7 +377,12 @@ class GoogleDirectory:
         self._customer = self._parse(what, customer_of, answer)
         return self._customer
 
-    def read(self, groups: Sequence[str], fields: Collection[str] = ()) -> Directory:
+    def read(
+        self,
+        groups: Sequence[str],
+        fields: Collection[str] = (),
+        on_page: Callable[[Sequence[Person]], None] | None = None,
+    ) -> Directory:
         """Every user and the transitive user members of `groups`; never a partial result.
 
         `fields`: the source paths spec.attributes reads beyond a Person's own (Person.extra);
@@ -383,7 +391,7 @@ class GoogleDirectory:
         wanted = list(dict.fromkeys(g.lower() for g in groups))
         customer = self._customer or self.check_connection()
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="google-read") as pool:
-            users_future = pool.submit(self._list_users, tuple(sorted(set(fields))))
+            users_future = pool.submit(self._list_users, tuple(sorted(set(fields))), on_page)
             graph = self._read_groups(pool, wanted)
             people = users_future.result()
         memberships, notes = _expand(wanted, graph, people)
@@ -410,7 +418,9 @@ class GoogleDirectory:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def _list_users(self, fields: tuple[str, ...] = ()) -> dict[str, Person]:
+    def _list_users(
+        self, fields: tuple[str, ...] = (), on_page: Callable[[Sequence[Person]], None] | None = None
+    ) -> dict[str, Person]:
         people: dict[str, Person] = {}
         common = Common()
 
@@ -426,6 +436,8 @@ class GoogleDirectory:
             for page_number, page in enumerate(self._pages("users", request, parse, ahead)):
                 for person in page:
                     people[person.id] = person
+                if on_page is not None:
+                    on_page(page)
                 log.debug("Users page %d read (%d users so far).", page_number + 1, len(people))
         finally:
             ahead.shutdown(wait=False, cancel_futures=True)  # a failed read does not wait for it
@@ -506,35 +518,55 @@ class GoogleDirectory:
     ) -> Iterator[list[Item]]:
         """Each page's items, parsed; a page token seen before ends the read (the list would loop).
 
-        With `ahead`, the next page is asked there as soon as this one's token is known, so
-        reading a page overlaps the wait for the next.
+        With `ahead`, a thread there follows the page tokens from answer to answer
+        (`_follow`), so the chain of requests never waits for a page to be read here.
         """
 
-        def fetch(token: str | None, label: str) -> dict[str, Any]:
-            return self._call(label, lambda api: request(api, token))
+        def fetch(token: str | None, page: int) -> dict[str, Any]:
+            return self._call(f"Reading {what} (page {page})", lambda api: request(api, token))
+
+        answers: queue.Queue[dict[str, Any] | BaseException | None] | None = None
+        stop = threading.Event()
+        if ahead is not None:
+            answers = queue.Queue(maxsize=AHEAD_PAGES)
+            ahead.submit(_follow, fetch, answers, stop)
+
+        def answer_of(token: str | None, page: int) -> dict[str, Any]:
+            nonlocal answers
+            if answers is not None:
+                got = answers.get()
+                if isinstance(got, BaseException):
+                    raise got
+                if got is not None:
+                    return got
+                answers = None  # the thread stopped following: the rest is asked here
+            return fetch(token, page)
 
         seen: set[str] = set()
         page = 1
-        label = f"Reading {what} (page {page})"
-        answer = fetch(None, label)
-        while True:
-            following: Future[dict[str, Any]] | None = None
-            if ahead is not None and (early := _early_token(answer)) and early not in seen:
-                following = ahead.submit(fetch, early, f"Reading {what} (page {page + 1})")
-            items, token = self._parse(label, parse, answer)  # a fault in the page is said first
-            del answer
-            yield items
-            if not token:
-                return
-            if token in seen:
-                raise SourceUnavailable(
-                    f"{label} failed: Google returned a page token it had already returned, so the "
-                    "listing would never end; nothing was read."
-                )
-            seen.add(token)
-            page += 1
-            label = f"Reading {what} (page {page})"
-            answer = following.result() if following is not None else fetch(token, label)
+        try:
+            answer = answer_of(None, page)
+            while True:
+                label = f"Reading {what} (page {page})"
+                items, token = self._parse(label, parse, answer)  # a fault in the page is said first
+                del answer
+                yield items
+                if not token:
+                    return
+                if token in seen:
+                    raise SourceUnavailable(
+                        f"{label} failed: Google returned a page token it had already returned, so the "
+                        "listing would never end; nothing was read."
+                    )
+                seen.add(token)
+                page += 1
+                answer = answer_of(token, page)
+        finally:
+            stop.set()
+            if answers is not None:  # a follower blocked on a full queue puts one more and stops
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        answers.get_nowait()
 
     def _parse(
         self, what: str, parse: Callable[[Mapping[str, Any]], Parsed], answer: Mapping[str, Any]
@@ -637,7 +669,7 @@ class GoogleDirectory:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, HttpError):
             after = exc.resp.get("retry-after")
-            if after and after.isdigit():
+            if after and after.isascii() and after.isdigit():
                 delay = max(delay, min(float(after), self.retry_cap))
         log.info(
             "Google answered %s; retrying in %.2fs (attempt %d).", _short(exc), delay, state.attempt_number
@@ -670,7 +702,8 @@ class GoogleDirectory:
             return _GroupNotFound(what)
         plural = "s" if self.max_attempts > 1 else ""
         attempts = f" after {self.max_attempts} attempt{plural}" if _transient(exc) else ""
-        return SourceUnavailable(f"{what} failed{attempts}: HTTP {status} {reason}: {message}.")
+        head = f"HTTP {status} {reason}".strip()
+        return SourceUnavailable(f"{what} failed{attempts}: {head}: {message}.")
 
     def _refused(self, exc: google_exceptions.RefreshError) -> GoogleAuthError:
         text = str(exc.args[0]) if exc.args else str(exc)
@@ -860,6 +893,32 @@ def _flag(obj: Mapping[str, Any], key: str, where: str) -> bool:
 
 def _page_token(page: Mapping[str, Any]) -> str | None:
     return _text(page, "nextPageToken", "the page")
+
+
+def _follow(
+    fetch: Callable[[str | None, int], dict[str, Any]],
+    answers: queue.Queue[dict[str, Any] | BaseException | None],
+    stop: threading.Event,
+) -> None:
+    """Ask page after page, each with the token of the answer before, into `answers`: then
+    None once a page has no usable token (or one already followed), or the error that ended
+    the chain, where its page would have been. Stops at `stop`; `answers` holds at most
+    AHEAD_PAGES, so memory does not grow when reading is slower than asking."""
+    token: str | None = None
+    page, followed = 1, set[str]()
+    try:
+        while not stop.is_set():
+            answer = fetch(token, page)
+            answers.put(answer)
+            token = _early_token(answer)
+            if token is None or token in followed:
+                break
+            followed.add(token)
+            page += 1
+    except BaseException as exc:  # handed to the reader, which raises it in its own thread
+        answers.put(exc)
+        return
+    answers.put(None)
 
 
 def _early_token(page: Mapping[str, Any]) -> str | None:
@@ -1104,7 +1163,7 @@ def groups_page(page: Mapping[str, Any]) -> tuple[list[GroupInfo], str | None]:
     for index, group in enumerate(_list(page, "groups")):
         where = f"groups[{index}]"
         count = group.get("directMembersCount", 0)
-        if isinstance(count, str) and count.isdigit():  # int64 travels as a JSON string
+        if isinstance(count, str) and count.isascii() and count.isdigit():  # int64 travels as a JSON string
             count = int(count)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise Malformed(f"{where}.directMembersCount is {_kind(count)}, not a count")

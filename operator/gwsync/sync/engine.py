@@ -18,6 +18,7 @@ from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSumma
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.apply import apply_plan
 from gwsync.sync.collector import fewer_collections
+from gwsync.sync.early import EarlyPlan
 from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
@@ -79,9 +80,18 @@ async def _run_sync(
     progress: Callable[[str, int, int], None] | None,
     approve_hint: str,
 ) -> SyncOutcome:
+    early = EarlyPlan(spec, ledger)
     target_read = asyncio.ensure_future(read_target(target))
+
+    def target_read_done(task: asyncio.Future[tuple[list[TargetUser], list[TargetGroup]]]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            early.ready(task.result()[0], target.unsupported_fields)
+
+    target_read.add_done_callback(target_read_done)
     try:
-        directory = await asyncio.to_thread(source.read, source_groups(spec), source_fields(spec.attributes))
+        directory = await asyncio.to_thread(
+            source.read, source_groups(spec), source_fields(spec.attributes), early.page
+        )
     except BaseException as exc:
         target_read.cancel()
         await asyncio.gather(target_read, return_exceptions=True)
@@ -103,11 +113,16 @@ async def _run_sync(
     if progress is not None:
         progress("read", len(users), len(directory.people))
     extensions = target.user_extensions
-    plan = make_plan(directory, spec, ledger, users, groups, target.unsupported_fields, extensions=extensions)
+    unsupported = target.unsupported_fields
+    settled = early.settled if early.unsupported == unsupported else None
+    plan = make_plan(
+        directory, spec, ledger, users, groups, unsupported, extensions=extensions, settled=settled
+    )
+    early.clear()
     seen = {user.id for user in users} if notes else set()
     # The plan holds what apply needs: let the reads go (issue 12, point 5: 100,000 people and
     # as many target users need not outlive the plan).
-    del directory, users, groups, target_read
+    del directory, users, groups, target_read, settled
     verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
     stopped: str | None = None
     if dry_run:

@@ -57,6 +57,10 @@ class UserStep:
     manager: ManagerRef | None = None  # a manager created in this sync: its id is filled in by apply
 
 
+Settled = dict[str, tuple[Person, UserStep]]
+"""Google id -> (the Person, its step writing nothing), made while the source was read."""
+
+
 @dataclass(frozen=True, slots=True)
 class TeamStep:
     """One mapped team: Create (no group yet), Adopt (same-named group) or Unchanged."""
@@ -554,6 +558,7 @@ def plan_users(
     unsupported: frozenset[str] = frozenset(),
     now: datetime | None = None,
     extensions: Mapping[str, frozenset[str]] | None = None,
+    settled: Settled | None = None,
 ) -> Plan:
     desired = desired_people(directory, spec)
     mappings, notes = supported_mappings(effective_mappings(spec.attributes), extensions)
@@ -582,7 +587,22 @@ def plan_users(
                 adopting, current = True, unowned.pop(email)
         chosen.append((person, current, adopting, replaces))
     mapping = user_mapping(mappings, chosen, directory, target_users)
+    # Steps made while Google was read (sync.early) hold when made from the same person and
+    # target user, by the same mapping: plan_user would make them again, equal.
+    usable = settled if settled and mapping.mappings is DEFAULT_MAPPINGS else {}
     for person, current, adopting, replaces in chosen:
+        early = usable.get(person.id)
+        if (
+            early is not None
+            and early[0] is person
+            and current is not None
+            and early[1].target_id == current.id
+            and not adopting
+            and replaces is None
+            and person.id not in duplicates
+        ):
+            plan.users.append(early[1])
+            continue
         plan.users.append(
             plan_user(
                 person, current, adopting, replaces, duplicates.get(person.id, ()), unsupported, mapping
@@ -932,6 +952,7 @@ def make_plan(
     unsupported: frozenset[str] = frozenset(),
     now: datetime | None = None,
     extensions: Mapping[str, frozenset[str]] | None = None,
+    settled: Settled | None = None,
 ) -> Plan:
     """Every step of one sync, in apply order, each with its Planned report item.
 
@@ -939,8 +960,10 @@ def make_plan(
     `now`: the time of the sync, for the grace period of leavers (default: the clock's now, UTC);
     `plan.pending` is the ledger's `pending` after this sync. `extensions`: the User schema
     extensions the target declares (Target.user_extensions), for the mapped attributes.
+    `settled`: steps of unchanged users made while the source was read (sync.early), taken
+    where they still hold; the plan is the same with or without them.
     """
-    plan = plan_users(directory, spec, ledger, target_users, unsupported, now, extensions)
+    plan = plan_users(directory, spec, ledger, target_users, unsupported, now, extensions, settled)
     plan.users = order_managers(plan.users)
     plan_teams(plan, directory, spec, ledger, target_groups)
     return plan

@@ -1,11 +1,11 @@
 """What the sync core needs from the outside world, as protocols adapters implement."""
 
 import asyncio
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
-from gwsync.directory import Directory
+from gwsync.directory import Directory, Person
 
 
 class SourceUnavailable(Exception):
@@ -15,11 +15,18 @@ class SourceUnavailable(Exception):
 class Source(Protocol):
     """A people directory (Google Workspace)."""
 
-    def read(self, groups: Sequence[str], fields: Collection[str] = ()) -> Directory:
+    def read(
+        self,
+        groups: Sequence[str],
+        fields: Collection[str] = (),
+        on_page: Callable[[Sequence[Person]], None] | None = None,
+    ) -> Directory:
         """Every user, plus the transitive user members of each of `groups` (emails).
 
         `fields`: source paths of spec.attributes (gwsync.api.attributes) beyond those every
-        Person carries; each person's values of them go into `Person.extra`.
+        Person carries; each person's values of them go into `Person.extra`. `on_page` is
+        called with the users as they are read, a page at a time, on the reader's thread
+        (sync.early plans them meanwhile); the Directory is still the whole answer.
 
         Raises SourceUnavailable when any part cannot be read after retries: never a
         partial result.

@@ -9,11 +9,11 @@ real scim2-server would be too slow; the SCIM behaviour itself is tested against
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gwsync.directory import Directory
+from gwsync.directory import Directory, Person
 from gwsync.sync.ports import SourceUnavailable, TargetError, TargetGroup, TargetUser, UserAttributes
 
 NAMES = {
@@ -40,10 +40,17 @@ class StaticSource:
     failure: str | None = None
     reads: list[Sequence[str]] = field(default_factory=list)
 
-    def read(self, groups: Sequence[str], fields: Collection[str] = ()) -> Directory:
+    def read(
+        self,
+        groups: Sequence[str],
+        fields: Collection[str] = (),
+        on_page: Callable[[Sequence[Person]], None] | None = None,
+    ) -> Directory:
         self.reads.append(list(groups))
         if self.failure is not None:
             raise SourceUnavailable(self.failure)
+        if on_page is not None:  # one page: everyone
+            on_page(list(self.directory.people.values()))
         wanted = {g.lower() for g in groups}
         kept = {email: ids for email, ids in self.directory.groups.items() if email in wanted}
         return replace(self.directory, groups=kept)

@@ -29,6 +29,23 @@ def test_reads_every_page_at_the_maximum_size_with_a_field_projection() -> None:
     assert [("pageToken" in p.query) for p in pages] == [False, True, True]
 
 
+def test_each_page_of_users_is_handed_over_as_it_is_read() -> None:
+    pages: list[list[str]] = []
+    with google_emulator_in_thread(acme(extra_users=1200)) as emulator:
+        directory = directory_for(emulator).read([], on_page=lambda page: pages.append([p.id for p in page]))
+    assert [len(page) for page in pages] == [500, 500, 206]
+    assert [gid for page in pages for gid in page] == list(directory.people)
+
+
+def test_a_page_that_cannot_be_read_stops_the_pages_asked_ahead() -> None:
+    with google_emulator_in_thread(acme(extra_users=5000)) as emulator:
+        emulator.faults = [Fault(400, "invalid", api="users", page=2)]
+        with pytest.raises(SourceUnavailable, match=r"^Reading users \(page 3\) failed"):
+            directory_for(emulator).read([])
+    # Pages are asked ahead of the reading, but none after the one that failed.
+    assert [r.status for r in emulator.requests("users")] == [200, 200, 400]
+
+
 def test_maps_every_attribute_gwsync_uses(emulator: GoogleEmulator) -> None:
     people = directory_for(emulator).read([]).people
     amelie = people["100000000000000000002"]

@@ -34,6 +34,7 @@ CONTROL = [chr(c) for c in (*range(0x20), 0x7F, 0x9B)]
 class Answer:
     status: int
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def ok(document: Any) -> Answer:
@@ -60,6 +61,8 @@ def serve(hostile: Hostile) -> ThreadingHTTPServer:
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
             self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(answer.body)
 
@@ -214,6 +217,24 @@ def test_a_wrongly_typed_field_is_named_and_nothing_is_read(hostile: Hostile) ->
         f"Reading users (page 1) failed: the answer of {hostile.url} is not a Directory API answer "
         "(users[1].id is a number, not a string)."
     )
+
+
+def test_a_retry_after_of_unicode_digits_is_ignored_and_the_read_retried(hostile: Hostile) -> None:
+    # '²' is a digit to str.isdigit() but no number to float(): the back-off is gwsync's own.
+    hostile.answers = {
+        "users": Answer(503, b'{"error": {"code": 503, "message": "Busy"}}', {"Retry-After": "²"})
+    }
+    patient = GoogleDirectory(
+        static_token_credentials("ya29.test-token"),
+        admin_email="admin@acme.example",
+        service_account="gwsync@acme.iam.gserviceaccount.com",
+        api_endpoint=hostile.url,
+        max_attempts=2,
+        retry_base=0.01,
+    )
+    with pytest.raises(SourceUnavailable) as caught:
+        patient.read([GROUP])
+    assert str(caught.value) == "Reading users (page 1) failed after 2 attempts: HTTP 503: Busy."
 
 
 def test_a_page_token_that_comes_back_ends_the_read(hostile: Hostile) -> None:
