@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.apply import apply_plan
-from gwsync.sync.collector import fewer_collections
 from gwsync.sync.early import EarlyPlan
 from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
+from gwsync.sync.interpreter import tuned_for_syncs
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
 from gwsync.sync.plan import Plan, UserStep, make_plan, source_groups
@@ -63,7 +63,7 @@ async def run_sync(
     approve_hint: str = DEFAULT_APPROVE_HINT,
 ) -> SyncOutcome:
     """Run one sync of `spec` from `source` to `target`; never raises for item failures."""
-    with fewer_collections():
+    with tuned_for_syncs():
         return await _run_sync(
             source, target, spec, ledger, dry_run, approved_removals, checkpoint, progress, approve_hint
         )
