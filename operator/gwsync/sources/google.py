@@ -64,7 +64,7 @@ DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_IAM_ENDPOINT = "https://iamcredentials.googleapis.com"
 USERS_PAGE = 500  # users.list maximum
 MEMBERS_PAGE = 200  # members.list maximum
-AHEAD_PAGES = 2  # user pages asked before they are read (at least 2: see _pages)
+AHEAD_PAGES = 8  # user pages asked before they are read (at least 2: see _pages); a page is ~1 MB parsed
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,"
     "organizations(title,department,description,primary),thumbnailPhotoUrl,thumbnailPhotoEtag)"

@@ -1,13 +1,18 @@
-"""The interpreter tuned while syncs run (issue 12): fewer garbage collections, quicker thread switches.
+"""The interpreter tuned while syncs run (issue 12): fewer full garbage collections, quicker thread switches.
 
-Fewer collections. Python's cyclic collector runs a young collection every 700 net
-allocations, and each full collection scans every object the process holds. A sync makes
-hundreds of thousands of objects that live until it ends (the two reads, the plan, the writes
-waiting for their Bulk request), so they are scanned again and again: measured on an initial
-sync of 10,000 users into a Bulk target, 1.3-1.6 of gwsync's 3.0-3.2 CPU seconds were spent in
-collections (bench/README.md, SCIM Bulk). Little of what a sync makes is cyclic: reference
-counting frees it, the collector finds next to nothing. So the young threshold is raised:
-cyclic garbage still goes, only in fewer, larger collections.
+Collections. Python's cyclic collector runs a young collection every 700 net allocations, a
+middle one every 10 young ones and a full one, scanning every object the process holds, every
+10 middle ones. A sync makes hundreds of thousands of objects that live until it ends (the two
+reads, the plan, the writes waiting for their Bulk request), so they were scanned again and
+again: 1.3-1.6 of the 3.0-3.2 CPU seconds of an initial sync of 10,000 users into a Bulk target
+(bench/README.md, SCIM Bulk), and, in the daily sync of 100,000 users, pauses of 50-100 ms
+(middle) and 0.5 s (full) in which the thread reading Google's pages could not go on: each
+pause lengthened the chain of 200 page requests. While a sync runs, young collections come
+every 10,000 allocations (short) and the middle and full ones after 1,000 times as many young
+ones, which a sync does not reach. Little of what a sync makes is cyclic: reference counting
+frees it (the SCIM adapter lets each answer go as soon as its body is read, so a page's body
+never waits for a collection); what little is cyclic and outlives a young collection waits
+for the end of the sync.
 
 Quicker thread switches. The Google read is a chain of page requests made by one thread
 while another turns the pages into people (sources.google). When a thread that was waiting on
@@ -26,8 +31,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-YOUNG_THRESHOLD = 100_000
+YOUNG_THRESHOLD = 10_000
 """Net allocations between two young collections while a sync runs (Python's default: 700)."""
+OLDER_THRESHOLD = 1000
+"""Young collections between two middle ones (default: 10); ten middle ones make a full one."""
 SWITCH_INTERVAL = 0.0005
 """Seconds a thread may keep the interpreter lock when another asks for it (default: 0.005)."""
 
@@ -43,7 +50,7 @@ def tuned_for_syncs() -> Iterator[None]:
     if _Saved.running == 0:
         _Saved.thresholds, _Saved.switch_interval = gc.get_threshold(), sys.getswitchinterval()
         young, older, oldest = _Saved.thresholds
-        gc.set_threshold(max(young, YOUNG_THRESHOLD), older, oldest)
+        gc.set_threshold(max(young, YOUNG_THRESHOLD), max(older, OLDER_THRESHOLD), oldest)
         sys.setswitchinterval(min(_Saved.switch_interval, SWITCH_INTERVAL))
     _Saved.running += 1
     try:

@@ -238,11 +238,12 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 # --- Bounded answers: a hostile target must not make the operator read 50 MB into memory --------
 
+READ = httpx.ByteStream(b"")
+"""The stream of a response whose body has been read (ScimTransport.send_once)."""
 MAX_ANSWER_BYTES = 32 << 20  # a 500-user page with every attribute is well under 1 MiB
 
 
-def answer_too_large(response: httpx.Response) -> httpx.RequestError:
-    request = response.request
+def answer_too_large(request: httpx.Request) -> httpx.RequestError:
     return httpx.RequestError(
         f"the answer to {request.method} {request.url.path} is larger than {MAX_ANSWER_BYTES >> 20} MiB, "
         "which gwsync does not read",
@@ -254,8 +255,11 @@ class BoundedStream(httpx.AsyncByteStream):
     """A response body that fails past MAX_ANSWER_BYTES, counted after gzip is undone (httpx
     inflates without a bound, so a 50 KB gzip bomb would become gigabytes)."""
 
-    def __init__(self, response: httpx.Response, raw: httpx.AsyncByteStream, *, gzipped: bool) -> None:
-        self.response = response
+    def __init__(self, request: httpx.Request, raw: httpx.AsyncByteStream, *, gzipped: bool) -> None:
+        # The request, not the response: a response holding its own stream holding it would be
+        # a reference cycle, its body freed only by the garbage collector (issue 12: 100 MB of
+        # list pages waited for it in a daily sync of 100,000 users).
+        self.request = request
         self.raw = raw
         self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
 
@@ -265,7 +269,7 @@ class BoundedStream(httpx.AsyncByteStream):
             for piece in self._decoded(chunk, MAX_ANSWER_BYTES - size):
                 size += len(piece)
                 if size > MAX_ANSWER_BYTES:
-                    raise answer_too_large(self.response)
+                    raise answer_too_large(self.request)
                 yield piece
 
     def _decoded(self, chunk: bytes, room: int) -> Iterator[bytes]:
@@ -292,7 +296,7 @@ async def bound_answer(response: httpx.Response) -> None:
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES and encoding == "identity":
         await response.aclose()
-        raise answer_too_large(response)
+        raise answer_too_large(response.request)
     if encoding not in ("identity", "gzip"):
         await response.aclose()
         raise httpx.RequestError(
@@ -303,7 +307,7 @@ async def bound_answer(response: httpx.Response) -> None:
     if encoding == "gzip":
         del response.headers["Content-Encoding"]  # inflated by BoundedStream, within the bound
     response.stream = BoundedStream(
-        response, cast(httpx.AsyncByteStream, response.stream), gzipped=encoding == "gzip"
+        response.request, cast(httpx.AsyncByteStream, response.stream), gzipped=encoding == "gzip"
     )
 
 
@@ -378,6 +382,9 @@ class ScimTransport(BaseAsyncSCIMClient):
             try:
                 async with asyncio.timeout(self.client.timeout.read):
                     response = await self.client.request(method, url, **kwargs)
+                # The body is read: httpx's stream refers back to the response, a cycle that
+                # kept every list page's body alive until a full garbage collection (issue 12).
+                response.stream = READ
             except httpx.RequestError as exc:
                 error = RequestNetworkException()
                 error.add_note(describe_network_error(exc))

@@ -4,7 +4,7 @@ ends the interpreter is as it was."""
 import gc
 import sys
 
-from gwsync.sync.interpreter import SWITCH_INTERVAL, YOUNG_THRESHOLD, tuned_for_syncs
+from gwsync.sync.interpreter import OLDER_THRESHOLD, SWITCH_INTERVAL, YOUNG_THRESHOLD, tuned_for_syncs
 
 
 def settings() -> tuple[tuple[int, int, int], float]:
@@ -15,7 +15,9 @@ def test_overlapping_syncs_put_the_settings_back_when_the_last_one_ends() -> Non
     before = settings()
     first, second = tuned_for_syncs(), tuned_for_syncs()
     first.__enter__()
-    tuned = ((max(before[0][0], YOUNG_THRESHOLD), *before[0][1:]), min(before[1], SWITCH_INTERVAL))
+    young, older, oldest = before[0]
+    thresholds = (max(young, YOUNG_THRESHOLD), max(older, OLDER_THRESHOLD), oldest)
+    tuned = (thresholds, min(before[1], SWITCH_INTERVAL))
     assert settings() == tuned
     second.__enter__()
     first.__exit__(None, None, None)  # the first ends while the second still runs
