@@ -23,8 +23,9 @@ the bearer token and userName uniqueness and does what gwsync's SCIM client send
   members by `members[value eq "id"]`) and DELETE of Users and Groups.
 
 It is not a reference: what it does not understand it refuses with 400 rather than guesses.
-Like serve.py's Google side, each request waits `latency` seconds before it is answered
-(server-side, so requests in flight overlap), and above `rate_limit` requests per second
+Like serve.py's Google side, each request is answered `latency` seconds after it arrived,
+its own work done within that time as a real API's is (server-side, so requests in flight
+overlap), and above `rate_limit` requests per second
 (a token bucket holding one second's worth) it answers 429 with `Retry-After` at once.
 Every answered request is logged (method, path, status, arrival time) for assertions.
 """
@@ -215,14 +216,13 @@ class LightScim:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:
-                if self.latency:
-                    await asyncio.sleep(self.latency)
                 try:
                     response = await handler(request)
                 except ScimRefusal as refusal:
                     response = error(refusal.status, refusal.detail, refusal.scim_type)
                 except ValueError as exc:  # a body or a parameter that is not what SCIM says
                     response = error(400, f"Bad request: {exc}", "invalidValue")
+                await asyncio.sleep(max(0.0, self.latency - (time.monotonic() - arrived)))
             finally:
                 self.in_flight -= 1
         self.log.append(Answered(request.method, request.path, response.status, arrived))
