@@ -84,14 +84,16 @@ def hostile() -> Iterator[Hostile]:
     server.server_close()
 
 
-def reader(hostile: Hostile) -> GoogleDirectory:
-    # One attempt: a 5xx would otherwise be retried with back-off, which is another test's subject.
+def reader(hostile: Hostile, attempts: int = 1) -> GoogleDirectory:
+    # One attempt unless asked: a 5xx would otherwise be retried with back-off, which is another
+    # test's subject (a short one when more are asked).
     return GoogleDirectory(
         static_token_credentials("ya29.test-token"),
         admin_email="admin@acme.example",
         service_account="gwsync@acme.iam.gserviceaccount.com",
         api_endpoint=hostile.url,
-        max_attempts=1,
+        max_attempts=attempts,
+        retry_base=0.01,
         max_workers=2,
     )
 
@@ -224,16 +226,8 @@ def test_a_retry_after_of_unicode_digits_is_ignored_and_the_read_retried(hostile
     hostile.answers = {
         "users": Answer(503, b'{"error": {"code": 503, "message": "Busy"}}', {"Retry-After": "²"})
     }
-    patient = GoogleDirectory(
-        static_token_credentials("ya29.test-token"),
-        admin_email="admin@acme.example",
-        service_account="gwsync@acme.iam.gserviceaccount.com",
-        api_endpoint=hostile.url,
-        max_attempts=2,
-        retry_base=0.01,
-    )
     with pytest.raises(SourceUnavailable) as caught:
-        patient.read([GROUP])
+        reader(hostile, attempts=2).read([GROUP])
     assert str(caught.value) == "Reading users (page 1) failed after 2 attempts: HTTP 503: Busy."
 
 
