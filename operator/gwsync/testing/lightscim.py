@@ -36,14 +36,15 @@ import asyncio
 import contextlib
 import json
 import re
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from gwsync.testing.threads import serving_in_thread
@@ -301,17 +302,20 @@ class LightScim:
             raise ScimRefusal(
                 413, f"The request is larger than maxPayloadSize ({self.bulk_max_payload})", "tooLarge"
             )
-        operations = json.loads(body).get("Operations") or []
+        operations = orjson.loads(body).get("Operations") or []
         if len(operations) > self.bulk_max_operations:
             raise ScimRefusal(
                 413, f"More operations than maxOperations ({self.bulk_max_operations})", "tooLarge"
             )
         created: dict[str, str] | None = {} if b"bulkId:" in body else None  # references to resolve
-        results = [self._bulk_operation(operation, created) for operation in operations]
+        now = stamp()  # the request's operations happen at once
+        results = [self._bulk_operation(operation, created, now) for operation in operations]
         self.bulk_operations.append(len(operations))
         return scim_json({"schemas": [BULK_RESPONSE], "Operations": results})
 
-    def _bulk_operation(self, operation: dict[str, Any], created: dict[str, str] | None) -> dict[str, Any]:
+    def _bulk_operation(
+        self, operation: dict[str, Any], created: dict[str, str] | None, now: str
+    ) -> dict[str, Any]:
         """One operation of a Bulk request, as its own request would go; its result. `created`:
         bulkId -> id of the creates so far, None when the request holds no reference."""
         method, bulk_id = str(operation.get("method", "")).upper(), operation.get("bulkId")
@@ -325,7 +329,7 @@ class LightScim:
             if store is None:
                 raise ScimRefusal(404, f"No endpoint {path}")
             if method == "POST" and not rid:
-                resource = self._create(store, dict(data or {}))
+                resource = self._create(store, dict(data or {}), now)
                 if bulk_id and created is not None:
                     created[str(bulk_id)] = resource["id"]
                 result.update(status="201", location=f"{self.url}/{kind}/{resource['id']}")
@@ -333,7 +337,7 @@ class LightScim:
                 store.delete(rid)
                 result.update(status="204", location=f"{self.url}/{path.strip('/')}")
             elif method in ("PUT", "PATCH") and rid:
-                self._write(store, rid, method, dict(data or {}))
+                self._write(store, rid, method, dict(data or {}), now)
                 result.update(status="200", location=f"{self.url}/{path.strip('/')}")
             else:
                 raise ScimRefusal(400, f"{method} {path} is not a Bulk operation", "invalidSyntax")
@@ -359,12 +363,12 @@ class LightScim:
 
         return creating
 
-    def _create(self, store: Store, resource: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, store: Store, resource: dict[str, Any], now: str | None = None) -> dict[str, Any]:
         if not resource.get(store.unique):
             raise ScimRefusal(400, f"{store.unique} is required", "invalidValue")
         self._refuse_named(resource)
-        rid = uuid.uuid4().hex
-        now = stamp()
+        rid = secrets.token_hex(16)
+        now = now or stamp()
         resource.update(
             id=rid,
             meta={"resourceType": store.kind, "created": now, "lastModified": now, "location": rid},
@@ -389,12 +393,14 @@ class LightScim:
 
         return one
 
-    def _write(self, store: Store, rid: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _write(
+        self, store: Store, rid: str, method: str, body: dict[str, Any], now: str | None = None
+    ) -> dict[str, Any]:
         """PUT (the whole resource) or PATCH (its Operations) of a stored resource."""
         current = store.get(rid)
         replaced = body if method == "PUT" else patched(current, body.get("Operations") or [])
         self._refuse_named(replaced)
-        replaced.update(id=rid, meta={**current["meta"], "lastModified": stamp()})
+        replaced.update(id=rid, meta={**current["meta"], "lastModified": now or stamp()})
         store.put(rid, replaced)
         return replaced
 
@@ -422,7 +428,7 @@ def run_light_scim(token: str = "test-scim-token", **options: Any) -> Iterator[L
 
 def patched(resource: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
     """The resource with PATCH operations applied (a copy)."""
-    result: dict[str, Any] = json.loads(json.dumps(resource))
+    result: dict[str, Any] = orjson.loads(orjson.dumps(resource))
     for operation in operations:
         op, path, value = str(operation.get("op", "")).lower(), operation.get("path"), operation.get("value")
         if not isinstance(path, str):
@@ -481,9 +487,7 @@ def stamp() -> str:
 
 
 def scim_json(payload: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(
-        status=status, body=json.dumps(payload).encode(), content_type="application/scim+json"
-    )
+    return web.Response(status=status, body=orjson.dumps(payload), content_type="application/scim+json")
 
 
 def error(status: int, detail: str, scim_type: str | None = None) -> web.Response:
