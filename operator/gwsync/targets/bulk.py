@@ -30,17 +30,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from gwsync.sync.ports import TargetError, TargetUnavailable
 
 log = logging.getLogger(__name__)
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+HEAD = b'{"schemas":["' + BULK_REQUEST.encode() + b'"],"Operations":['
 ENVELOPE_BYTES = 128
 """What the request's envelope (schemas, Operations, commas) adds to the operations' own size."""
 REFERENCE = "bulkId:"
@@ -78,8 +80,8 @@ class Operation:
     bulk_id: str = ""
     result: asyncio.Future[str | None] = field(init=False)
     size: int = 0
-    encoded: str = ""
-    """The operation as JSON, made once when queued (membership changes: when sent)."""
+    encoded: bytes = b""
+    """The operation as JSON (UTF-8), made once when queued (membership changes: when sent)."""
 
     def __post_init__(self) -> None:
         self.result = asyncio.get_running_loop().create_future()
@@ -144,7 +146,7 @@ class Batcher:
     async def write(self, operation: Operation) -> str | None:
         """Queue `operation` (or send it alone once Bulk is off) and wait for its result."""
         operation.bulk_id = f"w{next(self._ids)}"
-        operation.encoded = json.dumps(operation.body([]))
+        operation.encoded = orjson.dumps(operation.body([]))
         if not operation.member_op:
             operation.data = None  # its JSON is what is sent; the objects need not wait with it
         operation.size = len(operation.encoded) + sum(member_size(m) for m in operation.members)
@@ -212,18 +214,17 @@ class Batcher:
             here = set(batch)
             for op in batch:
                 if op.members:
-                    op.encoded = json.dumps(op.body(await self._values(op, here)))
+                    op.encoded = orjson.dumps(op.body(await self._values(op, here)))
             # Membership changes last: a server that runs operations in order (not all resolve
             # references out of order, RFC 7644 §3.7.2) has created whom they name by then.
             sendable = sorted((op for op in batch if not op.result.done()), key=lambda op: bool(op.members))
             if not sendable:
                 return
             # The operations were encoded one by one (their size counted): the request is them joined.
-            operations = ", ".join(op.encoded for op in sendable)
-            body = f'{{"schemas": ["{BULK_REQUEST}"], "Operations": [{operations}]}}'
+            body = HEAD + b",".join(op.encoded for op in sendable) + b"]}"
             self.requests += 1
             try:
-                answers = await self.send(body.encode(), len(sendable))
+                answers = await self.send(body, len(sendable))
             except BulkRefused as refused:
                 if self.refused is None:
                     self.refused = str(refused)
