@@ -1,15 +1,16 @@
-"""Unchanged users found while Google is still being read (issue 12).
+"""Users planned while Google is still being read (issue 12).
 
 Google's user pages are a chain of page tokens: a sync of 100,000 users waits 20 s or more
 for them, with little else to do once the target has been read. Most people of a daily sync
 have nothing to write, and comparing each with its target user is most of the plan's time
-after the read. So the reader hands each page over as it is read (`Source.read(on_page=)`),
-and each person the ledger ties to a target user is planned there and then with the
-planner's own `plan_user`; the step is kept when it writes nothing. The plan takes such a
+after the read; in an initial sync, everyone is a create. So the reader hands each page over
+as it is read (`Source.read(on_page=)`), and each person is planned there and then with the
+planner's own `plan_user`: a person the ledger ties to a target user is kept when its step
+writes nothing, a person the ledger does not know is kept as a create. The plan takes such a
 step instead of planning the person again only when nothing differs from what it was made
-with: the same Person object, the same target user, no duplicate, no adoption or re-hire,
-the default mapping, the same unsupported fields (`plan.plan_users`). Anything else is
-planned after the read, as before.
+with: the same Person object, the same target user (none for a create: no adoption by name,
+no re-hire), no duplicate, the default mapping, the same unsupported fields
+(`plan.plan_users`). Anything else is planned after the read, as before.
 
 Pages that come before the target has been read wait for it (`ready`), and are settled with
 the next page: the work is always done on the reader's thread, never on the event loop's
@@ -29,7 +30,7 @@ from gwsync.sync.ports import TargetUser
 
 
 class EarlyPlan:
-    """Steps of users with nothing to write, made while the source is read."""
+    """Steps of users with nothing to write, and creates, made while the source is read."""
 
     def __init__(self, spec: GoogleProvisioningSpec, ledger: Ledger) -> None:
         self.enabled = effective_mappings(spec.attributes) is DEFAULT_MAPPINGS
@@ -65,7 +66,11 @@ class EarlyPlan:
         assert self._users is not None
         mapping, managed, unsupported = UserMapping(), self._ledger.users, self.unsupported
         for person in people:
-            current = self._users.get(managed.get(person.id, ""))
+            target_id = managed.get(person.id)
+            if target_id is None:  # new to gwsync: a create, unless the plan adopts a user
+                self.settled[person.id] = (person, plan_user(person, None, False, mapping=mapping))
+                continue
+            current = self._users.get(target_id)
             if current is None:
                 continue
             step: UserStep = plan_user(person, current, False, None, (), unsupported, mapping)

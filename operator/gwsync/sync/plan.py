@@ -58,7 +58,8 @@ class UserStep:
 
 
 Settled = dict[str, tuple[Person, UserStep]]
-"""Google id -> (the Person, its step writing nothing), made while the source was read."""
+"""Google id -> (the Person, its step writing nothing or creating its user), made while the
+source was read (sync.early)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,15 +589,14 @@ def plan_users(
         chosen.append((person, current, adopting, replaces))
     mapping = user_mapping(mappings, chosen, directory, target_users)
     # Steps made while Google was read (sync.early) hold when made from the same person and
-    # target user, by the same mapping: plan_user would make them again, equal.
+    # target user (none: a create), by the same mapping: plan_user would make them again, equal.
     usable = settled if settled and mapping.mappings is DEFAULT_MAPPINGS else {}
     for person, current, adopting, replaces in chosen:
         early = usable.get(person.id)
         if (
             early is not None
             and early[0] is person
-            and current is not None
-            and early[1].target_id == current.id
+            and early[1].target_id == (current.id if current is not None else None)
             and not adopting
             and replaces is None
             and person.id not in duplicates

@@ -89,7 +89,7 @@ def provisioned(*persons: Person) -> tuple[MemoryTarget, Ledger]:
     return target, outcome.ledger
 
 
-def test_only_the_unchanged_people_the_ledger_ties_to_their_user_are_settled() -> None:
+def test_the_unchanged_people_the_ledger_ties_to_their_user_and_the_new_ones_are_settled() -> None:
     target, ledger = provisioned(person("1"), person("2"), person("3"), person("5"))
     # 2's title changed; 3 left; 4 is new; 5 is unchanged, but a second target user carries its id.
     target.users["dup"] = UserAttributes("p5.old@acme.com", external_id="5")
@@ -99,10 +99,11 @@ def test_only_the_unchanged_people_the_ledger_ties_to_their_user_are_settled() -
 
     alone, helped, early = plans(directory, spec, ledger, target)
 
-    assert sorted(early.settled) == ["1", "5"]  # 2 writes, 4 has no user yet
+    assert sorted(early.settled) == ["1", "4", "5"]  # 2 writes; 4 is new: a create
     assert helped == alone
-    one, five = (next(s for s in helped.users if s.item.source_id == gid) for gid in ("1", "5"))
+    one, four, five = (next(s for s in helped.users if s.item.source_id == g) for g in ("1", "4", "5"))
     assert one is early.settled["1"][1] and one.item.action is Action.UNCHANGED
+    assert four is early.settled["4"][1] and four.item.action is Action.CREATE
     # The plan alone knows of the duplicate: 5 is planned again, and the item names it.
     assert five is not early.settled["5"][1]
     assert five.item.details.startswith("Duplicate: target user p5.old@acme.com (id dup)")
@@ -147,3 +148,25 @@ def test_a_spec_with_its_own_mappings_settles_nothing_early() -> None:
     early.ready(asyncio.run(target.list_users()), frozenset())
     early.page([person("1")])
     assert not early.enabled and early.settled == {}
+
+
+def test_a_new_person_whose_user_the_plan_adopts_or_hands_over_is_planned_again() -> None:
+    target, ledger = provisioned(person("1"))
+    # 2's userName is held by a user gwsync did not make (adopted); 3 is a new Google account
+    # with the email of 1, deleted from Google (a re-hire: 1's user is handed over); a user
+    # already carries 5's id as its externalId (the ledger lost it: it is 5's again).
+    target.users["u2"] = UserAttributes("p2@acme.com")
+    target.users["u5"] = UserAttributes("p5@acme.com", external_id="5", title="Engineer")
+    rehired = Person(id="3", primary_email="p1@acme.com", given_name="Ann", family_name="Lee")
+    now = [person("2"), rehired, person("4"), person("5")]
+    directory = Directory("C1", "acme.com", {p.id: p for p in now}, {})
+    spec = make_spec(from_groups=False, teams=False, delete=False)
+
+    alone, helped, early = plans(directory, spec, ledger, target)
+
+    assert sorted(early.settled) == ["2", "3", "4", "5"]  # each new to the ledger: a create, early
+    assert helped == alone
+    steps = {s.item.source_id: s for s in helped.users}
+    assert steps["4"] is early.settled["4"][1] and steps["4"].item.action is Action.CREATE
+    assert [steps[g].item.action for g in ("2", "3", "5")] == [Action.ADOPT, Action.ADOPT, Action.UPDATE]
+    assert not any(steps[g] is early.settled[g][1] for g in ("2", "3", "5"))
