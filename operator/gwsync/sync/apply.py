@@ -7,8 +7,9 @@ the same step again because the difference is still there. The ledger is updated
 succeed and handed to `checkpoint` after each batch, so a crash loses at most a batch.
 
 A target that batches writes (`Batching`: SCIM Bulk) is handed `batch_size` writes at once,
-and then teams come first: a new user's additions to teams go with its create
-(`add_created_members`), so one request can carry both.
+its creates in one call (`create_users`, `apply_together`: no task each, which was most of
+the CPU of an initial sync into Bulk), and then teams come first: a new user's additions to
+teams go with its create (`add_created_members`), so one request can carry both.
 
 One failure does stop everything: TargetUnavailable (the target refuses the token, or is
 gone). Then the requests still in flight are cancelled, nothing more is sent, the ledger of
@@ -20,13 +21,20 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gwsync.api.attributes import MANAGER
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import MemberStep, Plan, TeamStep, UserStep
-from gwsync.sync.ports import WRITE_BATCH, Batching, Target, TargetError, TargetUnavailable
+from gwsync.sync.ports import (
+    WRITE_BATCH,
+    Batching,
+    Target,
+    TargetError,
+    TargetUnavailable,
+    UserAttributes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,7 @@ class Run:
     with_manager: set[str] = field(default_factory=set)  # Google ids written with a manager made now
     handed: dict[str, str] = field(default_factory=dict)  # re-hire's Google id -> deleted account's
     batch: int = BATCH  # writes started at once
+    batching: bool = False  # the target is Batching: creates are handed over together
     joined: dict[str, list[MemberStep]] = field(
         default_factory=dict
     )  # Google id -> additions with its create
@@ -113,26 +122,37 @@ async def all_or_stop(run: Run, jobs: Sequence[Awaitable[T]]) -> list[T | None]:
     ]
 
 
-async def apply_user(run: Run, step: UserStep) -> ReportItem:
+def prepared(run: Run, step: UserStep) -> ReportItem | tuple[UserAttributes | None, tuple[str, ...]]:
+    """What `step` writes: the desired attributes and fields (a manager created in this sync
+    resolved), or its item when it writes nothing or cannot be written."""
     item = step.item
     if item.result is not Result.PLANNED:  # held by the guard
         return item
     if item.action not in WRITING_USER_ACTIONS | REMOVALS:
         return outcome(item)
-    if run.unwritten.intersection(step.after):  # the userName it needs was not freed
+    if run.unwritten and run.unwritten.intersection(step.after):  # its userName was not freed
         # Failed, not Skipped: the person is not written, the sync is partial, the next retries.
         name = step.desired.user_name if step.desired is not None else item.key
         details = f"Not written: {name} is still held by a user whose rename did not succeed."
         return item.model_copy(update={"result": Result.FAILED, "details": details})
-    gid = item.source_id or ""
     desired, fields = step.desired, step.fields
     if step.manager is not None and desired is not None:  # a manager created in this sync
         manager_id = run.ledger.users.get(step.manager.source_id or "")
         if manager_id is not None:
             desired = desired.with_value(MANAGER, manager_id)
-            run.with_manager.add(gid)
+            run.with_manager.add(item.source_id or "")
         else:  # not there yet (a cycle, or its creation failed): set_manager tries afterwards
             fields = tuple(name for name in fields if name != MANAGER)
+    return desired, fields
+
+
+async def apply_user(run: Run, step: UserStep) -> ReportItem:
+    ready = prepared(run, step)
+    if isinstance(ready, ReportItem):
+        return ready
+    desired, fields = ready
+    item = step.item
+    gid = item.source_id or ""
     try:
         if item.action is Action.CREATE:
             assert desired is not None
@@ -169,12 +189,106 @@ async def apply_user(run: Run, step: UserStep) -> ReportItem:
         return outcome(item, exc)
 
 
+async def apply_together(run: Run, steps: Sequence[UserStep]) -> list[ReportItem | None]:
+    """A batching target's user steps at once: the creates handed over together
+    (`Batching.create_users`, no task each), the other steps as jobs; as all_or_stop, the
+    first TargetUnavailable withdraws or cancels the rest (None for each step not done)."""
+    target = run.target
+    assert isinstance(target, Batching)
+    results: list[ReportItem | None] = [None] * len(steps)
+    creating: list[tuple[int, UserAttributes]] = []
+    jobs: list[int] = []
+    for i, step in enumerate(steps):
+        ready = prepared(run, step) if step.item.action is Action.CREATE else None
+        if ready is None:
+            jobs.append(i)
+        elif isinstance(ready, ReportItem):
+            results[i] = ready
+        else:
+            assert ready[0] is not None
+            creating.append((i, ready[0]))
+    created: list[asyncio.Future[str]] = []
+    additions: list[asyncio.Future[None]] = []
+    for start in range(0, len(creating), STARTS):
+        chunk = creating[start : start + STARTS]
+        try:
+            handed = await target.create_users([desired for _, desired in chunk])
+        except Exception as exc:  # each of these creates fails (or stops the sync) with it
+            handed = [failed_with(exc) for _ in chunk]
+        for (i, _), create in zip(chunk, handed, strict=True):
+            joined = run.joined.get(steps[i].item.source_id or "")
+            if joined:  # its additions to teams go with it, in the same request
+                additions.append(asyncio.ensure_future(add_joined(run, create, joined)))
+        created += handed
+        await asyncio.sleep(0)  # let the Bulk requests these filled go out while more are queued
+    tasks = [asyncio.ensure_future(apply_user(run, steps[i])) for i in jobs]
+    waiting: list[asyncio.Future[Any]] = [*created, *tasks, *additions]
+    stopped = await first_stop(waiting)
+    if stopped is not None:
+        run.stopped = run.stopped or stopped
+    for (i, _), create in zip(creating, created, strict=True):
+        error = None if create.cancelled() else create.exception()
+        if create.cancelled() or isinstance(error, TargetUnavailable):
+            continue
+        item = steps[i].item
+        if error is not None:
+            results[i] = outcome(item, error)
+        else:
+            run.ledger.users[item.source_id or ""] = create.result()
+            results[i] = outcome(item, target_id=create.result())
+    for i, task in zip(jobs, tasks, strict=True):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            results[i] = task.result()
+    return results
+
+
+def failed_with(error: Exception) -> asyncio.Future[str]:
+    future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    future.set_exception(error)
+    return future
+
+
+async def first_stop(futures: Sequence[asyncio.Future[Any]]) -> TargetUnavailable | None:
+    """Wait for every one of `futures`; at the first that raises TargetUnavailable, cancel
+    the others (and wait for them) and return it."""
+    if not futures:
+        return None
+    ended: asyncio.Future[TargetUnavailable | None] = asyncio.get_running_loop().create_future()
+    left = len(futures)
+
+    def done(future: asyncio.Future[Any]) -> None:
+        nonlocal left
+        left -= 1
+        error = None if future.cancelled() else future.exception()  # read: never "not retrieved"
+        if ended.done():
+            return
+        if isinstance(error, TargetUnavailable):
+            ended.set_result(error)
+        elif not left:
+            ended.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(done)
+    try:
+        stopped = await ended
+    except asyncio.CancelledError:
+        for future in futures:
+            future.cancel()
+        raise
+    if stopped is not None:
+        for future in futures:
+            future.cancel()
+        await asyncio.gather(*futures, return_exceptions=True)
+    return stopped
+
+
 async def apply_users(run: Run, steps: Sequence[UserStep]) -> list[ReportItem]:
     """The user steps wave by wave (plan.order_user_names), items in plan order."""
     items: dict[int, ReportItem] = {}
+    together = apply_together if run.batching else None
     for wave in sorted({step.wave for step in steps}):
         indexed = [(i, step) for i, step in enumerate(steps) if step.wave == wave]
-        done = await in_batches(run, "users", [step for _, step in indexed], apply_user)
+        done = await in_batches(run, "users", [step for _, step in indexed], apply_user, together)
         for (i, step), item in zip(indexed, done, strict=True):
             items[i] = item
             if item.result is not Result.SUCCEEDED and step.target_id is not None:
@@ -322,15 +436,24 @@ async def apply_members(run: Run, steps: Sequence[MemberStep]) -> list[ReportIte
 
 
 async def in_batches(
-    run: Run, phase: str, steps: Sequence[S], apply: Callable[[Run, S], Awaitable[ReportItem]]
+    run: Run,
+    phase: str,
+    steps: Sequence[S],
+    apply: Callable[[Run, S], Awaitable[ReportItem]],
+    together: Callable[[Run, Sequence[S]], Awaitable[list[ReportItem | None]]] | None = None,
 ) -> list[ReportItem]:
+    """`steps` `run.batch` at a time, each a job (or each batch handed to `together`), the
+    ledger checkpointed after each batch that wrote something."""
     items: list[ReportItem] = []
     for start in range(0, len(steps), run.batch):
         batch = steps[start : start + run.batch]
         if run.stopped is not None:
             items.extend(not_applied(run, step.item) for step in batch)
             continue
-        results = await all_or_stop(run, [apply(run, step) for step in batch])
+        if together is not None:
+            results = await together(run, batch)
+        else:
+            results = await all_or_stop(run, [apply(run, step) for step in batch])
         items.extend(
             result if result is not None else not_applied(run, step.item)
             for step, result in zip(batch, results, strict=True)
@@ -378,7 +501,7 @@ async def apply_plan(
     batch_size = target.batch_size if isinstance(target, Batching) else None
     members: Sequence[MemberStep] = plan.members
     if batch_size:  # teams first, so that new users join them in the requests creating them
-        run.batch = batch_size
+        run.batch, run.batching = batch_size, True
         teams = await in_batches(run, "teams", plan.teams, apply_team)
         members = join_additions(run, plan)
         users = await apply_users(run, plan.users)

@@ -238,8 +238,9 @@ class Batching(Protocol):
     """What a Target that sends many writes in one request (SCIM Bulk) adds; apply checks for it.
 
     Each write call still answers for its own write alone; the target groups the calls that
-    arrive together. So apply starts `batch_size` writes at once, and adds a user it creates
-    to teams together with the create (`add_created_members`), in the same request when it can.
+    arrive together. So apply starts `batch_size` writes at once, hands the creates over in one
+    call (`create_users`: thousands of them need no task each), and adds a user it creates to
+    teams together with the create (`add_created_members`), in the same request when it can.
     """
 
     @property
@@ -248,8 +249,14 @@ class Batching(Protocol):
         (then apply keeps its plain order and WRITE_BATCH)."""
         ...
 
+    async def create_users(self, users: Sequence[UserAttributes]) -> list[asyncio.Future[str]]:
+        """Start creating `users` (create_user for each) and return at once: a future for
+        each, giving its id or raising as create_user would. A future cancelled before its
+        request went withdraws that create."""
+        ...
+
     async def add_created_members(self, group_id: str, created: Sequence[asyncio.Future[str]]) -> None:
-        """Add to the group the users whose `create_user` calls run as these tasks (started,
-        maybe not done); a user whose create fails is left out. Raises TargetError as
-        add_members does."""
+        """Add to the group the users whose creates these are (`create_user` calls running as
+        tasks, or `create_users` futures; started, maybe not done); a user whose create fails
+        is left out. Raises TargetError as add_members does."""
         ...

@@ -145,16 +145,35 @@ class Batcher:
 
     async def write(self, operation: Operation) -> str | None:
         """Queue `operation` (or send it alone once Bulk is off) and wait for its result."""
-        operation.bulk_id = f"w{next(self._ids)}"
-        operation.encoded = orjson.dumps(operation.body([]))
-        if not operation.member_op:
-            operation.data = None  # its JSON is what is sent; the objects need not wait with it
-        operation.size = len(operation.encoded) + sum(member_size(m) for m in operation.members)
-        if self.refused is not None or operation.size + ENVELOPE_BYTES > self.max_payload:
+        if not self._encoded(operation):
             await alone(operation)  # Bulk is off, or the write is too large for any Bulk request
             return operation.result.result()
         self._enqueue(operation)
         return await asyncio.shield(operation.result)
+
+    def queue(self, operation: Operation) -> asyncio.Future[str | None]:
+        """Queue `operation` (or start it alone once Bulk is off) and return its result, to
+        await later: many writes handed over at once cost no task each. Cancelling the result
+        withdraws the operation if its request has not gone yet."""
+        if self._encoded(operation):
+            self._enqueue(operation)
+        else:
+            task = asyncio.ensure_future(alone(operation))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return operation.result
+
+    def _encoded(self, operation: Operation) -> bool:
+        """Give `operation` its bulkId and JSON; False when it must go alone (Bulk is off, or
+        it is too large for any Bulk request)."""
+        operation.bulk_id = f"w{next(self._ids)}"
+        operation.encoded = orjson.dumps(operation.body([]))
+        if not operation.member_op:
+            operation.data = None  # its JSON is what is sent; the objects need not wait with it
+        operation.size = len(operation.encoded)
+        if operation.members:
+            operation.size += sum(member_size(m) for m in operation.members)
+        return self.refused is None and operation.size + ENVELOPE_BYTES <= self.max_payload
 
     async def members(self, operation: Operation) -> str | None:
         """Queue a membership change, merged into a queued one of the same group and direction
@@ -266,6 +285,8 @@ class Batcher:
         by_id = {str(a.get("bulkId")): a for a in answers if a.get("bulkId")}
         in_order = len(answers) == len(batch)
         for index, operation in enumerate(batch):
+            if operation.result.done():  # withdrawn (cancelled) while its request was under way
+                continue
             found = answers[index] if in_order else None
             if found is None or found.get("bulkId") not in (None, "", operation.bulk_id):
                 found = by_id.get(operation.bulk_id)
@@ -310,6 +331,10 @@ async def wait_id(operation: Operation) -> str | None:
     """The id a create operation gave, or None when it failed."""
     try:
         return await asyncio.shield(operation.result)
+    except asyncio.CancelledError:
+        if operation.result.cancelled():  # withdrawn before it was sent: nothing was created
+            return None
+        raise
     except Exception:
         return None
 

@@ -558,11 +558,13 @@ class ScimTarget:
 
     @property
     def batch_size(self) -> int | None:
-        """`Batching.batch_size`: with Bulk, as many writes as `max_concurrency` Bulk requests
-        hold, so that apply's batch fills them all at once; None without Bulk."""
+        """`Batching.batch_size`: with Bulk, as many writes as twice `max_concurrency` Bulk
+        requests hold, so that apply's batch fills all those in flight and as many more, ready
+        to go as each answers (one batch at a time, the next waited for the slowest request);
+        None without Bulk."""
         if self._batcher is None or not self._batcher.on:
             return None
-        return self._batcher.max_operations * self.max_concurrency
+        return self._batcher.max_operations * self.max_concurrency * 2
 
     def _bulk_refused(self, reason: str) -> None:
         self.write_notes.append(
@@ -870,27 +872,10 @@ class ScimTarget:
     # --- user writes ---------------------------------------------------------------------------
 
     async def create_user(self, user: UserAttributes) -> str:
-        def ours(found: dict[str, Any]) -> bool:
-            same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
-            return same_name and (found.get("externalId") or None) == user.external_id
-
         capabilities = await self._capabilities()
-
-        async def single() -> str:
-            resource = fit_user(user_resource(user), user, capabilities)
-            return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
-
         if self._batcher is None:
-            return await single()
-
-        async def alone(_: list[str]) -> str:
-            return await single()
-
-        # The resource is made again if it has to go alone: a queued write holds only its JSON,
-        # so thousands of them waiting for their request leave little for the GC to scan.
-        resource = fit_user(user_resource(user), user, capabilities)
-        operation = Operation("POST", "/Users", f"creating {user.user_name}", alone, data=resource)
-        del resource
+            return await self._create_alone(user, capabilities)
+        operation = self._create_operation(user, capabilities)
         task = asyncio.current_task()
         if task is not None:  # add_created_members may name this user by its bulkId
             self._creating[task] = operation
@@ -899,6 +884,45 @@ class ScimTarget:
         finally:
             if task is not None:
                 self._creating.pop(task, None)
+
+    async def create_users(self, users: Sequence[UserAttributes]) -> list[asyncio.Future[str]]:
+        """`Batching.create_users`: each create queued for Bulk, its future giving the id (a
+        create's result always has one: bulk_result) or a TargetError; add_created_members
+        may name these futures."""
+        capabilities = await self._capabilities()
+        batcher = self._batcher
+        if batcher is None:  # Bulk was never on: each create a task of its own
+            return [asyncio.ensure_future(self.create_user(user)) for user in users]
+        created: list[asyncio.Future[str]] = []
+        for user in users:
+            operation = self._create_operation(user, capabilities)
+            result = batcher.queue(operation)
+            self._creating[result] = operation
+            result.add_done_callback(self._created)
+            created.append(cast("asyncio.Future[str]", result))
+        return created
+
+    def _created(self, result: asyncio.Future[str | None]) -> None:
+        self._creating.pop(result, None)
+
+    def _create_operation(self, user: UserAttributes, capabilities: Capabilities) -> Operation:
+        """The Bulk operation creating `user`; alone, it goes as create_user sends it."""
+
+        async def alone(_: list[str]) -> str:
+            return await self._create_alone(user, capabilities)
+
+        # The resource is made again if it has to go alone: a queued write holds only its JSON,
+        # so thousands of them waiting for their request leave little for the GC to scan.
+        resource = fit_user(user_resource(user), user, capabilities)
+        return Operation("POST", "/Users", f"creating {user.user_name}", alone, data=resource)
+
+    async def _create_alone(self, user: UserAttributes, capabilities: Capabilities) -> str:
+        def ours(found: dict[str, Any]) -> bool:
+            same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
+            return same_name and (found.get("externalId") or None) == user.external_id
+
+        resource = fit_user(user_resource(user), user, capabilities)
+        return await self._create("User", resource, ("userName", user.user_name), ours, user.user_name)
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:
         capabilities = await self._capabilities()
@@ -1092,10 +1116,13 @@ class ScimTarget:
                 await self.add_members(group_id, ids)
             return
         writes = [self._members(group_id, "add", [operation]) for operation in pending if operation]
-        answers = await asyncio.gather(*(t for t, op in zip(created, pending, strict=True) if not op))
+        waited = [t for t, op in zip(created, pending, strict=True) if not op]
+        answers = await asyncio.gather(*waited) if waited else []
         ids = [uid for uid in answers if isinstance(uid, str)]
         writes += [self._members(group_id, "add", list(chunk)) for chunk in chunks(ids, MAX_MEMBER_OPS)]
-        await asyncio.gather(*writes)
+        # One write (a create's addition, as apply sends them) is queued now, not a turn of the
+        # event loop later as a task: it goes in the request that carries the create.
+        await (writes[0] if len(writes) == 1 else asyncio.gather(*writes))
 
     async def _members(self, group_id: str, op: str, members: list[str | Operation]) -> None:
         """One PATCH of members (at most MAX_MEMBER_OPS): alone, or merged into a Bulk operation."""
@@ -1207,7 +1234,8 @@ def created_id(found: str | None, doing: str) -> str:
 
 def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
     """`bulk.Judge`: one operation's result in a BulkResponse (RFC 7644 §3.7.3): its id when
-    it created something, None when it succeeded otherwise; a TargetError when it failed."""
+    it created something, None when it succeeded otherwise; a TargetError when it failed (a
+    create whose answer gives no id too)."""
     status_field = result.get("status")
     if isinstance(status_field, dict):  # SCIM 1.1 said {"code": "201"}
         status_field = status_field.get("code")
@@ -1226,7 +1254,7 @@ def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
     if isinstance(response, dict) and response.get("id"):
         return text(response.get("id"), "the created resource's id")
     location = text(result.get("location"), "the operation's location") or ""
-    return location.rstrip("/").rsplit("/", 1)[-1] or None
+    return created_id(location.rstrip("/").rsplit("/", 1)[-1], operation.doing)
 
 
 class Paging(Generic[Kept]):

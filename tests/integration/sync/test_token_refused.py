@@ -110,3 +110,30 @@ async def test_a_token_refused_while_reading_says_so_and_changes_nothing() -> No
         f"The target could not be read, so nothing was changed: {outcome.target_unavailable}"
     )
     assert outcome.ledger == Ledger({"1": "x"}) and scim.writes == []
+
+
+async def test_a_token_refused_during_bulk_creates_stops_the_sync_and_nothing_is_created_twice() -> None:
+    # With Bulk, apply hands the creates over together (Batching.create_users): the request
+    # carrying them meets the 401, the sync stops, and each user is reported not applied.
+    people = [person(i) for i in range(12)]
+    source = StaticSource(org(people, {"eng@acme.com": people}))
+    revoke = RevokeAfter(allowed=1)  # the request creating the team goes through
+
+    with run_scim_server(wrap=revoke, bulk=True) as scim:
+        async with ScimTarget(scim.url, scim.token, retry_base=0.01) as target:
+            outcome = await run_sync(source, target, spec(teams=TEAMS), Ledger.empty())
+            sent = [(w.method, w.path) for w in scim.writes]
+
+            assert outcome.phase == "Failed"
+            assert outcome.message.startswith(REFUSED + " The sync stopped")
+            users = [i for i in outcome.items if i.type is ItemType.USER]
+            assert len(users) == 12 and {i.result for i in users} == {Result.SKIPPED}
+            assert all(i.details == f"Not applied: the sync stopped: {REFUSED}" for i in users)
+            assert sent == [("POST", "/v2/Bulk")] * 2 and revoke.refused == 1
+            assert outcome.ledger.users == {} and scim.users() == []
+
+            revoke.revoked = False
+            again = await run_sync(source, target, spec(teams=TEAMS), outcome.ledger)
+            assert again.phase == "Succeeded", again.message
+            assert sorted(u["externalId"] for u in scim.users()) == sorted(p.id for p in people)
+            assert len(scim.group_members("Engineering")) == 12
