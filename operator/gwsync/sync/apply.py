@@ -109,13 +109,9 @@ async def all_or_stop(run: Run, jobs: Sequence[Awaitable[T]]) -> list[T | None]:
         tasks += [asyncio.ensure_future(job) for job in jobs[start : start + STARTS]]
         if start + STARTS < len(jobs):  # let the writes these queued go out while more start
             await asyncio.sleep(0)
-    try:
-        await asyncio.gather(*tasks)
-    except TargetUnavailable as exc:
-        run.stopped = run.stopped or exc
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    stopped = await first_stop(tasks)
+    if stopped is not None:
+        run.stopped = run.stopped or stopped
     return [
         task.result() if task.done() and not task.cancelled() and task.exception() is None else None
         for task in tasks
