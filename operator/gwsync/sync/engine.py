@@ -5,9 +5,10 @@ Usable without Kubernetes: the controller, `gwsync sync` and the benchmarks all 
 The source and the target are read at the same time (the source's blocking read in a
 thread; the target's users and groups listed together), since over the internet each read is
 mostly waiting. A source that cannot be read completely fails the sync before anything is
-written to the target (a partial read would look like departures); the target read it
-overlapped is cancelled and its result dropped. When both reads fail, the source's failure is
-the one reported, as when they ran one after the other.
+removed (a partial read would look like departures): only creates nothing could change were
+written by then, into a batching target (sync.early), and they are kept and reported; the
+target read it overlapped is cancelled and its result dropped. When both reads fail, the
+source's failure is the one reported, as when they ran one after the other.
 """
 
 import asyncio
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.apply import apply_plan
-from gwsync.sync.early import EarlyPlan
+from gwsync.sync.early import EarlyCreates, EarlyPlan, recorded, source_failed
 from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.interpreter import tuned_for_syncs
 from gwsync.sync.ledger import Ledger
@@ -81,13 +82,17 @@ async def _run_sync(
     approve_hint: str,
 ) -> SyncOutcome:
     early = EarlyPlan(spec, ledger)
-    target_read = asyncio.ensure_future(read_target(target))
+    creating: list[EarlyCreates] = []  # the creates written during the read, once the target is read
 
-    def target_read_done(task: asyncio.Future[tuple[list[TargetUser], list[TargetGroup]]]) -> None:
-        if not task.cancelled() and task.exception() is None:
-            early.ready(task.result()[0], target.unsupported_fields)
+    async def read_target_early() -> tuple[list[TargetUser], list[TargetGroup]]:
+        users, groups = await read_target(target)
+        creates = EarlyCreates.into(target, dry_run)
+        creating.extend([creates] if creates is not None else [])
+        write = creates.hand if creates is not None else None
+        await asyncio.to_thread(early.ready, users, target.unsupported_fields, write)
+        return users, groups
 
-    target_read.add_done_callback(target_read_done)
+    target_read = asyncio.ensure_future(read_target_early())
     try:
         directory = await asyncio.to_thread(
             source.read, source_groups(spec), source_fields(spec.attributes), early.page
@@ -96,10 +101,12 @@ async def _run_sync(
         target_read.cancel()
         await asyncio.gather(target_read, return_exceptions=True)
         if not isinstance(exc, SourceUnavailable):
+            for creates in creating:
+                creates.cancel()
             raise
-        return SyncOutcome(
-            "Failed", f"Google could not be read completely, so nothing was changed: {exc}", ledger=ledger
-        )
+        written = await creating[0].finish() if creating else []
+        message, items, saved = source_failed(exc, ledger, written)
+        return SyncOutcome("Failed", message, items, summarize(items), saved)
     try:
         users, groups = await target_read
     except TargetError as exc:
@@ -109,20 +116,23 @@ async def _run_sync(
             ledger=ledger,
             target_unavailable=str(exc) if isinstance(exc, TargetUnavailable) else None,
         )
+    written = await creating[0].finish() if creating else []  # every hand-over is made by now
+    early.wrote(written)
     notes = list(target.notes)
     if progress is not None:
         progress("read", len(users), len(directory.people))
     extensions = target.user_extensions
     unsupported = target.unsupported_fields
-    settled = early.settled if early.unsupported == unsupported else None
+    settled = early.settled if early.unsupported == unsupported else early.facts()
     plan = make_plan(
         directory, spec, ledger, users, groups, unsupported, extensions=extensions, settled=settled
     )
+    recorded(plan, written)
     early.clear()
     seen = {user.id for user in users} if notes else set()
     # The plan holds what apply needs: let the reads go (issue 12, point 5: 100,000 people and
     # as many target users need not outlive the plan).
-    del directory, users, groups, target_read, settled
+    del directory, users, groups, target_read, settled, written
     verdict = guard_removals(plan, spec.deprovision, approved_removals, approve_hint)
     stopped: str | None = None
     if dry_run:
@@ -146,8 +156,12 @@ async def _run_sync(
 
 
 def writes_nothing(step: UserStep) -> bool:
-    """An unchanged user, as planned: apply has nothing to send for it."""
-    return step.item.action is Action.UNCHANGED and step.item.result is Result.PLANNED
+    """An unchanged user, as planned, or a create written while the source was read
+    (sync.early): apply has nothing to send for it."""
+    action, result = step.item.action, step.item.result
+    return (action is Action.UNCHANGED and result is Result.PLANNED) or (
+        action is Action.CREATE and result is not Result.PLANNED
+    )
 
 
 async def apply_writes(
@@ -186,7 +200,8 @@ async def apply_writes(
     users: list[ReportItem] = []
     for step, nothing in zip(plan.users, quiet, strict=True):
         if nothing:
-            step.item.result = Result.SUCCEEDED
+            if step.item.result is Result.PLANNED:  # unchanged (a create written early is done)
+                step.item.result = Result.SUCCEEDED
             users.append(step.item)
         else:
             users.append(next(written))

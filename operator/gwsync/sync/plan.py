@@ -590,16 +590,21 @@ def plan_users(
     mapping = user_mapping(mappings, chosen, directory, target_users)
     # Steps made while Google was read (sync.early) hold when made from the same person and
     # target user (none: a create), by the same mapping: plan_user would make them again, equal.
-    usable = settled if settled and mapping.mappings is DEFAULT_MAPPINGS else {}
+    # A step already written then (its item no longer Planned: a create) is a fact, taken as is.
+    usable = settled or {}
+    default = mapping.mappings is DEFAULT_MAPPINGS
     for person, current, adopting, replaces in chosen:
         early = usable.get(person.id)
-        if (
-            early is not None
-            and early[0] is person
-            and early[1].target_id == (current.id if current is not None else None)
-            and not adopting
-            and replaces is None
-            and person.id not in duplicates
+        if early is not None and (
+            early[1].item.result is not Result.PLANNED
+            or (
+                default
+                and early[0] is person
+                and early[1].target_id == (current.id if current is not None else None)
+                and not adopting
+                and replaces is None
+                and person.id not in duplicates
+            )
         ):
             plan.users.append(early[1])
             continue
@@ -961,7 +966,8 @@ def make_plan(
     `plan.pending` is the ledger's `pending` after this sync. `extensions`: the User schema
     extensions the target declares (Target.user_extensions), for the mapped attributes.
     `settled`: steps of unchanged users made while the source was read (sync.early), taken
-    where they still hold; the plan is the same with or without them.
+    where they still hold; the plan is the same with or without them. Creates written then
+    (items no longer Planned) are taken as they are.
     """
     plan = plan_users(directory, spec, ledger, target_users, unsupported, now, extensions, settled)
     plan.users = order_managers(plan.users)

@@ -249,6 +249,13 @@ class Batching(Protocol):
         (then apply keeps its plain order and WRITE_BATCH)."""
         ...
 
+    @property
+    def request_size(self) -> int | None:
+        """How many writes one request carries at most (Bulk's maxOperations): the creates
+        handed over while the source is still read go a full request at a time (sync.early);
+        None when the target sends writes one by one."""
+        ...
+
     async def create_users(self, users: Sequence[UserAttributes]) -> list[asyncio.Future[str]]:
         """Start creating `users` (create_user for each) and return at once: a future for
         each, giving its id or raising as create_user would. A future cancelled before its

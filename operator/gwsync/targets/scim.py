@@ -566,6 +566,13 @@ class ScimTarget:
             return None
         return self._batcher.max_operations * self.max_concurrency * 2
 
+    @property
+    def request_size(self) -> int | None:
+        """`Batching.request_size`: Bulk's maxOperations while Bulk is on, else None."""
+        if self._batcher is None or not self._batcher.on:
+            return None
+        return self._batcher.max_operations
+
     def _bulk_refused(self, reason: str) -> None:
         self.write_notes.append(
             f"The target advertises SCIM Bulk but refused a Bulk request ({reason}); gwsync sent "

@@ -1,17 +1,18 @@
 """Unchanged users planned while Google is read (sync.early): the plan is the same either way."""
 
 import asyncio
+from dataclasses import replace
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gwsync.api.provisioning import GoogleProvisioningSpec
-from gwsync.api.report import Action
+from gwsync.api.report import Action, Result
 from gwsync.directory import Directory, Person
 from gwsync.sync.early import EarlyPlan
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.plan import Plan, make_plan
+from gwsync.sync.plan import Plan, UserStep, make_plan
 from gwsync.sync.ports import UserAttributes
 from gwsync.testing.memory import MemoryTarget, StaticSource
 
@@ -170,3 +171,53 @@ def test_a_new_person_whose_user_the_plan_adopts_or_hands_over_is_planned_again(
     assert steps["4"] is early.settled["4"][1] and steps["4"].item.action is Action.CREATE
     assert [steps[g].item.action for g in ("2", "3", "5")] == [Action.ADOPT, Action.ADOPT, Action.UPDATE]
     assert not any(steps[g] is early.settled[g][1] for g in ("2", "3", "5"))
+
+
+def test_only_creates_the_plan_cannot_turn_into_anything_else_are_written_during_the_read() -> None:
+    target, ledger = provisioned(person("1"))
+    # As above: 2 would be adopted, 3 hands 1's user over, 5 is found by externalId; 6 is
+    # suspended. 4 and 7 are new: written, each once, even when a page comes again.
+    target.users["u2"] = UserAttributes("P2@acme.com")
+    target.users["u5"] = UserAttributes("p5@acme.com", external_id="5", title="Engineer")
+    rehired = Person(id="3", primary_email="p1@acme.com", given_name="Ann", family_name="Lee")
+    suspended = Person(id="6", primary_email="p6@acme.com", suspended=True)
+    users = asyncio.run(target.list_users())
+    written: list[list[str | None]] = []
+
+    def write(steps: list[UserStep]) -> None:
+        written.append([step.item.source_id for step in steps])
+
+    everyone = make_spec(from_groups=False, teams=False, delete=False)
+    early = EarlyPlan(everyone, ledger)
+    early.ready(users, frozenset(), write)
+    early.page([person("1"), person("2"), rehired, person("4"), person("5"), suspended])
+    early.page([person("4"), person("7")])
+    assert written == [["4"], ["7"]]
+    assert all(early.settled[g][1].item.action is Action.CREATE for g in ("2", "3", "4", "6", "7"))
+
+    chosen = EarlyPlan(make_spec(from_groups=True, teams=False, delete=False), ledger)
+    chosen.ready(users, frozenset(), write)
+    chosen.page([person("8")])  # whether 8 is chosen is known once the groups are read
+    assert written == [["4"], ["7"]] and "8" in chosen.settled
+
+
+def test_a_create_written_during_the_read_is_a_fact_the_plan_takes() -> None:
+    target, ledger = provisioned(person("1"))
+    spec = make_spec(from_groups=False, teams=False, delete=False)
+    users = asyncio.run(target.list_users())
+    early = EarlyPlan(spec, ledger)
+    handed: list[UserStep] = []
+    early.ready(users, frozenset(), handed.extend)
+    early.page([person("1"), person("2")])
+    [create] = handed
+    done = replace(
+        create, item=create.item.model_copy(update={"result": Result.SUCCEEDED, "target_id": "t2"})
+    )
+    early.wrote([done])
+    # The Directory holds another read of 2 (a page given twice): the plan still takes the fact.
+    directory = Directory("C1", "acme.com", {"1": person("1"), "2": person("2", title="CTO")}, {})
+
+    plan = make_plan(directory, spec, ledger, users, [], settled=early.facts())
+
+    [step] = [s for s in plan.users if s.item.source_id == "2"]
+    assert step is done and step.item.result is Result.SUCCEEDED
