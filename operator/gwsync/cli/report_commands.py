@@ -127,6 +127,15 @@ def report_export(
             show_default=False,
         ),
     ] = None,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="csv, or jsonl: one JSON object per item (camelCase, as `kubectl get syncreport` "
+            "shows the notable ones), for jq and scripts.",
+        ),
+    ] = "csv",
     result: ResultOption = None,
     action: ActionOption = None,
     type_: TypeOption = None,
@@ -137,22 +146,24 @@ def report_export(
     context: ContextOption = None,
     server: ServerOption = None,
 ) -> None:
-    """Export every item of a finished sync as CSV (UTF-8, RFC 4180), filtered like `report show`.
+    """Export every item of a finished sync as CSV (UTF-8, RFC 4180) or JSON lines, filtered
+    like `report show`.
 
-    A cell that starts with = + - or @ gets a leading ' so spreadsheets show it as text, never
-    run it as a formula; control characters are written visibly, as \\x1b.
+    A CSV cell that starts with = + - or @ gets a leading ' so spreadsheets show it as text,
+    never run it as a formula; control characters are written visibly, as \\x1b.
     """
     from gwsync.cli.report_views import export_report, parse_item_filter
 
     item_filter = parse_item_filter(result, action, type_, changed, search)
-    export_report(ClusterOptions(namespace, kubeconfig, context, server), name, item_filter, output)
+    options = ClusterOptions(namespace, kubeconfig, context, server)
+    export_report(options, name, item_filter, output, format_)
 
 
 def register(app: typer.Typer) -> None:
     """Add `report list|show|export` to the CLI."""
     report_app = typer.Typer(
         name="report",
-        help="Read SyncReports: list them, show one with its items, export its items as CSV.",
+        help="Read SyncReports: list them, show one with its items, export its items as CSV or JSON lines.",
         no_args_is_help=True,
     )
     report_app.command("list")(report_list)

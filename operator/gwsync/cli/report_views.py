@@ -8,12 +8,12 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import NoReturn, TextIO, TypeVar
 
 import typer
 from rich import box
@@ -33,7 +33,7 @@ from gwsync.cli.cluster import (
 )
 from gwsync.cli.options import ClusterOptions
 from gwsync.cli.output import FirstThatFits, err, fail, out, plain
-from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv
+from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv, write_jsonl
 from gwsync.kube.client import Kube, KubeNotFound
 from gwsync.kube.reports import (
     format_duration,
@@ -226,27 +226,43 @@ def _report_panel(report: SyncReport, namespace: str) -> Panel:
     return Panel(fields_grid(rows), title=title, expand=False)
 
 
-def export_report(options: ClusterOptions, name: str, item_filter: ItemFilter, output: str | None) -> None:
-    """Every item of a finished sync that passes the filter, as CSV to `output` (default stdout)."""
+Write = Callable[[Iterable[ReportItem], TextIO], int]
+"""Writes the items to a text stream; returns how many."""
+
+
+EXPORT_FORMATS: dict[str, Write] = {
+    "csv": write_csv,
+    "jsonl": write_jsonl,
+}
+
+
+def export_report(
+    options: ClusterOptions, name: str, item_filter: ItemFilter, output: str | None, format_: str = "csv"
+) -> None:
+    """Every item of a finished sync that passes the filter, as CSV or JSON lines to `output`
+    (default stdout)."""
+    write = EXPORT_FORMATS.get(format_.strip().casefold())
+    if write is None:
+        fail(f"--format {format_!r} is not a known export format; use csv or jsonl")
     with cluster(options) as (kube, ns):
         report = _complete_report(kube, ns, name)
         items = item_filter.apply(iter_report_items(kube, report))
         if output is None or output == "-":
-            _csv_to_stdout(items)
+            _to_stdout(items, write)
             return
-        count = _csv_to_file(items, Path(output))
+        count = _to_file(items, Path(output), write)
     err.print(plain(f"Wrote {count} items to {output}."), soft_wrap=True)
 
 
-def _csv_to_stdout(items: Iterable[ReportItem]) -> int:
+def _to_stdout(items: Iterable[ReportItem], write: Write) -> int:
     """UTF-8 whatever the locale, with the CSV's own CRLF line ends untouched."""
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:
-        return write_csv(items, sys.stdout)
+        return write(items, sys.stdout)
     stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     try:
-        return write_csv(items, stream)
+        return write(items, stream)
     except BrokenPipeError:  # `| head`: the reader has what it wanted
         with suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -257,7 +273,7 @@ def _csv_to_stdout(items: Iterable[ReportItem]) -> int:
         stream.detach()
 
 
-def _csv_to_file(items: Iterable[ReportItem], path: Path) -> int:
+def _to_file(items: Iterable[ReportItem], path: Path, write: Write) -> int:
     """Written beside the target and renamed over it, so a failed export leaves no partial file."""
     directory = path.parent
     try:
@@ -266,7 +282,7 @@ def _csv_to_file(items: Iterable[ReportItem], path: Path) -> int:
         _cannot_write(path, exc)
     try:
         with open(handle, "w", encoding="utf-8", newline="") as stream:
-            count = write_csv(items, stream)
+            count = write(items, stream)
         os.replace(temporary, path)
     except OSError as exc:
         _cannot_write(path, exc)

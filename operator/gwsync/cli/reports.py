@@ -117,6 +117,16 @@ def write_csv(items: Iterable[ReportItem], stream: TextIO) -> int:
     return count
 
 
+def write_jsonl(items: Iterable[ReportItem], stream: TextIO) -> int:
+    """One JSON object per item and line, camelCase as in the report's status; return the count."""
+    count = 0
+    for item in items:
+        stream.write(item.model_dump_json(by_alias=True, exclude_none=True))
+        stream.write("\n")
+        count += 1
+    return count
+
+
 RESULT_STYLES = {
     Result.SUCCEEDED: "green",
     Result.FAILED: "bold red",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,37 @@ def test_an_unwritable_output_file_is_one_sentence(gwsync: Gwsync, report: str, 
         result.stderr
         == f"error: Cannot write {target}: No such file or directory; choose another file with -o.\n"
     )
+
+
+def test_export_as_json_lines_round_trips_every_item(gwsync: Gwsync, report: str, tmp_path: Path) -> None:
+    result = gwsync("report", "export", report, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout_bytes.decode("utf-8").splitlines()
+    assert [ReportItem.model_validate_json(line) for line in lines] == ITEMS
+    first = json.loads(lines[0])  # camelCase, as in the report's status: what jq scripts use
+    assert first == {
+        "type": "User",
+        "key": "user00000@acme.example",
+        "sourceId": str(10**20),
+        "action": "Update",
+        "result": "Failed",
+        "dataChanged": True,
+        "changes": [{"field": "displayName", "from": "Old, name", "to": NAMES[0]}],
+        "details": f"Target refused: 409 uniqueness on userName ({NAMES[0]})",
+    }
+
+    target = tmp_path / "failed.jsonl"
+    result = gwsync("report", "export", report, "--format", "JSONL", "--result", "failed", "-o", str(target))
+    failed = [item for item in ITEMS if item.result is Result.FAILED]
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"Wrote {len(failed)} items to {target}.\n"
+    stored = target.read_text(encoding="utf-8").splitlines()
+    assert [ReportItem.model_validate_json(line) for line in stored] == failed
+
+
+def test_an_unknown_export_format_is_one_sentence(gwsync: Gwsync, report: str) -> None:
+    result = gwsync("report", "export", report, "--format", "xml")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == "error: --format 'xml' is not a known export format; use csv or jsonl.\n"
