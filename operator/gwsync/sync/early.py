@@ -158,8 +158,8 @@ class EarlyCreates:
         self._loop = asyncio.get_running_loop()
         self._waiting: list[UserStep] = []
         self._handing: list[asyncio.Task[None]] = []
-        self._firsts: list[asyncio.Future[str]] = []  # each request's first create
         self._closed = False
+        self._refused = False  # the target refused to go on: the rest is withdrawn, left to apply
         self.handed: list[tuple[UserStep, asyncio.Future[str]]] = []
 
     @classmethod
@@ -180,7 +180,7 @@ class EarlyCreates:
             self._loop.call_soon_threadsafe(self._take, steps)
 
     def _take(self, steps: list[UserStep]) -> None:
-        if self._closed or self._refused():  # the target refused: apply meets it and stops
+        if self._closed or self._refused:  # apply meets the refusal and stops the sync
             return
         self._waiting += steps
         full = len(self._waiting) - len(self._waiting) % self._size
@@ -188,11 +188,14 @@ class EarlyCreates:
             chunk, self._waiting = self._waiting[:full], self._waiting[full:]
             self._handing.append(asyncio.ensure_future(self._create(chunk)))
 
-    def _refused(self) -> bool:
-        return any(
-            first.done() and not first.cancelled() and isinstance(first.exception(), TargetUnavailable)
-            for first in self._firsts
-        )
+    def _answered(self, first: asyncio.Future[str]) -> None:
+        """A request's first create is done: when the target refused to go on, the creates
+        not sent yet are withdrawn (apply writes them, or stops at the same refusal)."""
+        if first.cancelled() or not isinstance(first.exception(), TargetUnavailable):
+            return
+        self._refused = True
+        for _, future in self.handed:
+            future.cancel()
 
     async def _create(self, chunk: list[UserStep]) -> None:
         desired = [step.desired for step in chunk if step.desired is not None]
@@ -202,8 +205,8 @@ class EarlyCreates:
             created = await self._target.create_users(desired)
         except Exception:  # apply writes them, and reports what fails
             return
-        self._firsts.append(created[0])
         self.handed += zip(chunk, created, strict=True)
+        created[0].add_done_callback(self._answered)
 
     async def finish(self) -> list[UserStep]:
         """Once the read is over: each create handed over, done, as its step with the item's

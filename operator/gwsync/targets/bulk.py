@@ -19,6 +19,10 @@ create, which the server resolves (RFC 7644 §3.7.2); membership changes go last
 request, after the creates they name. When the create went in an earlier request, the
 member op waits for it and carries the real id (or drops a user whose create failed).
 
+A request whose turn comes after the target refused to go on (TargetUnavailable: a refused
+token, a target gone) is not sent: its writes fail with that refusal, as the sync stops. Nor
+is one whose writes were all withdrawn (cancelled) while it waited.
+
 A Bulk request the server refuses as a whole (`BulkRefused`: 501, 403, 413, an answer that is
 no BulkResponse...) switches the batcher off for good: the operations of that request and all
 later ones go as single requests (`Operation.single`), and `on_refused` gets the reason once.
@@ -52,9 +56,10 @@ class BulkRefused(Exception):
     """The server refused a Bulk request as a whole; str() says how, for the write note."""
 
 
-Send = Callable[[bytes, int], Awaitable[list[dict[str, Any]]]]
-"""POST a BulkRequest (its JSON, and how many operations it holds); the answer's Operations.
-Raises BulkRefused, TargetError, TargetUnavailable."""
+Send = Callable[[bytes, int, Callable[[], bool]], Awaitable[list[dict[str, Any]] | None]]
+"""POST a BulkRequest (its JSON, how many operations it holds, and whether any of them is
+still wanted, asked when the request's turn comes); the answer's Operations, or None when it
+was not sent (none wanted any more). Raises BulkRefused, TargetError, TargetUnavailable."""
 Judge = Callable[["Operation", dict[str, Any]], str | None]
 """One operation's result as the id it gives (None for no id); raises TargetError when it failed."""
 
@@ -138,6 +143,8 @@ class Batcher:
         self._fresh = False  # an operation was queued since the flush callback was scheduled
         self._sending: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
+        self._refusals = 0  # TargetUnavailable answers so far: requests made before one stay unsent
+        self._refusal: TargetUnavailable | None = None
 
     @property
     def on(self) -> bool:
@@ -221,11 +228,11 @@ class Batcher:
         batch, self._queue, self._queued_bytes, self.references = self._queue, [], 0, 0
         self._merging.clear()
         if batch:
-            task = asyncio.ensure_future(self._send(batch))
+            task = asyncio.ensure_future(self._send(batch, self._refusals))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batch: list[Operation]) -> None:
+    async def _send(self, batch: list[Operation], era: int) -> None:
         try:
             if self.refused is not None:  # refused while this batch waited: each goes alone
                 await self._singly(batch)
@@ -241,17 +248,32 @@ class Batcher:
                 return
             # The operations were encoded one by one (their size counted): the request is them joined.
             body = HEAD + b",".join(op.encoded for op in sendable) + b"]}"
+
+            def wanted() -> bool:
+                """Asked when the request's turn comes: not after the target refused to go on
+                (an answer to another request), nor when every write was withdrawn (a stop)."""
+                return self._refusals == era and not all(op.result.done() for op in sendable)
+
             self.requests += 1
             try:
-                answers = await self.send(body, len(sendable))
+                answers = await self.send(body, len(sendable), wanted)
             except BulkRefused as refused:
                 if self.refused is None:
                     self.refused = str(refused)
                     self.on_refused(str(refused))
                 await self._singly(sendable)
                 return
+            if answers is None:  # not sent
+                self.requests -= 1
+                if self._refusal is not None and self._refusals != era:
+                    fail(batch, self._refusal)
+                return
             self._settle(sendable, answers)
-        except (TargetError, TargetUnavailable) as exc:
+        except TargetUnavailable as exc:
+            self._refusals += 1
+            self._refusal = exc
+            fail(batch, exc)
+        except TargetError as exc:
             fail(batch, exc)
         except asyncio.CancelledError:
             fail(batch, TargetError("Not written: the sync stopped before the target answered."))

@@ -311,6 +311,10 @@ async def bound_answer(response: httpx.Response) -> None:
     )
 
 
+class Withdrawn(Exception):
+    """A request not sent: what it carried was withdrawn while it waited for a slot."""
+
+
 class ScimTransport(BaseAsyncSCIMClient):
     """scim2-client over httpx, with an adaptive concurrency bound and 429/503 retries.
 
@@ -367,15 +371,20 @@ class ScimTransport(BaseAsyncSCIMClient):
         # Retry-After is honoured as a floor; a little jitter keeps clients from re-syncing.
         return float(asked + jittered * 0.1 if asked else jittered)
 
-    async def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def send_once(
+        self, method: str, url: str, *, wanted: Callable[[], bool] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One request in one of the pacer's slots, bounded as a whole by the client's timeout;
-        its answer tells the pacer how it went.
+        its answer tells the pacer how it went. `wanted` is asked once the slot is free: False
+        raises Withdrawn and nothing is sent (the writes it carried were withdrawn meanwhile).
 
         httpx times each read, not the request: an answer trickling in a byte at a time
         would hold the sync for as long as the server likes, so the whole exchange gets the
         same bound (docs/reliability.md, the trickle row).
         """
         async with self.pacer.slot() as ticket:
+            if wanted is not None and not wanted():
+                raise Withdrawn
             self.counters.requests += 1
             if method in WRITE_METHODS:
                 self.counters.writes += 1
@@ -579,18 +588,25 @@ class ScimTarget:
             "each write as a request of its own for the rest of the sync."
         )
 
-    async def _send_bulk(self, body: bytes, count: int) -> list[dict[str, Any]]:
-        """POST /Bulk; the answer's Operations. BulkRefused when Bulk is refused as a whole."""
+    async def _send_bulk(
+        self, body: bytes, count: int, wanted: Callable[[], bool]
+    ) -> list[dict[str, Any]] | None:
+        """`bulk.Send`: POST /Bulk; the answer's Operations, or None when nothing was sent
+        (withdrawn while waiting for a slot). BulkRefused when Bulk is refused as a whole."""
         doing = f"sending {count} writes in a SCIM Bulk request"
         headers = {"Content-Type": "application/scim+json"}
         try:
             # 429 refused before acting: sent again. A 503 may come after the target applied
             # some operations (creates are not idempotent), so it fails the writes instead.
             for attempt in range(1, self._scim.max_attempts + 1):
-                response = await self._scim.send_once("POST", "/Bulk", content=body, headers=headers)
+                response = await self._scim.send_once(
+                    "POST", "/Bulk", wanted=wanted, content=body, headers=headers
+                )
                 if response.status_code != 429 or attempt == self._scim.max_attempts:
                     break
                 await asyncio.sleep(self._scim.delay(attempt, response))
+        except Withdrawn:
+            return None
         except SCIMClientException as exc:
             notes = "; ".join(getattr(exc, "__notes__", [])) or str(exc)
             raise TargetError(f"Target failed while {doing}: {notes}") from exc

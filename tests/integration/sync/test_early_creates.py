@@ -206,3 +206,18 @@ async def test_a_token_refused_during_the_read_stops_the_sync_before_anything_is
         again = await run_sync(StaticSource(org(people)), target, spec(), outcome.ledger)
     assert again.phase == "Succeeded", again.message
     assert len(scim.users.resources) == 2 * REQUEST
+
+
+async def test_after_a_refusal_no_request_waiting_for_its_turn_is_sent(scim: WatchedScim) -> None:
+    # One request at a time: the second Bulk request of the read, and the second of apply,
+    # wait for the first, which meets a 401. Each waiting one is withdrawn, never sent.
+    people = [person(i) for i in range(2 * REQUEST)]
+    scim.refusing = True
+
+    async with ScimTarget(scim.url, scim.token, max_concurrency=1, retry_base=0.01) as target:
+        outcome = await run_sync(StaticSource(org(people)), target, spec(), Ledger.empty())
+
+    assert [entry.status for entry in scim.log if entry.path.endswith("/Bulk")] == [401, 401]
+    assert outcome.phase == "Failed"
+    assert {(i.action, i.result) for i in outcome.items} == {(Action.CREATE, Result.SKIPPED)}
+    assert scim.users.resources == {}
