@@ -133,6 +133,7 @@ TRANSFORMS_MESSAGE: Final = (
     "Google holds it) or from isAdmin (true or false)"
 )
 DUPLICATE_MESSAGE: Final = "each target attribute may be mapped once: remove the repeated target"
+OMITTED_MESSAGE: Final = "an attribute is either mapped or omitted: remove it from omit or from mappings"
 
 
 def is_custom_target(target: str) -> bool:
@@ -155,6 +156,16 @@ def custom_schema(source: str) -> str | None:
 class Transform(StrEnum):
     LOWERCASE = "Lowercase"
     LOCAL_PART = "LocalPart"
+
+
+class Omitted(StrEnum):
+    """A default attribute gwsync can leave out: neither sent nor compared (data minimisation)."""
+
+    DISPLAY_NAME = "displayName"
+    TITLE = "title"
+    DEPARTMENT = "department"
+    USER_TYPE = "userType"
+    PHOTOS = "photos"
 
 
 def _target_rule(text: str) -> str:
@@ -283,7 +294,13 @@ class Attributes(ApiModel):
                     "self.mappings.exists_one(n, n.target == m.target))",
                     DUPLICATE_MESSAGE,
                     ".mappings",
-                )
+                ),
+                cel(
+                    "!has(self.omit) || !has(self.mappings) || "
+                    "self.mappings.all(m, !(m.target in self.omit))",
+                    OMITTED_MESSAGE,
+                    ".omit",
+                ),
             ]
         }
     }
@@ -298,6 +315,16 @@ class Attributes(ApiModel):
         ),
     )
 
+    omit: list[Omitted] = Field(
+        default_factory=list,
+        max_length=len(Omitted),
+        description=(
+            "Default attributes gwsync neither sends nor compares, for apps that must not "
+            "hold them (data minimisation): displayName, title, department, userType, photos. "
+            "Values a target already holds stay as they are; clear them there if needed."
+        ),
+    )
+
     @field_validator("mappings")
     @classmethod
     def _unique_targets(cls, mappings: list[AttributeMapping]) -> list[AttributeMapping]:
@@ -307,6 +334,15 @@ class Attributes(ApiModel):
                 raise ValueError(f"{mapping.target} is mapped twice: {DUPLICATE_MESSAGE}")
             seen.add(mapping.target)
         return mappings
+
+    @field_validator("omit")
+    @classmethod
+    def _omitted_not_mapped(cls, omit: list[Omitted], info: ValidationInfo) -> list[Omitted]:
+        mapped = {mapping.target for mapping in info.data.get("mappings") or []}
+        for name in omit:
+            if name.value in mapped:
+                raise ValueError(f"{name.value} is mapped and omitted: {OMITTED_MESSAGE}")
+        return list(dict.fromkeys(omit))
 
 
 DEFAULT_MAPPINGS: Final = (
@@ -322,9 +358,16 @@ DEFAULT_MAPPINGS: Final = (
 
 
 def effective_mappings(attributes: Attributes | None) -> tuple[AttributeMapping, ...]:
-    """The defaults, each replaced by a mapping of the same target, then the added mappings."""
-    if attributes is None or not attributes.mappings:
+    """The defaults not omitted, each replaced by a mapping of the same target, then the added
+    mappings. The very DEFAULT_MAPPINGS only when nothing is mapped or omitted (its fast paths
+    compare photos too)."""
+    if attributes is None or not (attributes.mappings or attributes.omit):
         return DEFAULT_MAPPINGS
     given = {mapping.target: mapping for mapping in attributes.mappings}
-    defaults = tuple(given.pop(mapping.target, mapping) for mapping in DEFAULT_MAPPINGS)
+    left_out = set(attributes.omit)
+    defaults = [given.pop(m.target, m) for m in DEFAULT_MAPPINGS if m.target not in left_out]
     return (*defaults, *given.values())
+
+
+def omits_photos(attributes: Attributes | None) -> bool:
+    return attributes is not None and Omitted.PHOTOS in attributes.omit

@@ -32,6 +32,7 @@ from gwsync.api.attributes import (
     MANAGER,
     AttributeMapping,
     effective_mappings,
+    omits_photos,
 )
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
 from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
@@ -41,6 +42,7 @@ from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolv
 from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
 
 CASE_INSENSITIVE = frozenset({"userName", "emails"})
+PHOTOS = "photos"
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +382,8 @@ def plan_user(
             unchanged_item(person.primary_email, person.id, current.id, details), None, current.id
         )
     desired = desired_attributes(person, mapping.mappings)
+    if desired.photo is not None and PHOTOS not in mapping.fields:  # omitted (spec.attributes.omit)
+        desired = desired.with_value(PHOTOS, None)
     ref = mapping.managers.get(person.id)
     note = ref.note if ref is not None else ""
     if MANAGER in mapping.fields:
@@ -588,6 +592,8 @@ def plan_users(
                 adopting, current = True, unowned.pop(email)
         chosen.append((person, current, adopting, replaces))
     mapping = user_mapping(mappings, chosen, directory, target_users)
+    if omits_photos(spec.attributes):  # spec.attributes.omit: neither sent nor compared
+        mapping = replace(mapping, fields=tuple(f for f in mapping.fields if f != PHOTOS))
     # Steps made while Google was read (sync.early) hold when made from the same person and
     # target user (none: a create), by the same mapping: plan_user would make them again, equal.
     # A step already written then (its item no longer Planned: a create) is a fact, taken as is.

@@ -140,3 +140,41 @@ def test_a_custom_schema_source_names_its_schema() -> None:
     assert a.custom_schema("customSchemas.Employment.badge") == "Employment"
     assert a.custom_schema("phones[type=work].value") is None
     assert AttributeMapping(target="locale", constant="en").source is None
+
+
+def test_omitted_defaults_are_neither_mapped_nor_read(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["attributes"] = {"omit": ["title", "photos", "title"], "mappings": [GOOD[1]]}
+    assert validate(tmp_path, spec)[0] == 0
+    assert cel_refusals(defaulted(spec)) == []
+    attributes = Attributes.model_validate(spec["attributes"])
+    assert attributes.omit == [a.Omitted.TITLE, a.Omitted.PHOTOS]  # once each
+    targets = [m.target for m in effective_mappings(attributes)]
+    kept = ["emails", "name.givenName", "name.familyName", "displayName", "department", "userType"]
+    assert targets == [*kept, "name.middleName"]
+    assert a.omits_photos(attributes) and not a.omits_photos(None)
+    # Photos alone: the same mappings, but not the default tuple (whose fast paths compare photos).
+    photos = effective_mappings(Attributes.model_validate({"omit": ["photos"]}))
+    assert photos == a.DEFAULT_MAPPINGS and photos is not a.DEFAULT_MAPPINGS
+
+
+def test_an_attribute_mapped_and_omitted_is_refused(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["attributes"] = {"omit": ["title"], "mappings": [GOOD[0]]}
+    code, err = validate(tmp_path, spec)
+    assert code == 1
+    assert f"spec.attributes.omit: title is mapped and omitted: {a.OMITTED_MESSAGE}" in err
+    wire = defaulted_without_validation(spec)
+    wire["attributes"]["omit"] = ["title"]
+    assert cel_refusals(wire) == [a.OMITTED_MESSAGE]
+
+
+def test_only_default_attributes_can_be_omitted(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["attributes"] = {"omit": ["jobTitle"]}
+    code, err = validate(tmp_path, spec)
+    assert code == 1
+    assert err == (
+        "spec.attributes.omit[0]: Input should be 'displayName', 'title', 'department', 'userType' "
+        "or 'photos'\n1 problem(s) found in 1 file(s).\n"
+    )
