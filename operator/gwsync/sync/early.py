@@ -28,6 +28,7 @@ read removes nothing, and the users created while it went on are kept and report
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -40,7 +41,9 @@ from gwsync.sync.apply import outcome
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import supported_mappings
 from gwsync.sync.plan import Plan, Settled, UserMapping, UserStep, plan_user
-from gwsync.sync.ports import Batching, Target, TargetUnavailable, TargetUser
+from gwsync.sync.ports import Batching, Target, TargetError, TargetUnavailable, TargetUser
+
+log = logging.getLogger(__name__)
 
 Write = Callable[[list[UserStep]], None]
 """Takes the creates that may be written at once (on the reader's thread)."""
@@ -203,7 +206,10 @@ class EarlyCreates:
             return
         try:
             created = await self._target.create_users(desired)
-        except Exception:  # apply writes them, and reports what fails
+        except (TargetError, TargetUnavailable):  # apply writes them, and reports what fails
+            return
+        except Exception:  # a bug: logged; apply still writes them
+            log.exception("Handing %d creates to the target during the read failed", len(chunk))
             return
         self.handed += zip(chunk, created, strict=True)
         created[0].add_done_callback(self._answered)
