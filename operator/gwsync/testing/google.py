@@ -30,7 +30,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -803,11 +803,14 @@ def _filter_groups(groups: list[dict[str, Any]], query: str) -> list[dict[str, A
 
 @asynccontextmanager
 async def running_google_emulator(
-    org: Org, *, host: str = "127.0.0.1", port: int = 0
+    org: Org, *, host: str = "127.0.0.1", port: int = 0, middlewares: Sequence[Any] = ()
 ) -> AsyncIterator[GoogleEmulator]:
-    """Serve a GoogleEmulator on host:port (a free port by default) on the running loop."""
+    """Serve a GoogleEmulator on host:port (a free port by default) on the running loop;
+    `middlewares` (aiohttp's) go in front of it, as tests gate or watch requests."""
     emulator = GoogleEmulator(org)
-    runner = web.AppRunner(emulator.app(), access_log=None)
+    app = emulator.app()
+    app.middlewares.extend(middlewares)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

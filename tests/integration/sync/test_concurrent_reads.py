@@ -9,8 +9,7 @@ both were in flight at once. Read one after the other, the first would wait out 
 import asyncio
 import threading
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from gwsync.sources.google import GoogleDirectory
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
 from gwsync.targets.scim import ScimTarget
-from gwsync.testing.google import Fault, GoogleEmulator
+from gwsync.testing.google import Fault, GoogleEmulator, running_google_emulator
 from gwsync.testing.org import Org, OrgCustomer, OrgUser
 from gwsync.testing.scim import ScimServer, run_scim_server
 from gwsync.testing.threads import serving_in_thread
@@ -102,21 +101,6 @@ def acme() -> Org:
     return Org(customer=OrgCustomer(primary_domain="acme.com"), admins=[ADMIN], users=users)
 
 
-@asynccontextmanager
-async def gated_google(org: Org, gate: Gate) -> AsyncIterator[GoogleEmulator]:
-    emulator = GoogleEmulator(org)
-    app = emulator.app()
-    app.middlewares.append(gate.google)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    emulator.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield emulator
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 def gate() -> Gate:
     return Gate()
@@ -124,7 +108,9 @@ def gate() -> Gate:
 
 @pytest.fixture
 def google(gate: Gate) -> Iterator[GoogleEmulator]:
-    with serving_in_thread(lambda: gated_google(acme(), gate), "gated-google") as emulator:
+    with serving_in_thread(
+        lambda: running_google_emulator(acme(), middlewares=[gate.google]), "gated-google"
+    ) as emulator:
         yield emulator
 
 

@@ -7,8 +7,7 @@ seconds). Written only after the read, the creates would never come while the pa
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from gwsync.sources.google import GoogleDirectory
 from gwsync.sync.engine import SyncOutcome, run_sync
 from gwsync.sync.ledger import Ledger
 from gwsync.targets.scim import ScimTarget
-from gwsync.testing.google import Fault, GoogleEmulator
+from gwsync.testing.google import Fault, GoogleEmulator, running_google_emulator
 from gwsync.testing.lightscim import LightScim, ScimRefusal
 from gwsync.testing.memory import StaticSource
 from gwsync.testing.org import Org, OrgCustomer, OrgUser
@@ -78,21 +77,6 @@ def company() -> Org:
     return Org(customer=OrgCustomer(primary_domain="acme.com"), admins=[ADMIN], users=users)
 
 
-@asynccontextmanager
-async def gated_google(gate: Gate) -> AsyncIterator[GoogleEmulator]:
-    emulator = GoogleEmulator(company())
-    app = emulator.app()
-    app.middlewares.append(gate.google)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    emulator.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield emulator
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 def scim() -> Iterator[WatchedScim]:
     server = WatchedScim(bulk_max_operations=REQUEST)
@@ -107,7 +91,9 @@ def gate(scim: WatchedScim) -> Gate:
 
 @pytest.fixture
 def google(gate: Gate) -> Iterator[GoogleEmulator]:
-    with serving_in_thread(lambda: gated_google(gate), "gated-google") as emulator:
+    with serving_in_thread(
+        lambda: running_google_emulator(company(), middlewares=[gate.google]), "gated-google"
+    ) as emulator:
         yield emulator
 
 
