@@ -64,8 +64,8 @@ class EarlyPlan:
         self._write: Write | None = None
         self._everyone = spec.members.from_ is not MemberSource.GROUPS
         self._suspended = spec.members.include_suspended
-        self._names: set[str] = set()  # the target's userNames (casefolded) and externalIds
-        self._external: set[str] = set()
+        self._names: set[str] = set()  # the target's userNames, casefolded
+        self._external: set[str] = set()  # the externalIds the target's users carry
         self._written: set[str] = set()  # Google ids handed to `_write`
 
     def page(self, people: Sequence[Person]) -> None:
