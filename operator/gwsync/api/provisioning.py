@@ -499,6 +499,21 @@ class SyncLock(ApiModel):
     )
 
 
+class TargetAuthentication(ApiModel):
+    """When this object's SCIM token first authenticated at its current target.
+
+    Written by the operator only (tenants cannot write status): of several GoogleProvisionings
+    on one target, only those recorded here may hold it, and the first to authenticate does.
+    """
+
+    digest: str = Field(
+        description="sha256 of the normalized target URL and accountId the token authenticated at."
+    )
+    authenticated_at: datetime = Field(
+        description="When the target first accepted the token; cleared when it refuses it (401, 403)."
+    )
+
+
 class GoogleProvisioningStatus(ApiModel):
     """Observed state, written by the operator."""
 
@@ -525,6 +540,10 @@ class GoogleProvisioningStatus(ApiModel):
     ledger: LedgerStatus | None = Field(default=None, description="The ledger's location and size.")
     sync_lock: SyncLock | None = Field(
         default=None, description="Set while a sync runs: which operator process runs it."
+    )
+    target: TargetAuthentication | None = Field(
+        default=None,
+        description="When the SCIM token first authenticated at the current target (one active per target).",
     )
 
 

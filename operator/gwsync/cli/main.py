@@ -145,6 +145,15 @@ def run(
             "credentials. For emulators, tests and Private Service Connect.",
         ),
     ] = False,
+    cluster_wide_exclusivity: Annotated[
+        bool,
+        typer.Option(
+            "--cluster-wide-exclusivity",
+            help="One active GoogleProvisioning per SCIM target (URL and accountId) in the whole "
+            "cluster, not per namespace. Only one whose token authenticated at the target can hold it, "
+            "and tenants are never told the other's namespace or name.",
+        ),
+    ] = False,
 ) -> None:
     """Run the operator against the current kubeconfig or the in-cluster service account."""
     from datetime import timedelta
@@ -166,6 +175,7 @@ def run(
         allow_endpoint_overrides=allow_endpoint_overrides,
         lease=timedelta(seconds=sync_lease),
         keyless_accounts=keyless_accounts,
+        cluster_wide_exclusivity=cluster_wide_exclusivity,
     )
 
 

@@ -14,6 +14,7 @@
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack, cast
 
@@ -30,7 +31,7 @@ from gwsync.controller.conditions import (
     make_condition,
     merge_condition,
 )
-from gwsync.controller.exclusivity import Claim, active_holder
+from gwsync.controller.exclusivity import Claim, active_holder, authentication_time, inactive_message
 from gwsync.controller.locking import LEASE, held_by_another, process_identity, sync_lock, wall_clock
 from gwsync.controller.schedule import RETRY_BASE, next_sync
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
@@ -107,10 +108,13 @@ def acknowledgement(
 
 
 def claim_of(body: Mapping[str, Any]) -> Claim:
+    """The object's claim on its target, authenticated only by what the operator wrote in status."""
     meta, spec = body["metadata"], body.get("spec") or {}
     scim = (spec.get("target") or {}).get("scim") or {}
     created = str(meta.get("creationTimestamp", ""))
-    return Claim(meta["namespace"], meta["name"], created, scim.get("url", ""), scim.get("accountId"))
+    claim = Claim(meta["namespace"], meta["name"], created, scim.get("url", ""), scim.get("accountId"))
+    when = authentication_time(claim, body.get("status") or {}, meta.get("generation"))
+    return replace(claim, authenticated_at=when)
 
 
 def completion_status(
@@ -188,7 +192,8 @@ class HandlerOptions(TypedDict, total=False):
     the first Retry's delay. `allow_endpoint_overrides`: sync specs that send credentials to
     other endpoints than the defaults (controller/endpoints.py). `lease`: how long a dead
     process's sync lock holds. `keyless_accounts`: namespace (or `*`) -> the keyless service
-    accounts it may use.
+    accounts it may use. `cluster_wide_exclusivity`: one active integration per target in the
+    whole cluster, not per namespace (controller/exclusivity.py).
     """
 
     tick: float
@@ -196,6 +201,7 @@ class HandlerOptions(TypedDict, total=False):
     allow_endpoint_overrides: bool
     lease: timedelta
     keyless_accounts: Mapping[str, frozenset[str]]
+    cluster_wide_exclusivity: bool
 
 
 def register_provisioning_handlers(
@@ -215,6 +221,7 @@ def register_provisioning_handlers(
     allow_endpoint_overrides = options.get("allow_endpoint_overrides", False)
     lease = options.get("lease", LEASE)
     keyless_accounts = options.get("keyless_accounts", {})
+    cluster_wide_exclusivity = options.get("cluster_wide_exclusivity", False)
     me = process_identity()  # this process, as holder of sync locks (controller/locking.py)
 
     @kopf.on.resume(*RESOURCE, id="acknowledge", registry=registry)
@@ -285,15 +292,9 @@ def register_provisioning_handlers(
             )
             return
         mine = claim_of(body)
-        holder = active_holder(mine, claims.get(mine.target, []))
+        holder = active_holder(mine, claims.get(mine.target, []), cluster_wide=cluster_wide_exclusivity)
         if holder.key != mine.key:
-            account = f" (accountId {mine.account})" if mine.account else ""
-            message = (
-                f"GoogleProvisioning {holder.key} is already active for {mine.target_url}{account}; only "
-                "one provisioning integration may be active per target. Delete one of them, or, if they "
-                "provision different accounts served at the same URL, set a distinct "
-                "spec.target.scim.accountId on each."
-            )
+            message = inactive_message(mine, holder)
             await _write_conditions(
                 kube,
                 current,

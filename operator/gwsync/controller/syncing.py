@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from gwsync.api import constants as c
-from gwsync.api.provisioning import GoogleConnection, GoogleProvisioningSpec, LedgerStatus, SyncSummary
+from gwsync.api.provisioning import (
+    GoogleConnection,
+    GoogleProvisioningSpec,
+    LedgerStatus,
+    SyncSummary,
+    TargetAuthentication,
+)
 from gwsync.api.report import Action, ReportItem, Result, SyncReport, Trigger
 from gwsync.controller import metrics
 from gwsync.controller.endpoints import (
@@ -24,11 +30,13 @@ from gwsync.controller.endpoints import (
     check_keyless_account,
     check_spec_endpoints,
 )
+from gwsync.controller.exclusivity import target_digest
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import Owner
-from gwsync.kube.client import Kube, KubeApiError
+from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError
 from gwsync.kube.ledger import LedgerConflict, LedgerStore
 from gwsync.kube.secrets import SecretNotLabelled, SecretUnavailable, read_secret_value
+from gwsync.kube.status import patch_status
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
@@ -113,6 +121,34 @@ def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) 
 
 async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> ScimTarget:
     return target_for(spec, *await target_secrets(kube, namespace, spec))
+
+
+async def record_authentication(
+    kube: Kube, namespace: str, name: str, spec: GoogleProvisioningSpec, now: datetime
+) -> None:
+    """status.target: when the token first authenticated at this target (kept while it is the same).
+
+    Written as soon as the target accepted the token, before the sync goes on, so that a rival
+    created meanwhile sees the target held within a tick (controller/exclusivity.py).
+    """
+    digest = target_digest(spec.target.scim.url, spec.target.scim.account_id)
+
+    def change(current: dict[str, Any]) -> dict[str, Any] | None:
+        recorded = (current.get("status") or {}).get("target") or {}
+        if recorded.get("digest") == digest:
+            return None
+        return {"target": TargetAuthentication(digest=digest, authenticated_at=now).to_wire()}
+
+    await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+
+
+async def forget_authentication(kube: Kube, namespace: str, name: str) -> None:
+    """The target refused the token (401, 403): this object no longer holds it on that ground."""
+
+    def change(current: dict[str, Any]) -> dict[str, Any] | None:
+        return {"target": None} if (current.get("status") or {}).get("target") else None
+
+    await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
 
 
 def refuse_overrides(spec: GoogleProvisioningSpec, namespace: str, google_key: str | None) -> None:
@@ -214,7 +250,10 @@ async def run_provisioning_sync(
             try:
                 await target.check()
             except TargetUnavailable as exc:
+                if exc.status in (401, 403):
+                    await forget_authentication(kube, namespace, name)
                 raise SyncAborted(str(exc), condition=c.TARGET_REACHABLE, reason="TargetUnreachable") from exc
+            await record_authentication(kube, namespace, name, spec, clock())
             result.conditions[c.TARGET_REACHABLE] = ("True", "Reachable", f"{spec.target.scim.url} answers.")
             store = LedgerStore(kube, Owner.of(body), namespace)
             raw = await asyncio.to_thread(store.load)

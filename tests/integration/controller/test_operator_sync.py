@@ -199,13 +199,16 @@ async def test_one_active_provisioning_per_target(world: World) -> None:
     await world.create(world.provisioning("first"))
     await eventually(lambda: world.finished("first"))
     world.clock.now += timedelta(seconds=10)
-    await world.create(world.provisioning("second"))
+    second = world.provisioning("second")
+    spelling = world.scim.url.replace("/v2", "//%76%32/.")  # RFC 3986: the same target
+    second["spec"]["target"]["scim"]["url"] = spelling
+    await world.create(second)
 
     inactive = await eventually(lambda: world.condition("Active", "second"))
     assert inactive["status"] == "False"
     assert inactive["reason"] == "AnotherProvisioningActive"
     assert inactive["message"] == (
-        f"GoogleProvisioning {NS}/first is already active for {world.scim.url}; only one provisioning "
+        f"GoogleProvisioning {NS}/first is already active for {spelling}; only one provisioning "
         "integration may be active per target. Delete one of them, or, if they provision different "
         "accounts served at the same URL, set a distinct spec.target.scim.accountId on each."
     )
