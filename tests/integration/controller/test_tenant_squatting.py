@@ -6,6 +6,7 @@ it never authenticates, so it holds nothing, with or without `--cluster-wide-exc
 """
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from gwsync.api.constants import CREDENTIALS_LABEL, CREDENTIALS_LABEL_VALUE
 from gwsync.controller.exclusivity import target_digest
 from gwsync.testing.kube import PROVISIONINGS, REPORTS, SECRETS
 
-from .conftest import SCIM_TOKEN, World, eventually
+from .conftest import NS, SCIM_TOKEN, World, eventually
 
 THEIRS = "attacker"  # sorts before "default": under the old rule it won even a tie on creation time
 
@@ -80,3 +81,29 @@ async def test_a_squatter_in_another_namespace_does_not_block_a_tenant(
         )
     else:
         assert squatter_condition_is(world, "Active", "True")  # alone in its namespace
+
+
+async def test_a_holder_whose_token_is_refused_gives_the_target_up(world: World) -> None:
+    world.seed_secret("revoked", "token", "a-token-the-target-refuses")
+    await world.start()
+    await world.create(world.provisioning("first"))
+    await eventually(lambda: world.finished("first"))
+    recorded = world.status("first")["target"]
+    assert recorded == {"digest": target_digest(world.scim.url), "authenticatedAt": "2026-11-25T06:00:00Z"}
+    world.clock.now += timedelta(minutes=1)
+    await world.create(world.provisioning("second"))
+    await eventually(lambda: world.condition_is("Active", "False", "second"))
+
+    # The first one's token is revoked: its next read of the target is refused (401).
+    revoked = {"tokenSecretRef": {"name": "revoked", "key": "token"}}
+    request = {"gwsync.io/sync-requested-at": "2026-11-25T06:01:00Z"}
+    await world.patch("first", {"metadata": {"annotations": request}, "spec": {"target": {"scim": revoked}}})
+    await eventually(lambda: world.finished("first", count=2))
+    assert "target" not in world.status("first")
+
+    # Nobody holds the target now: the second goes ahead, authenticates, and holds it.
+    [report] = await eventually(lambda: world.finished("second"))
+    assert report["status"]["phase"] == "Succeeded", report["status"]
+    assert world.status("second")["target"]["authenticatedAt"] == "2026-11-25T06:01:00Z"
+    inactive = await eventually(lambda: world.condition_is("Active", "False", "first"))
+    assert inactive["message"].startswith(f"GoogleProvisioning {NS}/second is already active for ")
