@@ -216,6 +216,8 @@ async def test_one_active_provisioning_per_target(world: World) -> None:
     world.clock.now += timedelta(hours=25)
     await eventually(lambda: world.finished("first", count=2))
     assert world.reports("second") == []
+    # It holds the target since its token first authenticated there, not since its last sync.
+    assert world.status("first")["target"]["authenticatedAt"] == "2026-11-25T06:00:00Z"
 
     await world.delete("first")
     await eventually(lambda: world.finished("second"))
