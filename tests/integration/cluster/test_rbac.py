@@ -116,7 +116,11 @@ def test_a_missing_permission_is_named_in_a_condition_not_a_crash_loop(
     token = service_account(plane, ns, "lacking")
     cluster.apply(crippled, binding)
     try:
-        operator = cluster.start_operator(kubeconfig=plane.kubeconfig(tmp_path / "lacking", token=token))
+        # Priority 1: its ClusterRole goes before it stops, so it cannot take itself out of the
+        # peering and stays listed for a minute; no later operator (random priority above 1)
+        # may pause for it.
+        kubeconfig = plane.kubeconfig(tmp_path / "lacking", token=token)
+        operator = cluster.start_operator("--priority", "1", kubeconfig=kubeconfig)
         cluster.apply(cluster.provisioning())
         ready = eventually(lambda: cluster.condition_is("Ready", "False"), what="Ready=False")
         assert ready["reason"] == "PermissionDenied", ready
