@@ -70,9 +70,7 @@ def cluster() -> Iterator[None]:
 
 @pytest.mark.e2e
 def test_a_provisioning_syncs_on_a_real_cluster(cluster: None) -> None:
-    kubectl("apply", "-k", str(ROOT / "tests" / "e2e" / "overlay"))
-    # The ClusterKopfPeering object needs its CRD registered first: apply twice.
-    kubectl("apply", "-k", str(ROOT / "tests" / "e2e" / "overlay"))
+    kubectl("apply", "-k", str(ROOT / "tests" / "e2e" / "overlay"))  # once is enough
     kubectl("-n", NS, "rollout", "status", "deployment/gwsync", "--timeout=300s")
     key = kubectl("-n", NS, "exec", "deploy/gwsync", "-c", "google-emulator", "--", "cat", "/tmp/sa.json")
     kubectl("-n", NS, "create", "secret", "generic", "e2e-google", f"--from-literal=credentials.json={key}")

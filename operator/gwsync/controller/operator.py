@@ -23,10 +23,10 @@ import prometheus_client
 
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, HandlerOptions, register_provisioning_handlers
+from gwsync.controller.peering import PEERING_NAME, register_peering_handler
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
-PEERING_NAME = "gwsync"
 
 Flag = asyncio.Event | asyncio.Future[Any] | threading.Event | concurrent.futures.Future[Any] | None
 
@@ -70,7 +70,9 @@ def configure(settings: kopf.OperatorSettings, *, priority: int = 0) -> None:
     # Only warnings and errors from handler logs become Kubernetes Events; the operator posts
     # its own meaningful Events (SyncStarted, SyncFailed, ...) explicitly.
     settings.posting.level = logging.WARNING
-    # Two replicas must never both sync: the ClusterKopfPeering in manifests/ elects one.
+    # Two replicas must never both sync: the ClusterKopfPeering `gwsync` elects one. The
+    # operator creates it at start (controller/peering.py); not mandatory, so that an operator
+    # without the peering CRD (`--namespace`, a cluster without manifests/) still runs.
     settings.peering.name = PEERING_NAME
     settings.peering.clusterwide = True
     settings.peering.mandatory = False
@@ -111,6 +113,7 @@ def build_registry(
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
 
+    register_peering_handler(registry, kube=kube)
     register_provisioning_handlers(
         registry,
         clock=clock,

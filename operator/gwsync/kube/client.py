@@ -37,7 +37,7 @@ SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/servicea
 
 @dataclass(frozen=True)
 class Resource:
-    """A namespaced resource type, as its REST path names it."""
+    """A resource type, as its REST path names it (namespaced, except in the `*_cluster_scoped` calls)."""
 
     group: str  # "" for the core API
     version: str
@@ -231,6 +231,23 @@ class Kube:
                     _content_type=MERGE_PATCH,
                     **self._custom_args(resource),
                     **_RAW,
+                )
+            )
+
+    def get_cluster_scoped(self, resource: Resource, name: str) -> dict[str, Any]:
+        """A cluster-scoped custom object (the operator's ClusterKopfPeering)."""
+        with _translated(f"reading {resource.kind} {name}"):
+            return _json(
+                self._custom.get_cluster_custom_object(name=name, **self._custom_args(resource), **_RAW)
+            )
+
+    def create_cluster_scoped(self, resource: Resource, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a cluster-scoped custom object; KubeConflict when the name is taken."""
+        name = (body.get("metadata") or {}).get("name", "?")
+        with _translated(f"creating {resource.kind} {name}"):
+            return _json(
+                self._custom.create_cluster_custom_object(
+                    body=dict(body), **self._custom_args(resource), **_RAW
                 )
             )
 

@@ -194,7 +194,12 @@ class ControlPlane:
 
     # -- start and stop -----------------------------------------------------------------------------
 
-    def start(self) -> ControlPlane:
+    def start(self, *, controller_manager: bool = True) -> ControlPlane:
+        """Start etcd and kube-apiserver (ready when this returns), then kube-controller-manager.
+
+        Without ``controller_manager`` nothing garbage-collects, finalizes namespaces or
+        aggregates ClusterRoles: enough, and quicker, for what only needs the API server.
+        """
         self._write_pki()
         self.kubeconfig(self.admin_kubeconfig, token=self.admin_token, user="admin")
         self.servers = {
@@ -212,7 +217,8 @@ class ControlPlane:
             self.servers["etcd"].start()
             self._wait(f"http://127.0.0.1:{self.etcd_port}/health", "etcd", tls=False)
             self.start_apiserver()
-            self.servers["kube-controller-manager"].start()
+            if controller_manager:
+                self.servers["kube-controller-manager"].start()
         except BaseException:
             self.stop()
             raise
@@ -358,7 +364,10 @@ class ControlPlane:
         return [
             str(self.bin["kube-controller-manager"]),
             f"--kubeconfig={self.admin_kubeconfig}",
-            "--controllers=garbage-collector-controller,namespace-controller",
+            # Garbage collection and namespace deletion, and the aggregation that fills the
+            # built-in edit/view/admin ClusterRoles with the rules of labelled ones (tenant RBAC).
+            "--controllers=garbage-collector-controller,namespace-controller,"
+            "clusterrole-aggregation-controller",
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
             f"--secure-port={free_port()}",

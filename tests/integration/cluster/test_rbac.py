@@ -26,7 +26,7 @@ DOCUMENTED = {
     *(("", "events", v) for v in ("create", "patch")),
     *(("", "namespaces", v) for v in ("list", "watch")),
     *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")),
-    *(("kopf.dev", "clusterkopfpeerings", v) for v in ("get", "list", "watch", "patch")),
+    *(("kopf.dev", "clusterkopfpeerings", v) for v in ("get", "list", "watch", "create", "patch")),
 }
 
 
@@ -116,7 +116,11 @@ def test_a_missing_permission_is_named_in_a_condition_not_a_crash_loop(
     token = service_account(plane, ns, "lacking")
     cluster.apply(crippled, binding)
     try:
-        operator = cluster.start_operator(kubeconfig=plane.kubeconfig(tmp_path / "lacking", token=token))
+        # Priority 1: its ClusterRole goes before it stops, so it cannot take itself out of the
+        # peering and stays listed for a minute; no later operator (random priority above 1)
+        # may pause for it.
+        kubeconfig = plane.kubeconfig(tmp_path / "lacking", token=token)
+        operator = cluster.start_operator("--priority", "1", kubeconfig=kubeconfig)
         cluster.apply(cluster.provisioning())
         ready = eventually(lambda: cluster.condition_is("Ready", "False"), what="Ready=False")
         assert ready["reason"] == "PermissionDenied", ready
@@ -128,3 +132,72 @@ def test_a_missing_permission_is_named_in_a_condition_not_a_crash_loop(
         # The operator removes its finalizer only while it still has its (other) rights.
         kubectl(plane.admin_kubeconfig, "delete", "gprov/acme", "-n", ns, "--timeout=60s", check=False)
         kubectl(plane.admin_kubeconfig, "delete", "clusterrolebinding,clusterrole", name, check=False)
+
+
+# What the built-in roles let a tenant do with gwsync's kinds once manifests/tenant-rbac.yaml
+# is aggregated into them (docs/operations.md, "Tenants").
+GROUP = "provisioning.gwsync.io"
+TENANT_EDIT = {
+    *(
+        (GROUP, "googleprovisionings", v)
+        for v in ("get", "list", "watch", "create", "update", "patch", "delete")
+    ),
+    *((GROUP, "syncreports", v) for v in ("get", "list", "watch")),
+}
+TENANT_VIEW = {
+    (GROUP, resource, v)
+    for resource in ("googleprovisionings", "syncreports")
+    for v in ("get", "list", "watch")
+}
+
+
+def tenant(plane: ControlPlane, namespace: str, role: str, tmp_path: Path) -> tuple[str, Path]:
+    """A ServiceAccount bound to the built-in ClusterRole `role` in one namespace, as a team is."""
+    token = service_account(plane, namespace, role)
+    kubectl(
+        plane.admin_kubeconfig, "create", "rolebinding", role, "-n", namespace,
+        f"--clusterrole={role}", f"--serviceaccount={namespace}:{role}",
+    )  # fmt: skip
+    return token, plane.kubeconfig(tmp_path / role, token=token, user=role, namespace=namespace)
+
+
+def gwsync_rules(plane: ControlPlane, namespace: str, token: str) -> set[tuple[str, str, str]]:
+    return {rule for rule in granted(plane, namespace, token) if rule[0] == GROUP}
+
+
+def test_edit_creates_provisionings_and_reads_reports_and_view_only_reads(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    plane, ns = cluster.plane, cluster.namespace
+    edit_token, editor = tenant(plane, ns, "edit", tmp_path)
+    view_token, viewer = tenant(plane, ns, "view", tmp_path)
+    # The controller manager copies the labelled rules into edit and view asynchronously.
+    eventually(
+        lambda: gwsync_rules(plane, ns, edit_token) == TENANT_EDIT or None, what="edit's rules", seconds=30
+    )
+    eventually(
+        lambda: gwsync_rules(plane, ns, view_token) == TENANT_VIEW or None, what="view's rules", seconds=30
+    )
+
+    cluster.start_operator()
+    kubectl(editor, "create", "-f", "-", stdin=yaml.safe_dump(cluster.provisioning()))
+    [report] = cluster.wait_finished()
+    name = report["metadata"]["name"]
+    for reader in (editor, viewer):
+        assert name in kubectl(reader, "get", "sreport", "-o", "name").stdout
+        assert kubectl(reader, "get", "sreport", name, "-o", "jsonpath={.status.phase}").stdout == "Succeeded"
+        assert kubectl(reader, "get", "gprov", "acme", "-o", "name").stdout.strip() == (
+            f"googleprovisioning.{GROUP}/acme"
+        )
+
+    refused = kubectl(
+        viewer, "create", "-f", "-", check=False, stdin=yaml.safe_dump(cluster.provisioning("other"))
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("Error from server (Forbidden):"), refused.stderr
+    assert (
+        f'User "system:serviceaccount:{ns}:view" cannot create resource "googleprovisionings" '
+        f'in API group "{GROUP}" in the namespace "{ns}"'
+    ) in refused.stderr
+    annotate = kubectl(viewer, "annotate", "gprov/acme", "gwsync.io/sync-requested-at=now", check=False)
+    assert "cannot patch resource" in annotate.stderr, annotate.stderr

@@ -28,7 +28,32 @@ OPERATOR_RULES = {
     ("", "events"): {"create", "patch"},
     ("", "namespaces"): {"list", "watch"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
-    ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+    ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "create", "patch"},
+}
+# Tenants' rights on gwsync's kinds, aggregated into the built-in roles (docs/operations.md).
+TENANT_ROLES = {
+    "gwsync-edit": (
+        {"rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin"},
+        {
+            ("provisioning.gwsync.io", "googleprovisionings"): {
+                "get",
+                "list",
+                "watch",
+                "create",
+                "update",
+                "patch",
+                "delete",
+            },
+            ("provisioning.gwsync.io", "syncreports"): {"get", "list", "watch"},
+        },
+    ),
+    "gwsync-view": (
+        {"rbac.authorization.k8s.io/aggregate-to-view"},
+        {
+            ("provisioning.gwsync.io", "googleprovisionings"): {"get", "list", "watch"},
+            ("provisioning.gwsync.io", "syncreports"): {"get", "list", "watch"},
+        },
+    ),
 }
 
 
@@ -46,6 +71,21 @@ def rendered() -> list[dict[str, Any]]:
 
 def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [obj for obj in objects if obj["kind"] == kind]
+
+
+def named(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    [found] = [obj for obj in of_kind(objects, kind) if obj["metadata"]["name"] == name]
+    return found
+
+
+def rules_of(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    granted: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted.setdefault((group, resource), set()).update(rule["verbs"])
+    return granted
 
 
 def crd_schemas(objects: list[dict[str, Any]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -69,8 +109,9 @@ def validate(obj: dict[str, Any], objects: list[dict[str, Any]]) -> None:
 def test_the_base_renders_everything_the_operator_needs(rendered: list[dict[str, Any]]) -> None:
     names = sorted(f"{obj['kind']}/{obj['metadata']['name']}" for obj in rendered)
     assert names == [
-        "ClusterKopfPeering/gwsync",
         "ClusterRole/gwsync",
+        "ClusterRole/gwsync-edit",
+        "ClusterRole/gwsync-view",
         "ClusterRoleBinding/gwsync",
         "CustomResourceDefinition/clusterkopfpeerings.kopf.dev",
         "CustomResourceDefinition/googleprovisionings.provisioning.gwsync.io",
@@ -94,19 +135,35 @@ def test_examples_validate(example: Path, rendered: list[dict[str, Any]]) -> Non
         validate(obj, rendered)
 
 
+def test_one_apply_can_install_it_on_a_fresh_cluster(rendered: list[dict[str, Any]]) -> None:
+    # kubectl maps every object to a resource before it sends any: an object whose kind only a
+    # CRD of the same apply defines has no mapping on a fresh cluster, and the apply fails.
+    defined_here = {
+        (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+        for crd in of_kind(rendered, "CustomResourceDefinition")
+        for version in crd["spec"]["versions"]
+    }
+    assert [obj for obj in rendered if (obj["apiVersion"], obj["kind"]) in defined_here] == []
+
+
 def test_rbac_grants_exactly_what_the_operator_uses(rendered: list[dict[str, Any]]) -> None:
-    [role] = of_kind(rendered, "ClusterRole")
-    granted: dict[tuple[str, str], set[str]] = {}
-    for rule in role["rules"]:
-        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                granted.setdefault((group, resource), set()).update(rule["verbs"])
-    assert granted == OPERATOR_RULES
+    assert rules_of(named(rendered, "ClusterRole", "gwsync")) == OPERATOR_RULES
+
+
+@pytest.mark.parametrize("name", sorted(TENANT_ROLES))
+def test_tenant_roles_are_aggregated_into_the_built_in_ones(
+    name: str, rendered: list[dict[str, Any]]
+) -> None:
+    labels, rules = TENANT_ROLES[name]
+    role = named(rendered, "ClusterRole", name)
+    aggregated = {key for key, value in role["metadata"]["labels"].items() if key.startswith("rbac.")}
+    assert aggregated == labels
+    assert all(role["metadata"]["labels"][key] == "true" for key in labels)
+    assert rules_of(role) == rules
 
 
 def test_the_binding_is_for_the_deployment_service_account(rendered: list[dict[str, Any]]) -> None:
-    [binding] = of_kind(rendered, "ClusterRoleBinding")
+    [binding] = of_kind(rendered, "ClusterRoleBinding")  # the tenant roles are bound by administrators
     [deployment] = of_kind(rendered, "Deployment")
     account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
     assert binding["roleRef"] == {
