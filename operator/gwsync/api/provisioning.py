@@ -24,6 +24,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320)]
 MIN_INTERVAL = timedelta(hours=1)
 MAX_GRACE = timedelta(hours=8760)
+DEFAULT_MAX_RESOURCES = 200_000
+DEFAULT_MAX_PAGES = 20_000
 API_ENDPOINT_MESSAGE = "apiEndpoint must use https:// (plain http is allowed only for loopback addresses)"
 GRACE_MESSAGE = "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)"
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
@@ -124,6 +126,39 @@ class GoogleSource(ApiModel):
         return self
 
 
+class ListLimits(ApiModel):
+    """How far one listing of the target may go before gwsync gives up on it.
+
+    A target whose paging never ends (a cursor that comes back, pages that always bring new
+    ids) would otherwise be read until the operator runs out of memory. Each listing of /Users
+    or /Groups is counted on its own; going past a limit fails the sync before anything is
+    changed, with a message naming the limit and this field.
+    """
+
+    max_resources: int = Field(
+        default=DEFAULT_MAX_RESOURCES,
+        ge=1,
+        le=10_000_000,
+        description=(
+            "The most users (or groups) one listing of the target may return; past it the sync "
+            "fails, changing nothing. The default, 200000, is twice the 100,000-user organization "
+            "gwsync is sized for; a listing that large holds about 80 MiB in the operator, well "
+            "within its 512Mi memory limit. Raise it (and that limit) for a target that holds more."
+        ),
+    )
+    max_pages: int = Field(
+        default=DEFAULT_MAX_PAGES,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "The most pages one listing of the target may take; past it the sync fails, changing "
+            "nothing. The default, 20000, is maxResources' default in pages of 10 (targets page by "
+            "100 to 1000; gwsync asks 500), and bounds the requests a target paging one resource "
+            "at a time can draw. Raise it for a target that pages more finely."
+        ),
+    )
+
+
 class ScimTarget(ApiModel):
     """A SCIM 2.0 (RFC 7643/7644) service provider."""
 
@@ -166,6 +201,13 @@ class ScimTarget(ApiModel):
             "request, within its maxOperations and maxPayloadSize, each with its own result. A "
             "target that refuses Bulk is written one request per change for the rest of the "
             "sync, with a note. false: always one request per change."
+        ),
+    )
+    list_limits: ListLimits = Field(
+        default_factory=ListLimits,
+        description=(
+            "Bounds on each listing of the target's users and groups, so that a target whose "
+            "paging never ends fails the sync instead of exhausting the operator's memory."
         ),
     )
     account_id: str | None = Field(

@@ -176,6 +176,7 @@ def scim_target(request: LocalSync) -> ScimTarget:
         profile=scim.adapter_profile,
         bulk=scim.bulk,
         teams=request.manifest.spec.mapped_teams,
+        list_limits=scim.list_limits,
     )
 
 

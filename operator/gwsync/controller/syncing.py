@@ -108,6 +108,7 @@ def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) 
         profile=scim.adapter_profile,
         bulk=scim.bulk,
         teams=spec.mapped_teams,
+        list_limits=scim.list_limits,
     )
 
 
