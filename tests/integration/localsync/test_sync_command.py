@@ -264,14 +264,14 @@ def test_a_sync_past_its_timeout_stops_writing_and_exits_1(work: Workspace) -> N
     with fault_proxy_in_thread(base, "/v2") as proxy:
         proxy.inject(Hang(), method="POST", path="/Users", times=1)
         scim = {"maxConcurrency": 1, "bulk": False}
-        stalled = provisioning(proxy.url, syncTimeout="4s")
+        stalled = provisioning(proxy.url, syncTimeout="3s")
         stalled["spec"]["target"]["scim"].update(scim)
         work.manifest = work.write("stalled.yaml", yaml.safe_dump(stalled))
         result = work.run("sync")
         creates = [e for e in proxy.log if e.method == "POST"]  # the client is closed by now
     assert result.exit_code == 1
     assert flat(result.stdout).endswith(
-        "Failed: The sync did not finish within 4s (spec.syncTimeout) and was stopped: nothing more "
+        "Failed: The sync did not finish within 3s (spec.syncTimeout) and was stopped: nothing more "
         "was written, what it wrote before stays, and the next sync goes on from there; if a sync of "
         "this size needs longer, raise spec.syncTimeout."
     )
