@@ -1,11 +1,12 @@
 """Memory and requests of a SCIM listing that never ends, stopped by spec.target.scim.listLimits.
 
-    python bench/endless_listing.py [--users 200000] [--page-size 500] [--json OUT.json]
+    python bench/endless_listing.py [--users 200000] [--page-size 500] [--padding 0] [--json OUT.json]
 
 The target (`bench/serve.py scim --server endless`, in a process of its own) answers /Users
 with pages of `--page-size` users never seen before, for ever, as the hostile target of issue
 23 did (515 MB in 30 s before listings were bounded). gwsync lists it with the default limits,
-or with `--users` as maxResources, and must stop with the maxResources failure. What this
+or with `--users` as maxResources, and must stop with the maxResources failure; with
+`--padding N` each user carries N characters more, and the text budget stops it sooner. What this
 process holds is gwsync's listing alone: `peak_rss_mb` is what a listing stopped at the limit
 costs, against the Deployment's 512Mi. The floor is a bare httpx client asking the same pages
 one after the other, without reading the users.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import resource
 import time
 from typing import Any
@@ -55,31 +55,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=ListLimits().max_resources, help="maxResources")
     parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--padding", type=int, default=0, help="characters added to each user")
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args()
     limits = ListLimits(max_resources=args.users)
-    with Emulator("scim", "--server", "endless", "--page-size", str(args.page_size)) as scim:
+    serving = ["--server", "endless", "--page-size", str(args.page_size), "--padding", str(args.padding)]
+    with Emulator("scim", *serving) as scim:
         base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         message, seconds, requests = asyncio.run(listing(scim.url, scim.info["token"], limits))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        pages = math.ceil((args.users + 1) / args.page_size)
+        pages = requests
         floor_seconds = asyncio.run(floor(scim.url, scim.info["token"], pages, args.page_size))
     result: dict[str, Any] = {
         "name": "endless_listing",
         "users": args.users,
         "page_size": args.page_size,
+        "padding": args.padding,
         "seconds": round(seconds, 2),
         "floor_seconds": round(floor_seconds, 2),
         "ratio": round(seconds / floor_seconds, 2) if floor_seconds else None,
         "requests": requests,
-        "min_requests": pages,
+        "min_requests": pages,  # one request a page, as the floor: nothing asked twice
         "peak_rss_mb": round(peak),
         "rss_before_listing_mb": round(base_rss),
         "message": message,
     }
     print(
         f"{args.users} users in pages of {args.page_size}: stopped after {requests} requests "
-        f"(minimum {pages}) in {seconds:.1f} s (floor {floor_seconds:.1f} s); peak RSS {peak:.0f} MB "
+        f"(the floor asks as many) in {seconds:.1f} s (floor {floor_seconds:.1f} s); peak RSS {peak:.0f} MB "
         f"({base_rss:.0f} MB before the listing)\n{message}"
     )
     if args.json:

@@ -191,7 +191,7 @@ async def serve_endless_scim(args: argparse.Namespace) -> None:
     """gwsync.testing.endless_scim: a /Users listing whose startIndex pages always bring new users."""
     from gwsync.testing.endless_scim import EndlessScim
 
-    server = EndlessScim(args.token, "new-ids", page_size=args.page_size)
+    server = EndlessScim(args.token, "new-ids", page_size=args.page_size, padding=args.padding)
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"requests": server.list_requests, "writes": server.writes})
@@ -301,6 +301,9 @@ def main() -> None:
         type=int,
         default=0,
         help="scim (light): advertise Bulk with this maxOperations",
+    )
+    parser.add_argument(
+        "--padding", type=int, default=0, help="scim (endless): each user's displayName is this long"
     )
     args = parser.parse_args()
     if args.kind == "google":

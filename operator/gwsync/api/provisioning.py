@@ -142,10 +142,11 @@ class ListLimits(ApiModel):
         ge=1,
         le=10_000_000,
         description=(
-            "The most users (or groups) one listing of the target may return; past it the sync "
-            "fails, changing nothing. The default, 200000, is twice the 100,000-user organization "
-            "gwsync is sized for; a listing that large holds about 80 MiB in the operator, well "
-            "within its 512Mi memory limit. Raise it (and that limit) for a target that holds more."
+            "The most users (or groups) one listing of the target may return, and 256 times it "
+            "the characters of text they may keep; past either the sync fails, changing nothing. "
+            "The default, 200000, is twice the 100,000-user organization gwsync is sized for; a "
+            "listing stopped there holds about 80 MiB in the operator, well within its 512Mi "
+            "memory limit. Raise it (and that limit) for a target that holds more."
         ),
     )
     max_pages: int = Field(

@@ -38,9 +38,10 @@ What a real provider needs, and where it is handled:
   or paging looks broken, a sentence goes to `ScimTarget.notes` for the sync report.
   Every listing ends: cursor paging remembers each cursor of the listing and fails the read
   on one that comes back, or on a page of ids already read that still has a nextCursor; and
-  each listing may take at most spec.target.scim.listLimits' pages and resources
-  (`ListingBounds`), so pages that always bring new ids fail the read instead of filling the
-  operator's memory. Over the internet
+  each listing may take at most spec.target.scim.listLimits' pages and resources, and keep at
+  most TEXT_PER_RESOURCE characters of text per resource maxResources allows (`ListingBounds`),
+  so pages that always bring new ids, or users padded with huge values, fail the read instead
+  of filling the operator's memory. Over the internet
   each page is mostly waiting, so once a first page as long as asked has given totalResults,
   the pages it implies are asked ahead, `max_concurrency` at a time, and taken in order with
   the same rules (`Paging`); a page shorter than asked before the end drops the pages asked
@@ -900,7 +901,9 @@ class ScimTarget:
             )
             fresh = [r for r in listed_resources(page, endpoint) if str(r["id"]) not in found]
             bounds.hold(len(found) + len(fresh))
-            found.update((str(r["id"]), keep(r)) for r in fresh)
+            kept = [(str(r["id"]), keep(r)) for r in fresh]
+            bounds.keep(value for _, value in kept)
+            found.update(kept)
             next_cursor = page.get("nextCursor")
             if not next_cursor:
                 return list(found.values())
@@ -1315,16 +1318,23 @@ def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
 
 
 NEVER_ENDS = "the listing would never end; gwsync stopped reading it"
+TEXT_PER_RESOURCE = 256
+"""Characters of text one listing may keep, per resource maxResources allows: a user keeps
+about 300 (ids, names, title, department, a photo URL), so 100,000 of them keep about 30
+million, and the default budget (51 million) holds a hostile target that pads few users with
+huge values to about 50 MB, beside maxResources' 75 MB of minimal users."""
 
 
 class ListingBounds:
-    """One listing's pages and resources, held to spec.target.scim.listLimits: a target whose
-    paging never ends fails the read (a TargetError naming the limit and the field to raise)
-    instead of being read until the operator runs out of memory."""
+    """One listing's pages, resources and the text they keep, held to
+    spec.target.scim.listLimits: a target whose paging never ends fails the read (a TargetError
+    naming the limit and the field to raise) instead of being read until the operator runs out
+    of memory."""
 
     def __init__(self, url: str, endpoint: str, kind: str, limits: ListLimits) -> None:
         self.url, self.endpoint, self.kind, self.limits = url, endpoint, kind, limits
         self.pages = 0
+        self.text = 0
 
     def ask_page(self) -> None:
         """Count a page about to be asked; past maxPages, the read fails instead."""
@@ -1345,10 +1355,39 @@ class ListingBounds:
                 "really holds that many, raise spec.target.scim.listLimits.maxResources."
             )
 
+    def keep(self, kept: Iterable[object]) -> None:
+        """Count the text of resources kept; past maxResources' text budget, the read fails.
+
+        Counting resources alone does not bound memory: a target may pad each user with
+        megabytes of text (an answer is bounded, a listing's answers together are not)."""
+        self.text += sum(map(kept_text, kept))
+        budget = self.limits.max_resources * TEXT_PER_RESOURCE
+        if self.text > budget:
+            raise TargetError(
+                f"The SCIM target {self.url} listed {self.kind} at {self.endpoint} carrying more than "
+                f"{budget} characters, the most gwsync keeps from one listing ({TEXT_PER_RESOURCE} a "
+                "resource on average); if they really carry that much, raise "
+                "spec.target.scim.listLimits.maxResources."
+            )
+
     def broken(self, what: str, so: str = NEVER_ENDS) -> TargetError:
         """The read fails: the target's paging cannot be followed to a complete list."""
         answered = f"The SCIM target {self.url} answered {self.endpoint} page {self.pages}"
         return TargetError(f"{answered} {what}, so {so}.")
+
+
+def kept_text(kept: object) -> int:
+    """The characters a listed resource keeps, as `ScimTarget._list` keeps it."""
+    if isinstance(kept, TargetUser):
+        a = kept.attributes
+        values = (kept.id, a.user_name, a.external_id, a.given_name, a.family_name, a.display_name)
+        more = (a.title, a.department, a.user_type, a.photo, kept.modified)
+        email = len(a.email) if a.email and a.email is not a.user_name else 0  # kept once when equal
+        extra = sum(len(str(value)) for _, value in a.extra)
+        return sum(len(v) for v in (*values, *more) if v) + email + extra
+    if isinstance(kept, TargetGroup):
+        return len(kept.id) + len(kept.display_name) + sum(map(len, kept.members))
+    return len(str(kept))
 
 
 def cursor_digest(cursor: str) -> bytes:
@@ -1399,7 +1438,9 @@ class Paging(Generic[Kept]):
                 "its list cannot be read completely",
             )
         self.bounds.hold(len(self.found) + len(fresh))
-        self.found.update((str(r["id"]), self.keep(r)) for r in fresh)
+        kept = [(str(r["id"]), self.keep(r)) for r in fresh]
+        self.bounds.keep(value for _, value in kept)
+        self.found.update(kept)
         # A page shorter than an earlier one is the last, unless totalResults says there is
         # more (then one more page is asked: an empty answer settles it). A first page
         # shorter than `asked` proves nothing: the server may cap count without saying so.

@@ -8,9 +8,12 @@ Three ways a broken or hostile target keeps a reader going, each seen in the iss
 - `new-ids`: startIndex paging where every page is full of users never seen before, with
   `total` as totalResults (None: no totalResults), for ever.
 
+`padding`: each user also carries a displayName of that many characters (a target padding
+its users, so that few of them fill the reader's memory).
+
 Everything else is as small as gwsync's check needs: ServiceProviderConfig (cursor paging
 advertised for the cursor modes), the token checked on every request, and /Groups empty.
-Users are minimal (id, userName), so a benchmark measures the listing, not big answers.
+Users are otherwise minimal (id, userName), so a benchmark measures the listing, not big answers.
 `list_requests` counts the /Users list requests answered; nothing is ever written.
 """
 
@@ -36,11 +39,14 @@ CYCLE = {"": "A", "A": "B", "B": "A"}
 class EndlessScim:
     """The server: `app()` to serve, `url` once served, `list_requests` and `writes` to look at."""
 
-    def __init__(self, token: str, mode: Mode, *, page_size: int = 100, total: int | None = None) -> None:
+    def __init__(
+        self, token: str, mode: Mode, *, page_size: int = 100, total: int | None = None, padding: int = 0
+    ) -> None:
         self.token = token
         self.mode = mode
         self.page_size = page_size
         self.total = total
+        self.padding = "x" * padding
         self.list_requests = 0
         self.writes = 0
         self.url = ""
@@ -84,7 +90,7 @@ class EndlessScim:
             start = max(1, int(query.get("startIndex", 1)))
             with self._lock:
                 self.list_requests += 1
-            page: dict[str, Any] = {"Resources": users(start, count)}
+            page: dict[str, Any] = {"Resources": self.users(start, count)}
             if self.total is not None:
                 page["totalResults"] = self.total
             return scim_json({"schemas": [LIST_SCHEMA], "startIndex": start, **page})
@@ -93,10 +99,18 @@ class EndlessScim:
             self.list_requests += 1
             served = self.list_requests
         if self.mode == "cursor-cycle":  # new users on every page
-            body = {"Resources": users(1 + served * count, count), "nextCursor": CYCLE.get(cursor, "A")}
+            body = {"Resources": self.users(1 + served * count, count), "nextCursor": CYCLE.get(cursor, "A")}
         else:
-            body = {"Resources": users(1, count), "nextCursor": f"c{served}"}
+            body = {"Resources": self.users(1, count), "nextCursor": f"c{served}"}
         return scim_json({"schemas": [LIST_SCHEMA], **body})
+
+    def users(self, start: int, count: int) -> list[dict[str, Any]]:
+        """`count` users numbered from `start`: minimal, and padded when asked."""
+        padded = {"displayName": self.padding} if self.padding else {}
+        return [
+            {"schemas": [USER_SCHEMA], "id": f"u{n}", "userName": f"user{n}@endless.example", **padded}
+            for n in range(start, start + count)
+        ]
 
     async def _groups(self, request: web.Request) -> web.Response:
         return scim_json({"schemas": [LIST_SCHEMA], "totalResults": 0, "Resources": []})
@@ -117,14 +131,6 @@ class EndlessScim:
             yield self
         finally:
             await runner.cleanup()
-
-
-def users(start: int, count: int) -> list[dict[str, Any]]:
-    """`count` minimal users numbered from `start`."""
-    return [
-        {"schemas": [USER_SCHEMA], "id": f"u{n}", "userName": f"user{n}@endless.example"}
-        for n in range(start, start + count)
-    ]
 
 
 def scim_json(payload: dict[str, Any]) -> web.Response:

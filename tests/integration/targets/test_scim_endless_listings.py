@@ -72,3 +72,15 @@ async def test_pages_claiming_a_huge_total_stop_at_max_pages_even_when_asked_ahe
         "in one listing; if it really pages that finely, raise spec.target.scim.listLimits.maxPages."
     )
     assert requests <= 5 + 8  # the pages taken, and at most maxConcurrency asked ahead
+
+
+async def test_users_padded_with_huge_values_stop_at_the_text_budget() -> None:
+    # 20 users of 10,000 characters each pass maxResources=1000; their text does not.
+    with run_endless_scim("new-ids", page_size=20, padding=10_000) as scim:
+        message, requests = await failed_listing(scim, ListLimits(max_resources=1000))
+    assert message == (
+        f"The SCIM target {scim.url} listed users at /Users carrying more than 256000 characters, the "
+        "most gwsync keeps from one listing (256 a resource on average); if they really carry that "
+        "much, raise spec.target.scim.listLimits.maxResources."
+    )
+    assert requests == 2  # 200,000 characters, then 400,000
