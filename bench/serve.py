@@ -3,7 +3,7 @@
     python bench/serve.py google --users 20000 --groups 200 --latency-ms 100 [--rate-limit 50]
     python bench/serve.py google --people 5000 [--daily] --latency-ms 100
     python bench/serve.py scim --latency-ms 50 [--rate-limit 50] [--seed-people 5000 [--daily]]
-        [--server light|scim2-server]
+        [--server light|scim2-server|endless]
 
 Prints one JSON line on stdout (`url`, `control`, and what the benchmark needs: the Google
 service account key, admin and groups; the SCIM token and, when seeded, the ledger), then
@@ -187,6 +187,25 @@ async def serve_light_scim(args: argparse.Namespace) -> None:
     await asyncio.Event().wait()
 
 
+async def serve_endless_scim(args: argparse.Namespace) -> None:
+    """gwsync.testing.endless_scim: a /Users listing whose startIndex pages always bring new users."""
+    from gwsync.testing.endless_scim import EndlessScim
+
+    server = EndlessScim(args.token, "new-ids", page_size=args.page_size, padding=args.padding)
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"requests": server.list_requests, "writes": server.writes})
+
+    app = server.app()
+    app.router.add_get("/_bench/stats", stats)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.port).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    announce({"url": f"{base}/v2", "control": base, "token": args.token})
+    await asyncio.Event().wait()
+
+
 def serve_scim(args: argparse.Namespace) -> None:
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -271,7 +290,10 @@ def main() -> None:
     )
     parser.add_argument("--token", default="bench-scim-token")
     parser.add_argument(
-        "--server", choices=["light", "scim2-server"], default="light", help="scim: which server"
+        "--server",
+        choices=["light", "scim2-server", "endless"],
+        default="light",
+        help="scim: which server (endless: a listing that never ends, gwsync.testing.endless_scim)",
     )
     parser.add_argument("--page-size", type=int, default=500, help="scim (light): filter.maxResults")
     parser.add_argument(
@@ -280,11 +302,16 @@ def main() -> None:
         default=0,
         help="scim (light): advertise Bulk with this maxOperations",
     )
+    parser.add_argument(
+        "--padding", type=int, default=0, help="scim (endless): each user's displayName is this long"
+    )
     args = parser.parse_args()
     if args.kind == "google":
         asyncio.run(serve_google(args))
     elif args.server == "light":
         asyncio.run(serve_light_scim(args))
+    elif args.server == "endless":
+        asyncio.run(serve_endless_scim(args))
     else:
         serve_scim(args)
 

@@ -24,7 +24,11 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320)]
 MIN_INTERVAL = timedelta(hours=1)
 MAX_GRACE = timedelta(hours=8760)
+DEFAULT_MAX_RESOURCES = 200_000
+DEFAULT_MAX_PAGES = 20_000
 API_ENDPOINT_MESSAGE = "apiEndpoint must use https:// (plain http is allowed only for loopback addresses)"
+MIN_SYNC_TIMEOUT = timedelta(seconds=1)
+SYNC_TIMEOUT_MESSAGE = "syncTimeout must be at least 1s (Go duration syntax, e.g. 6h)"
 GRACE_MESSAGE = "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)"
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
 # Plain http only to a loopback host: localhost, 127.x.y.z or [::1], then a port, a path or the
@@ -124,6 +128,40 @@ class GoogleSource(ApiModel):
         return self
 
 
+class ListLimits(ApiModel):
+    """How far one listing of the target may go before gwsync gives up on it.
+
+    A target whose paging never ends (a cursor that comes back, pages that always bring new
+    ids) would otherwise be read until the operator runs out of memory. Each listing of /Users
+    or /Groups is counted on its own; going past a limit fails the sync before anything is
+    changed, with a message naming the limit and this field.
+    """
+
+    max_resources: int = Field(
+        default=DEFAULT_MAX_RESOURCES,
+        ge=1,
+        le=10_000_000,
+        description=(
+            "The most users (or groups) one listing of the target may return, and 256 times it "
+            "the characters of text they may keep; past either the sync fails, changing nothing. "
+            "The default, 200000, is twice the 100,000-user organization gwsync is sized for; a "
+            "listing stopped there holds about 80 MiB in the operator, well within its 512Mi "
+            "memory limit. Raise it (and that limit) for a target that holds more."
+        ),
+    )
+    max_pages: int = Field(
+        default=DEFAULT_MAX_PAGES,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "The most pages one listing of the target may take; past it the sync fails, changing "
+            "nothing. The default, 20000, is maxResources' default in pages of 10 (targets page by "
+            "100 to 1000; gwsync asks 500), and bounds the requests a target paging one resource "
+            "at a time can draw. Raise it for a target that pages more finely."
+        ),
+    )
+
+
 class ScimTarget(ApiModel):
     """A SCIM 2.0 (RFC 7643/7644) service provider."""
 
@@ -166,6 +204,13 @@ class ScimTarget(ApiModel):
             "request, within its maxOperations and maxPayloadSize, each with its own result. A "
             "target that refuses Bulk is written one request per change for the rest of the "
             "sync, with a note. false: always one request per change."
+        ),
+    )
+    list_limits: ListLimits = Field(
+        default_factory=ListLimits,
+        description=(
+            "Bounds on each listing of the target's users and groups, so that a target whose "
+            "paging never ends fails the sync instead of exhausting the operator's memory."
         ),
     )
     account_id: str | None = Field(
@@ -390,6 +435,18 @@ class History(ApiModel):
 class GoogleProvisioningSpec(ApiModel):
     """Desired provisioning from one Google Workspace organization to one SCIM target."""
 
+    model_config = {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.syncTimeout) || duration(self.syncTimeout) >= duration('1s')",
+                    SYNC_TIMEOUT_MESSAGE,
+                    ".syncTimeout",
+                )
+            ]
+        }
+    }
+
     google: GoogleSource = Field(description="The Google Workspace organization to read.")
     target: Target = Field(description="The system people are provisioned into.")
     members: Members = Field(default_factory=Members, description="Which users are provisioned.")
@@ -408,6 +465,30 @@ class GoogleProvisioningSpec(ApiModel):
     dry_run: bool = Field(default=False, description="Plan and report only; change nothing.")
     suspend: bool = Field(default=False, description="Stop scheduled syncs; a requested sync still runs.")
     history: History = Field(default_factory=History, description="SyncReport retention.")
+    sync_timeout: str = Field(
+        default="6h",
+        max_length=32,
+        pattern=DURATION_PATTERN,
+        description=(
+            "The longest one sync may run, Go duration syntax (6h, 90m); at least 1s. Past it the "
+            "sync is stopped and ends Failed: nothing more is written (what it wrote stays, and the "
+            "next sync picks it up) and the next sync may run. The default, 6h, is twice the 3 h an "
+            "initial sync of 100,000 users takes at a modest 10 requests a second (one create each, "
+            "without SCIM Bulk), and leaves most of the default 24h interval for retries."
+        ),
+    )
+
+    @field_validator("sync_timeout")
+    @classmethod
+    def _at_least_a_second(cls, text: str) -> str:
+        if parse_interval(text) < MIN_SYNC_TIMEOUT:
+            raise ValueError(f"syncTimeout {text} is too short: {SYNC_TIMEOUT_MESSAGE}")
+        return text
+
+    @property
+    def sync_deadline(self) -> timedelta:
+        """spec.syncTimeout as a duration."""
+        return parse_interval(self.sync_timeout)
 
     @property
     def mapped_teams(self) -> list[str] | None:

@@ -26,7 +26,7 @@ from gwsync.api.validation import validate_text
 from gwsync.kube.labels import provisioning_annotations, provisioning_labels
 from gwsync.kube.reports import format_duration, report_name
 from gwsync.sources.google import GoogleDirectory, directory_for
-from gwsync.sync.engine import SyncOutcome, run_sync
+from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import Ledger, LedgerError
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.targets.scim import ScimTarget
@@ -176,13 +176,26 @@ def scim_target(request: LocalSync) -> ScimTarget:
         profile=scim.adapter_profile,
         bulk=scim.bulk,
         teams=request.manifest.spec.mapped_teams,
+        list_limits=scim.list_limits,
     )
 
 
 async def _sync(request: LocalSync, source: GoogleDirectory, progress: Progress | None) -> SyncOutcome:
+    """The sync, within spec.syncTimeout: past it, a Failed outcome saying so (the state file
+    keeps the ledger's last checkpoint)."""
+    ledger = load_ledger(request.state)
+    try:
+        async with sync_deadline(request.manifest.spec):
+            return await _sync_within(request, source, progress, ledger)
+    except SyncTimedOut as exc:
+        return SyncOutcome("Failed", str(exc), ledger=ledger)
+
+
+async def _sync_within(
+    request: LocalSync, source: GoogleDirectory, progress: Progress | None, ledger: Ledger
+) -> SyncOutcome:
     spec = request.manifest.spec
     dry_run = request.dry_run or spec.dry_run
-    ledger = load_ledger(request.state)
     target = scim_target(request)
     try:
         try:

@@ -4,6 +4,8 @@ start the report → refuse endpoint overrides (controller/endpoints.py) → rea
 (each must opt in with its label) → connect both sides → load the ledger → run the engine
 (read → plan → guard → apply) → store items and ledger → finish the report → prune history.
 Every failure ends the report Failed with one sentence; nothing is removed from the target.
+All of it up to the report's end runs within spec.syncTimeout (engine.sync_deadline): past it
+the sync is stopped, its report ends Failed, and the handler releases the sync lock.
 The blocking Kubernetes and Google clients run in threads so the operator's loop stays free.
 """
 
@@ -38,7 +40,7 @@ from gwsync.kube.ledger import LedgerConflict, LedgerStore
 from gwsync.kube.secrets import SecretNotLabelled, SecretUnavailable, read_secret_value
 from gwsync.kube.status import patch_status
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
-from gwsync.sync.engine import run_sync
+from gwsync.sync.engine import SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.targets.scim import ScimTarget
@@ -116,6 +118,7 @@ def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) 
         profile=scim.adapter_profile,
         bulk=scim.bulk,
         teams=spec.mapped_teams,
+        list_limits=scim.list_limits,
     )
 
 
@@ -230,70 +233,84 @@ async def run_provisioning_sync(
     result = SyncResult(report=report, phase="Failed", message="")
     items: list[ReportItem] = []
     try:
-        refuse_unbound_keyless(spec, namespace, keyless_accounts or {})
-        if not allow_endpoint_overrides:
-            refuse_overrides(spec, namespace, None)
-        key = await google_key(kube, namespace, spec)
-        if not allow_endpoint_overrides:
-            refuse_overrides(spec, namespace, key)
-        token, ca_bundle = await target_secrets(kube, namespace, spec)
-        try:
-            source = directory_for(spec.google, key)
-            customer, domain = await asyncio.to_thread(source.check_connection)
-        except SourceUnavailable as exc:
-            reason = "GoogleAuthFailed" if isinstance(exc, GoogleAuthError) else "GoogleUnavailable"
-            raise SyncAborted(str(exc), condition=c.CONNECTED, reason=reason) from exc
-        result.google = GoogleConnection(customer_id=customer, primary_domain=domain, checked_at=clock())
-        result.conditions[c.CONNECTED] = ("True", "Connected", f"Connected to {domain} ({customer}).")
-        target = target_for(spec, token, ca_bundle)
-        try:
+        async with sync_deadline(spec):
+            refuse_unbound_keyless(spec, namespace, keyless_accounts or {})
+            if not allow_endpoint_overrides:
+                refuse_overrides(spec, namespace, None)
+            key = await google_key(kube, namespace, spec)
+            if not allow_endpoint_overrides:
+                refuse_overrides(spec, namespace, key)
+            token, ca_bundle = await target_secrets(kube, namespace, spec)
             try:
-                await target.check()
-            except TargetUnavailable as exc:
-                if exc.status in (401, 403):
-                    await forget_authentication(kube, namespace, name)
-                raise SyncAborted(str(exc), condition=c.TARGET_REACHABLE, reason="TargetUnreachable") from exc
-            await record_authentication(kube, namespace, name, spec, clock())
-            result.conditions[c.TARGET_REACHABLE] = ("True", "Reachable", f"{spec.target.scim.url} answers.")
-            store = LedgerStore(kube, Owner.of(body), namespace)
-            raw = await asyncio.to_thread(store.load)
-            ledger = Ledger.from_json(raw) if raw else Ledger.empty()
-            approved = await approved_removals(kube, namespace, meta.get("annotations") or {}, name)
-            saved: list[str] = []
+                source = directory_for(spec.google, key)
+                customer, domain = await asyncio.to_thread(source.check_connection)
+            except SourceUnavailable as exc:
+                reason = "GoogleAuthFailed" if isinstance(exc, GoogleAuthError) else "GoogleUnavailable"
+                raise SyncAborted(str(exc), condition=c.CONNECTED, reason=reason) from exc
+            result.google = GoogleConnection(customer_id=customer, primary_domain=domain, checked_at=clock())
+            result.conditions[c.CONNECTED] = ("True", "Connected", f"Connected to {domain} ({customer}).")
+            target = target_for(spec, token, ca_bundle)
+            try:
+                try:
+                    await target.check()
+                except TargetUnavailable as exc:
+                    if exc.status in (401, 403):
+                        await forget_authentication(kube, namespace, name)
+                    raise SyncAborted(
+                        str(exc), condition=c.TARGET_REACHABLE, reason="TargetUnreachable"
+                    ) from exc
+                await record_authentication(kube, namespace, name, spec, clock())
+                result.conditions[c.TARGET_REACHABLE] = (
+                    "True",
+                    "Reachable",
+                    f"{spec.target.scim.url} answers.",
+                )
+                store = LedgerStore(kube, Owner.of(body), namespace)
+                raw = await asyncio.to_thread(store.load)
+                ledger = Ledger.from_json(raw) if raw else Ledger.empty()
+                approved = await approved_removals(kube, namespace, meta.get("annotations") or {}, name)
+                saved: list[str] = []
 
-            async def checkpoint(current: Ledger) -> None:
-                if not spec.dry_run:
-                    saved[:] = await asyncio.to_thread(store.save, current.to_json())
+                async def checkpoint(current: Ledger) -> None:
+                    if not spec.dry_run:
+                        saved[:] = await asyncio.to_thread(store.save, current.to_json())
 
-            outcome = await run_sync(
-                source,
-                target,
-                spec,
-                ledger,
-                dry_run=spec.dry_run,
-                approved_removals=approved,
-                checkpoint=checkpoint,
-                approve_hint=approve_command(namespace, name, str(report.metadata["name"])),
+                outcome = await run_sync(
+                    source,
+                    target,
+                    spec,
+                    ledger,
+                    dry_run=spec.dry_run,
+                    approved_removals=approved,
+                    checkpoint=checkpoint,
+                    approve_hint=approve_command(namespace, name, str(report.metadata["name"])),
+                )
+                await checkpoint(outcome.ledger)
+            finally:
+                await target.aclose()
+                metrics.API_REQUESTS.labels("google").inc(source.counts.requests)
+                metrics.API_ERRORS.labels("google").inc(source.counts.errors)
+                metrics.API_REQUESTS.labels("scim").inc(target.counters.requests)
+                metrics.API_RETRIES.labels("scim").inc(target.counters.retries)
+            items = outcome.items
+            result.phase, result.message, result.summary = outcome.phase, outcome.message, outcome.summary
+            if outcome.target_unavailable is not None:
+                # The target stopped answering mid-sync (a revoked token): the items done so far
+                # and the checkpointed ledger stand, and the condition names the cause.
+                result.conditions[c.TARGET_REACHABLE] = (
+                    "False",
+                    "TargetUnreachable",
+                    outcome.target_unavailable,
+                )
+            result.ledger = LedgerStatus(
+                config_maps=saved, users=len(outcome.ledger.users), teams=len(outcome.ledger.teams)
             )
-            await checkpoint(outcome.ledger)
-        finally:
-            await target.aclose()
-            metrics.API_REQUESTS.labels("google").inc(source.counts.requests)
-            metrics.API_ERRORS.labels("google").inc(source.counts.errors)
-            metrics.API_REQUESTS.labels("scim").inc(target.counters.requests)
-            metrics.API_RETRIES.labels("scim").inc(target.counters.retries)
-        items = outcome.items
-        result.phase, result.message, result.summary = outcome.phase, outcome.message, outcome.summary
-        if outcome.target_unavailable is not None:
-            # The target stopped answering mid-sync (a revoked token): the items done so far
-            # and the checkpointed ledger stand, and the condition names the cause.
-            result.conditions[c.TARGET_REACHABLE] = ("False", "TargetUnreachable", outcome.target_unavailable)
-        result.ledger = LedgerStatus(
-            config_maps=saved, users=len(outcome.ledger.users), teams=len(outcome.ledger.teams)
-        )
     except SyncAborted as exc:
         result.message = str(exc)
         result.conditions[exc.condition] = ("False", exc.reason, str(exc))
+    except SyncTimedOut as exc:  # everything under way was cancelled: the report ends, the lock goes
+        log.warning("Sync of %s/%s stopped: %s", namespace, name, exc)
+        result.message = str(exc)
     except LedgerConflict as exc:
         result.message = f"{exc}."
     except SourceUnavailable as exc:

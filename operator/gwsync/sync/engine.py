@@ -9,10 +9,15 @@ removed (a partial read would look like departures): only creates nothing could 
 written by then, into a batching target (sync.early), and they are kept and reported; the
 target read it overlapped is cancelled and its result dropped. When both reads fail, the
 source's failure is the one reported, as when they ran one after the other.
+
+A whole sync has a deadline, spec.syncTimeout (`sync_deadline`, around what the controller and
+`gwsync sync` run): a target that stalls, or trickles its answers, cannot hold a sync (and its
+lock) for ever.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Iterable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
@@ -49,6 +54,35 @@ class SyncOutcome:
     target_unavailable: str | None = None
     """Set when the target refused to go on (TargetUnavailable: a refused token, a target gone):
     the one-sentence reason, for the TargetReachable=False condition. The sync is Failed."""
+
+
+class SyncTimedOut(Exception):
+    """The sync ran past spec.syncTimeout and was stopped; the message is the report's sentence."""
+
+
+@contextlib.asynccontextmanager
+async def sync_deadline(spec: GoogleProvisioningSpec) -> AsyncIterator[None]:
+    """Stop the block once spec.syncTimeout has passed: SyncTimedOut.
+
+    Everything under way is cancelled, so nothing planned is written after the deadline: the
+    requests in flight are dropped and apply's writes not sent yet are never sent (the creates
+    handed over during the read too, sync.early). What was written before stays, as after a
+    killed process: the ledger holds it up to its last checkpoint, and the next sync adopts the
+    rest by externalId. A blocking read in a thread (Google's) cannot be cancelled: it ends on
+    its own, and what it returns is dropped.
+    """
+    limit = asyncio.timeout(spec.sync_deadline.total_seconds())
+    try:
+        async with limit:
+            yield
+    except TimeoutError:
+        if not limit.expired():  # a timeout of its own inside the block, not the deadline
+            raise
+        raise SyncTimedOut(
+            f"The sync did not finish within {spec.sync_timeout} (spec.syncTimeout) and was stopped: "
+            "nothing more was written, what it wrote before stays, and the next sync goes on from "
+            "there; if a sync of this size needs longer, raise spec.syncTimeout."
+        ) from None
 
 
 async def run_sync(

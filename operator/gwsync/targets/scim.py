@@ -32,8 +32,16 @@ What a real provider needs, and where it is handled:
   list stops on an empty page, or on a page shorter than an earlier one once the ids read
   reach totalResults (a first page shorter than the count asked is not "short": providers
   cap count silently, so one more page is asked). A page holding only ids already read
-  (startIndex ignored) stops it too. When totalResults and what was read disagree, or paging
-  looks broken, a sentence goes to `ScimTarget.notes` for the sync report. Over the internet
+  (startIndex ignored) stops it too: with a note when the target gives no totalResults, as a
+  failed read when totalResults counts more than was read (the rest cannot be reached, and a
+  list cut short must not be planned against). When totalResults and what was read disagree,
+  or paging looks broken, a sentence goes to `ScimTarget.notes` for the sync report.
+  Every listing ends: cursor paging remembers each cursor of the listing and fails the read
+  on one that comes back, or on a page of ids already read that still has a nextCursor; and
+  each listing may take at most spec.target.scim.listLimits' pages and resources, and keep at
+  most TEXT_PER_RESOURCE characters of text per resource maxResources allows (`ListingBounds`),
+  so pages that always bring new ids, or users padded with huge values, fail the read instead
+  of filling the operator's memory. Over the internet
   each page is mostly waiting, so once a first page as long as asked has given totalResults,
   the pages it implies are asked ahead, `max_concurrency` at a time, and taken in order with
   the same rules (`Paging`); a page shorter than asked before the end drops the pages asked
@@ -64,6 +72,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import email.utils
+import hashlib
 import json
 import logging
 import random
@@ -90,6 +99,7 @@ from gwsync.api.attributes import (
     phone_target,
     split_custom,
 )
+from gwsync.api.provisioning import ListLimits
 from gwsync.sync.ports import (
     TargetError,
     TargetGroup,
@@ -438,11 +448,13 @@ class ScimTarget:
         profile: str = "auto",
         teams: Iterable[str] | None = None,
         bulk: bool = True,
+        list_limits: ListLimits | None = None,
     ) -> None:
         """`profile`: "auto" (from ServiceProviderConfig), "generic" or "aws-identity-center".
         `teams`: the display names of the mapped teams, when known; on a target whose groups
         come without members (AWS), only those groups' members are read (each costs requests).
-        `bulk`: use SCIM Bulk when the target advertises it (spec.target.scim.bulk)."""
+        `bulk`: use SCIM Bulk when the target advertises it (spec.target.scim.bulk).
+        `list_limits`: the pages and resources one listing may take (spec.target.scim.listLimits)."""
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         self.profile = profile
@@ -451,6 +463,7 @@ class ScimTarget:
         self._member_values: dict[str, str] = {}  # user id -> how groups name it, when not by id
         self.url = url.rstrip("/")
         self.bulk = bulk
+        self.list_limits = list_limits or ListLimits()
         self.max_concurrency = max_concurrency
         self._batcher: Batcher | None = None
         self._creating: dict[asyncio.Future[Any], Operation] = {}  # create_user's task -> its Bulk op
@@ -834,7 +847,7 @@ class ScimTarget:
                 f"listing {endpoint}",
             )
 
-        paging = Paging(endpoint, f"{resource_type.lower()}s", keep)
+        paging = Paging(endpoint, f"{resource_type.lower()}s", keep, self._bounds(endpoint, resource_type))
         going = paging.take(await fetch(1))
         planned = iter(paging.starts_ahead(asked))
         ahead: dict[int, asyncio.Future[Any]] = {}
@@ -862,10 +875,18 @@ class ScimTarget:
         filter: str | None,
         count: int,
     ) -> list[Kept]:
-        """RFC 9865 cursor paging: `cursor` empty first, then each answer's `nextCursor`."""
+        """RFC 9865 cursor paging: `cursor` empty first, then each answer's `nextCursor`.
+
+        Every cursor of the listing is remembered (a digest of it, whatever its length): one
+        that comes back would loop forever, so it fails the read. So does a page bringing no
+        resource not already read while a nextCursor says there is more, unless totalResults
+        says everything is read."""
+        bounds = self._bounds(endpoint, resource_type)
         found: dict[str, Kept] = {}
         cursor = ""
+        seen = {cursor_digest(cursor)}
         while True:
+            bounds.ask_page()
             page = await self._call(
                 self._scim.query(
                     resource_type,
@@ -878,11 +899,27 @@ class ScimTarget:
                 ),
                 f"listing {endpoint}",
             )
-            found.update((str(r["id"]), keep(r)) for r in listed_resources(page, endpoint))
+            fresh = [r for r in listed_resources(page, endpoint) if str(r["id"]) not in found]
+            bounds.hold(len(found) + len(fresh))
+            kept = [(str(r["id"]), keep(r)) for r in fresh]
+            bounds.keep(value for _, value in kept)
+            found.update(kept)
             next_cursor = page.get("nextCursor")
-            if not next_cursor or next_cursor == cursor:
+            if not next_cursor:
                 return list(found.values())
+            if not fresh:
+                reported = page.get("totalResults")
+                if isinstance(reported, int) and not isinstance(reported, bool) and len(found) >= reported:
+                    return list(found.values())  # a last page with a needless nextCursor
+                raise bounds.broken(f"with only {bounds.kind} already read, yet with a nextCursor for more")
+            digest = cursor_digest(str(next_cursor))
+            if digest in seen:
+                raise bounds.broken("with a nextCursor it had already given in this listing")
+            seen.add(digest)
             cursor = str(next_cursor)
+
+    def _bounds(self, endpoint: str, resource_type: str) -> ListingBounds:
+        return ListingBounds(self.url, endpoint, f"{resource_type.lower()}s", self.list_limits)
 
     def _note(self, topic: str, notes: list[str]) -> None:
         """Replace the notes kept under `topic` (so listing twice does not repeat them)."""
@@ -1280,35 +1317,130 @@ def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
     return created_id(location.rstrip("/").rsplit("/", 1)[-1], operation.doing)
 
 
+NEVER_ENDS = "the listing would never end; gwsync stopped reading it"
+TEXT_PER_RESOURCE = 256
+"""Characters of text one listing may keep, per resource maxResources allows: a user keeps
+about 300 (ids, names, title, department, a photo URL), so 100,000 of them keep about 30
+million, and the default budget (51 million) holds a hostile target that pads few users with
+huge values to about 50 MB, beside maxResources' 75 MB of minimal users."""
+
+
+class ListingBounds:
+    """One listing's pages, resources and the text they keep, held to
+    spec.target.scim.listLimits: a target whose paging never ends fails the read (a TargetError
+    naming the limit and the field to raise) instead of being read until the operator runs out
+    of memory."""
+
+    def __init__(self, url: str, endpoint: str, kind: str, limits: ListLimits) -> None:
+        self.url, self.endpoint, self.kind, self.limits = url, endpoint, kind, limits
+        self.pages = 0
+        self.text = 0
+
+    def ask_page(self) -> None:
+        """Count a page about to be asked; past maxPages, the read fails instead."""
+        if self.pages >= self.limits.max_pages:
+            raise TargetError(
+                f"The SCIM target {self.url} needed more than {self.limits.max_pages} pages to list "
+                f"{self.endpoint}, the most gwsync reads in one listing; if it really pages that "
+                "finely, raise spec.target.scim.listLimits.maxPages."
+            )
+        self.pages += 1
+
+    def hold(self, count: int) -> None:
+        """`count` resources about to be kept; past maxResources, the read fails instead."""
+        if count > self.limits.max_resources:
+            raise TargetError(
+                f"The SCIM target {self.url} listed more than {self.limits.max_resources} "
+                f"{self.kind} at {self.endpoint}, the most gwsync reads in one listing; if it "
+                "really holds that many, raise spec.target.scim.listLimits.maxResources."
+            )
+
+    def keep(self, kept: Iterable[object]) -> None:
+        """Count the text of resources kept; past maxResources' text budget, the read fails.
+
+        Counting resources alone does not bound memory: a target may pad each user with
+        megabytes of text (an answer is bounded, a listing's answers together are not)."""
+        self.text += sum(map(kept_text, kept))
+        budget = self.limits.max_resources * TEXT_PER_RESOURCE
+        if self.text > budget:
+            raise TargetError(
+                f"The SCIM target {self.url} listed {self.kind} at {self.endpoint} carrying more than "
+                f"{budget} characters, the most gwsync keeps from one listing ({TEXT_PER_RESOURCE} a "
+                "resource on average); if they really carry that much, raise "
+                "spec.target.scim.listLimits.maxResources."
+            )
+
+    def broken(self, what: str, so: str = NEVER_ENDS) -> TargetError:
+        """The read fails: the target's paging cannot be followed to a complete list."""
+        answered = f"The SCIM target {self.url} answered {self.endpoint} page {self.pages}"
+        return TargetError(f"{answered} {what}, so {so}.")
+
+
+def kept_text(kept: object) -> int:
+    """The characters a listed resource keeps, as `ScimTarget._list` keeps it."""
+    if isinstance(kept, TargetUser):
+        a = kept.attributes
+        values = (kept.id, a.user_name, a.external_id, a.given_name, a.family_name, a.display_name)
+        more = (a.title, a.department, a.user_type, a.photo, kept.modified)
+        email = len(a.email) if a.email and a.email is not a.user_name else 0  # kept once when equal
+        extra = sum(len(str(value)) for _, value in a.extra)
+        return sum(len(v) for v in (*values, *more) if v) + email + extra
+    if isinstance(kept, TargetGroup):
+        return len(kept.id) + len(kept.display_name) + sum(map(len, kept.members))
+    return len(str(kept))
+
+
+def cursor_digest(cursor: str) -> bytes:
+    """What is remembered of a cursor: a target may send long ones, a listing many of them."""
+    return hashlib.blake2b(cursor.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class Paging(Generic[Kept]):
     """A startIndex listing read page after page: what was found, and whether to go on."""
 
-    def __init__(self, endpoint: str, kind: str, keep: Callable[[dict[str, Any]], Kept]) -> None:
-        self.endpoint, self.kind, self.keep = endpoint, kind, keep
+    def __init__(
+        self, endpoint: str, kind: str, keep: Callable[[dict[str, Any]], Kept], bounds: ListingBounds
+    ) -> None:
+        self.endpoint, self.kind, self.keep, self.bounds = endpoint, kind, keep, bounds
         self.found: dict[str, Kept] = {}
         self.start, self.pages, self.largest, self.first = 1, 0, 0, 0
         self.reported: int | None = None
         self._notes: list[str] = []
+        bounds.ask_page()  # the first page
 
     def take(self, page: Any) -> bool:
-        """Add the page asked at `start`; False when the list is over (see the module docstring)."""
+        """Add the page asked at `start`; False when the list is over (see the module docstring).
+
+        A TargetError when the list cannot end well: a page of resources all read already while
+        totalResults counts more (the target ignores startIndex, the rest cannot be reached),
+        or more pages or resources than spec.target.scim.listLimits allows."""
         self.pages += 1
         resources = listed_resources(page, self.endpoint)
-        if self.reported is None and isinstance(page.get("totalResults"), int):
-            self.reported = page["totalResults"]
+        reported = page.get("totalResults")
+        if self.reported is None and isinstance(reported, int) and not isinstance(reported, bool):
+            self.reported = reported
         if self.pages == 1:
             self.first = len(resources)
         fresh = [r for r in resources if str(r["id"]) not in self.found]
         if resources and not fresh:
-            if self.reported is not None and len(self.found) >= self.reported:
+            if self.reported is None:
+                self._notes.append(
+                    f"The target answered {self.endpoint} page {self.pages} (startIndex={self.start}) with "
+                    f"{self.kind} already read, so it ignores startIndex; gwsync stopped after "
+                    f"{len(self.found)} {self.kind} and the list may be incomplete."
+                )
+                return False
+            if len(self.found) >= self.reported:
                 return False  # everything the target counts is read: it just fitted in one page
-            self._notes.append(
-                f"The target answered {self.endpoint} page {self.pages} (startIndex={self.start}) with "
-                f"{self.kind} already read, so it ignores startIndex; gwsync stopped after "
-                f"{len(self.found)} {self.kind} and the list may be incomplete."
+            raise self.bounds.broken(
+                f"(startIndex={self.start}) with only {self.kind} already read, though it counts "
+                f"{self.reported} and {len(self.found)} were read: it ignores startIndex",
+                "its list cannot be read completely",
             )
-            return False
-        self.found.update((str(r["id"]), self.keep(r)) for r in fresh)
+        self.bounds.hold(len(self.found) + len(fresh))
+        kept = [(str(r["id"]), self.keep(r)) for r in fresh]
+        self.bounds.keep(value for _, value in kept)
+        self.found.update(kept)
         # A page shorter than an earlier one is the last, unless totalResults says there is
         # more (then one more page is asked: an empty answer settles it). A first page
         # shorter than `asked` proves nothing: the server may cap count without saying so.
@@ -1317,6 +1449,7 @@ class Paging(Generic[Kept]):
             return False
         self.largest = max(self.largest, len(resources))
         self.start += len(resources)
+        self.bounds.ask_page()  # the next page (perhaps asked ahead already)
         return True
 
     def starts_ahead(self, asked: int) -> range:

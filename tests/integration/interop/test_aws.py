@@ -18,6 +18,7 @@ import pytest
 
 from gwsync.sync.engine import run_sync
 from gwsync.sync.ledger import Ledger
+from gwsync.sync.ports import TargetError
 from gwsync.targets.scim import ScimTarget
 from gwsync.testing.aws_scim import AwsIdentityCenter, Throttle, aws_identity_center_in_thread
 from gwsync.testing.memory import StaticSource
@@ -142,18 +143,19 @@ async def test_unscoped_reads_ask_for_every_groups_members() -> None:
 
 
 async def test_without_the_profile_paging_breaks_and_gwsync_says_so() -> None:
-    """Treated as a generic SCIM server, AWS's ignored startIndex ends the list at 100 users."""
+    """Treated as a generic SCIM server, AWS's ignored startIndex cannot reach past 100 users,
+    while its totalResults counts 150: the read fails rather than plan against a list cut short."""
     with aws_identity_center_in_thread() as aws:
         for n in range(150):
             call(aws, "POST", "/Users", user(f"u{n}@acme.com"))
         async with ScimTarget(aws.url, aws.token, profile="generic") as target:
-            users = await target.list_users()
-        assert len(users) == 100
-        assert target.notes == [
-            "The target answered /Users page 2 (startIndex=101) with users already read, so it ignores "
-            "startIndex; gwsync stopped after 100 users and the list may be incomplete.",
-            "The target reported totalResults=150 for /Users but 100 users were read; gwsync used all 100.",
-        ]
+            with pytest.raises(TargetError) as failure:
+                await target.list_users()
+        assert str(failure.value) == (
+            f"The SCIM target {aws.url} answered /Users page 2 (startIndex=101) with only users already "
+            "read, though it counts 150 and 100 were read: it ignores startIndex, so its list cannot "
+            "be read completely."
+        )
         async with ScimTarget(aws.url, aws.token) as target:
             assert len(await target.list_users()) == 150 and target.notes == []
             assert target.write_notes == [

@@ -11,6 +11,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from gwsync.cli.main import app
+from gwsync.testing.faults import Hang, fault_proxy_in_thread
 from gwsync.testing.google import google_emulator_in_thread
 from gwsync.testing.org import Org, sample_org
 from gwsync.testing.orggen import next_day
@@ -255,3 +256,23 @@ def test_a_key_file_that_is_not_a_key_is_named(work: Workspace) -> None:
         "client_email, private_key, token_uri); download a new JSON key in the Google Cloud console and put "
         "it in place of this one."
     )
+
+
+def test_a_sync_past_its_timeout_stops_writing_and_exits_1(work: Workspace) -> None:
+    # One create at a time, and the first never answers: the other 37 are never sent.
+    base = work.scim.url.removesuffix("/v2")
+    with fault_proxy_in_thread(base, "/v2") as proxy:
+        proxy.inject(Hang(), method="POST", path="/Users", times=1)
+        scim = {"maxConcurrency": 1, "bulk": False}
+        stalled = provisioning(proxy.url, syncTimeout="3s")
+        stalled["spec"]["target"]["scim"].update(scim)
+        work.manifest = work.write("stalled.yaml", yaml.safe_dump(stalled))
+        result = work.run("sync")
+        creates = [e for e in proxy.log if e.method == "POST"]  # the client is closed by now
+    assert result.exit_code == 1
+    assert flat(result.stdout).endswith(
+        "Failed: The sync did not finish within 3s (spec.syncTimeout) and was stopped: nothing more "
+        "was written, what it wrote before stays, and the next sync goes on from there; if a sync of "
+        "this size needs longer, raise spec.syncTimeout."
+    )
+    assert [e.outcome for e in creates] == ["hung"]

@@ -87,6 +87,10 @@ CASES = {
         _broken("deprovision.gracePeriod", "8761h"),
         "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)",
     ),
+    "sync timeout under a second": (
+        _broken("syncTimeout", "500ms"),
+        "syncTimeout must be at least 1s (Go duration syntax, e.g. 6h)",
+    ),
     "plain http": (
         _broken("target.scim.url", "http://scim.example.com"),
         "url must use https:// (plain http is allowed only for loopback addresses)",
@@ -140,3 +144,10 @@ def test_a_grace_period_that_is_no_go_duration_is_refused_with_the_field_named()
         GoogleProvisioningSpec.model_validate(_broken("deprovision.gracePeriod", "3 days"))
     schema = SCHEMA["properties"]["deprovision"]["properties"]["gracePeriod"]
     assert schema["pattern"] == r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+
+
+def test_a_sync_timeout_defaults_to_6h_and_a_short_one_passes_both() -> None:
+    assert defaulted(SPEC)["syncTimeout"] == "6h"
+    spec = _broken("syncTimeout", "1s")
+    assert cel_refusals(spec) == []
+    assert GoogleProvisioningSpec.model_validate(spec).sync_deadline.total_seconds() == 1

@@ -66,6 +66,21 @@ def test_an_interval_under_an_hour_is_refused(tmp_path: Path) -> None:
     ) in err
 
 
+def test_a_sync_timeout_under_a_second_and_a_list_limit_of_zero_are_refused(tmp_path: Path) -> None:
+    target = {"scim": {**SPEC["target"]["scim"], "listLimits": {"maxPages": 0}}}
+    path = _write(tmp_path, "bad.yaml", provisioning({**SPEC, "syncTimeout": "10ms", "target": target}))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert (
+        f"{path}: GoogleProvisioning default/acme: spec.syncTimeout: syncTimeout 10ms is too short: "
+        "syncTimeout must be at least 1s (Go duration syntax, e.g. 6h)"
+    ) in err
+    assert (
+        f"{path}: GoogleProvisioning default/acme: spec.target.scim.listLimits.maxPages: Input should "
+        "be greater than or equal to 1"
+    ) in err
+
+
 def test_a_team_mapped_twice_is_refused(tmp_path: Path) -> None:
     mappings = [
         {"team": "Engineering", "groups": ["eng@acme.com"]},
