@@ -24,9 +24,11 @@ import prometheus_client
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, HandlerOptions, register_provisioning_handlers
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
+from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE, LedgerKeyUnavailable, ensure_ledger_key
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
 PEERING_NAME = "gwsync"
+log = logging.getLogger(__name__)
 
 Flag = asyncio.Event | asyncio.Future[Any] | threading.Event | concurrent.futures.Future[Any] | None
 
@@ -110,6 +112,17 @@ def build_registry(
             )
         # The kubernetes client resolves kubeconfig or the in-cluster service account.
         return kopf.login_via_client(**kwargs)
+
+    key_namespace = options.get("operator_namespace", DEFAULT_OPERATOR_NAMESPACE)
+
+    @kopf.on.startup(registry=registry)
+    async def create_ledger_key(**_: Any) -> None:
+        """The ledger signing key exists before the first sync needs it (kube/ledger_key.py).
+        Each sync reads it again, so a failure here is a warning, not a stop."""
+        try:
+            await asyncio.to_thread(ensure_ledger_key, kube, key_namespace)
+        except LedgerKeyUnavailable as exc:
+            log.warning("%s; each sync tries again and says so on its LedgerVerified condition.", exc)
 
     register_provisioning_handlers(
         registry,

@@ -30,6 +30,8 @@ OPERATOR_RULES = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
 }
+# In the operator's own namespace only: creating the ledger signing key (Secret gwsync-ledger-key).
+OPERATOR_NAMESPACE_RULES = {("", "secrets"): {"create"}}
 
 
 kubectl = kubectl_path
@@ -77,6 +79,8 @@ def test_the_base_renders_everything_the_operator_needs(rendered: list[dict[str,
         "CustomResourceDefinition/syncreports.provisioning.gwsync.io",
         "Deployment/gwsync",
         "Namespace/gwsync",
+        "Role/gwsync-ledger-key",
+        "RoleBinding/gwsync-ledger-key",
         "ServiceAccount/gwsync",
     ]
 
@@ -94,19 +98,28 @@ def test_examples_validate(example: Path, rendered: list[dict[str, Any]]) -> Non
         validate(obj, rendered)
 
 
-def test_rbac_grants_exactly_what_the_operator_uses(rendered: list[dict[str, Any]]) -> None:
-    [role] = of_kind(rendered, "ClusterRole")
+def rules_of(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     granted: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
         assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 granted.setdefault((group, resource), set()).update(rule["verbs"])
-    assert granted == OPERATOR_RULES
+    return granted
+
+
+def test_rbac_grants_exactly_what_the_operator_uses(rendered: list[dict[str, Any]]) -> None:
+    [role] = of_kind(rendered, "ClusterRole")
+    assert rules_of(role) == OPERATOR_RULES
+    [namespaced] = of_kind(rendered, "Role")
+    [deployment] = of_kind(rendered, "Deployment")
+    assert namespaced["metadata"]["namespace"] == deployment["metadata"]["namespace"] == "gwsync"
+    assert rules_of(namespaced) == OPERATOR_NAMESPACE_RULES
 
 
 def test_the_binding_is_for_the_deployment_service_account(rendered: list[dict[str, Any]]) -> None:
     [binding] = of_kind(rendered, "ClusterRoleBinding")
+    [namespaced] = of_kind(rendered, "RoleBinding")
     [deployment] = of_kind(rendered, "Deployment")
     account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
     assert binding["roleRef"] == {
@@ -114,7 +127,20 @@ def test_the_binding_is_for_the_deployment_service_account(rendered: list[dict[s
         "kind": "ClusterRole",
         "name": "gwsync",
     }
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "gwsync"}]
+    assert namespaced["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "gwsync-ledger-key",
+    }
+    for bound in (binding, namespaced):
+        assert bound["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "gwsync"}]
+
+
+def test_the_operator_is_told_its_own_namespace(rendered: list[dict[str, Any]]) -> None:
+    [deployment] = of_kind(rendered, "Deployment")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    assert env["GWSYNC_OPERATOR_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
 
 
 def test_the_operator_runs_non_root_on_a_read_only_root_filesystem(rendered: list[dict[str, Any]]) -> None:
