@@ -1,6 +1,7 @@
 """A ledger an older gwsync wrote (no signature) is ignored once, said gently, and signed anew."""
 
 import asyncio
+import base64
 from datetime import timedelta
 
 from gwsync.kube.blobs import Owner
@@ -45,3 +46,21 @@ async def test_an_unsigned_ledger_is_ignored_reported_and_replaced_by_a_signed_o
         "The ledger carries the operator's signature.",
     )
     assert len(world.events("LedgerRejected")) == 1
+
+
+async def test_without_a_usable_key_the_sync_fails_before_changing_anything(world: World) -> None:
+    metadata = {"name": "gwsync-ledger-key", "namespace": "gwsync"}
+    world.kube.seed(SECRETS, {"metadata": metadata, "data": {"key": base64.b64encode(b"too short").decode()}})
+    await world.start()
+    await world.create(world.provisioning())
+
+    [report] = await eventually(world.finished)
+
+    message = (
+        "Secret gwsync/gwsync-ledger-key holds no key of 32 bytes or more under key; delete it and the "
+        "operator creates a new one (each ledger is then ignored once, and signed anew by its next sync)"
+    )
+    assert (report["status"]["phase"], report["status"]["message"]) == ("Failed", message)
+    condition = await eventually(lambda: world.condition_is("LedgerVerified", "False"))
+    assert (condition["reason"], condition["message"]) == ("LedgerKeyUnavailable", message)
+    assert world.scim.users() == []
