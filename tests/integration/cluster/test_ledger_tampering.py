@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gwsync.kube.client import CONFIG_MAPS, SECRETS, KubeApiError, connect
+from gwsync.kube.client import CONFIG_MAPS, SECRETS, Kube, KubeApiError, connect
 from gwsync.testing.org import OrgUser
 
 from .conftest import OPERATOR_NAMESPACE, Cluster, eventually
@@ -28,7 +29,7 @@ MALLORY = OrgUser(
 GONE = ("100000000000000000077", "100000000000000000078")  # Google ids no longer in Google
 
 
-def tenant_kube(cluster: Cluster, tmp_path: Path) -> Any:
+def tenant_kube(cluster: Cluster, tmp_path: Path) -> Kube:
     """A client of a ServiceAccount bound to a Role that may write ConfigMaps and nothing else."""
     ns = cluster.namespace
     role = {
@@ -58,7 +59,7 @@ def tenant_kube(cluster: Cluster, tmp_path: Path) -> Any:
     return connect(kubeconfig=cluster.plane.kubeconfig(tmp_path / "tenant", token=token, namespace=ns))
 
 
-def rewrite_ledger(kube: Any, namespace: str, change: Any) -> list[str]:
+def rewrite_ledger(kube: Kube, namespace: str, change: Callable[[dict[str, Any]], None]) -> list[str]:
     """Decompress the ledger ConfigMap, edit its JSON, and write it back in place (labels,
     annotations and generation kept): what a tenant with `kubectl edit configmap` can do."""
     [config_map] = kube.list(CONFIG_MAPS, namespace, {"gwsync.io/store": "ledger"})
@@ -95,6 +96,7 @@ def test_a_ledger_rewritten_by_a_tenant_changes_nothing_in_the_target(
         document["users"].update(zip(GONE, planted, strict=True))  # leavers -> accounts never created
 
     tampered = rewrite_ledger(tenant, cluster.namespace, plant)
+    tenant.close()
     cluster.google.org = cluster.google.org.model_copy(update={"users": [*cluster.google.org.users, MALLORY]})
     cluster.request_sync()
     second = cluster.wait_finished(count=2)[-1]
