@@ -49,7 +49,8 @@ CONNECTED: Final = "Connected"
 TARGET_REACHABLE: Final = "TargetReachable"
 ACTIVE: Final = "Active"
 CONFIGURATION_PENDING: Final = "ConfigurationPending"
-CONDITION_TYPES: Final = (READY, CONNECTED, TARGET_REACHABLE, ACTIVE, CONFIGURATION_PENDING)
+LEDGER_VERIFIED: Final = "LedgerVerified"
+CONDITION_TYPES: Final = (READY, CONNECTED, TARGET_REACHABLE, ACTIVE, CONFIGURATION_PENDING, LEDGER_VERIFIED)
 
 # Condition reasons.
 AWAITING_FIRST_SYNC: Final = "AwaitingFirstSync"
@@ -57,6 +58,11 @@ ANOTHER_PROVISIONING_ACTIVE: Final = "AnotherProvisioningActive"
 PERMISSION_DENIED: Final = "PermissionDenied"
 SECRET_NOT_LABELLED: Final = "SecretNotLabelled"
 ENDPOINT_OVERRIDE_REFUSED: Final = "EndpointOverrideRefused"
+# The ledger (issue 23): LedgerVerified's reasons, and the Warning Event of a ledger ignored.
+LEDGER_UNSIGNED: Final = "LedgerUnsigned"
+LEDGER_SIGNATURE_MISMATCH: Final = "LedgerSignatureMismatch"
+LEDGER_KEY_UNAVAILABLE: Final = "LedgerKeyUnavailable"
+LEDGER_REJECTED: Final = "LedgerRejected"
 
 DEFAULT_GOOGLE_ENDPOINT: Final = "https://admin.googleapis.com/"
 DEFAULT_GOOGLE_TOKEN_URI: Final = "https://oauth2.googleapis.com/token"

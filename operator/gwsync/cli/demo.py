@@ -185,6 +185,7 @@ def run_demo(
                     namespaces=[namespace],
                     tick=0.2,
                     allow_endpoint_overrides=True,
+                    operator_namespace=namespace,  # the ledger key too: there may be no gwsync namespace
                 )
             )
         except RuntimeError as exc:

@@ -2,7 +2,9 @@
 
 The GoogleProvisioning comes from a YAML file, the secrets from local files, and the ledger
 from a `--state` file (created when missing, rewritten after every apply step, so an
-interrupted run loses nothing that re-adoption by externalId would not recover).
+interrupted run loses nothing that re-adoption by externalId would not recover). The state file
+is signed with a key derived from the SCIM token (sync.ledger.state_file_key): one that does not
+verify (edited, an older gwsync's, another token's) is ignored with a warning, as if missing.
 `--directory-file` serves an organization snapshot (DESIGN §6) through the Google emulator,
 so the whole path, the real Google client included, runs without a Google account.
 """
@@ -27,13 +29,18 @@ from gwsync.kube.labels import provisioning_annotations, provisioning_labels
 from gwsync.kube.reports import format_duration, report_name
 from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
-from gwsync.sync.ledger import Ledger, LedgerError
+from gwsync.sync.ledger import Ledger, LedgerError, Verdict, read_state, signed_state, state_file_key
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.targets.scim import ScimTarget
 from gwsync.testing.google import google_emulator_in_thread
 from gwsync.testing.org import OrgError, load_org
 
 Progress = Callable[[str, int, int], None]
+Warn = Callable[[str], None]
+IGNORED = (
+    "so it is ignored: users are matched by externalId only and teams by name, and the next state "
+    "saved is signed."
+)
 
 
 class LocalSyncError(Exception):
@@ -98,24 +105,42 @@ def load_manifest(path: Path) -> Manifest:
     return Manifest(path, str(metadata["name"]), str(metadata.get("namespace") or "default"), spec)
 
 
-def load_ledger(state: Path | None) -> Ledger:
+def load_ledger(state: Path | None, key: bytes, warn: Warn | None = None) -> Ledger:
+    """The ledger of the state file when its signature verifies; else none, and `warn` says why."""
     if state is None or not state.exists():
         return Ledger.empty()
     try:
-        return Ledger.from_json(state.read_bytes())
+        ledger, verdict = read_state(state.read_bytes(), key)
     except LedgerError as exc:
         raise LocalSyncError(f"State file {state}: {exc}") from None
     except OSError as exc:
         raise LocalSyncError(f"State file {state} cannot be read: {exc.strerror}.") from None
+    if verdict is Verdict.SIGNED:
+        return ledger
+    if warn is not None:
+        warn(state_warning(state, verdict))
+    return Ledger.empty()
 
 
-def save_ledger(state: Path, ledger: Ledger) -> None:
+def state_warning(state: Path, verdict: Verdict) -> str:
+    if verdict is Verdict.UNSIGNED:
+        return (
+            f"State file {state} is not signed (a gwsync from before ledger signing, or a person, wrote "
+            f"it), {IGNORED}"
+        )
+    return (
+        f"State file {state} does not match its signature (it was changed by hand, or signed with another "
+        f"SCIM token), {IGNORED}"
+    )
+
+
+def save_ledger(state: Path, ledger: Ledger, key: bytes) -> None:
     """Replace the state file atomically: a crash leaves the old or the new, never half."""
     state.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{state.name}.", dir=state.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(ledger.to_json())
+            out.write(signed_state(ledger, key))
         os.replace(temporary, state)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -159,7 +184,7 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
     yield reader
 
 
-def scim_target(request: LocalSync) -> ScimTarget:
+def scim_token(request: LocalSync) -> str:
     scim = request.manifest.spec.target.scim
     if request.scim_token_file is None:
         raise LocalSyncError(
@@ -169,6 +194,11 @@ def scim_target(request: LocalSync) -> ScimTarget:
     token = _read(request.scim_token_file, "The SCIM token file").strip()
     if not token:
         raise LocalSyncError(f"The SCIM token file {request.scim_token_file} is empty.")
+    return token
+
+
+def scim_target(request: LocalSync, token: str) -> ScimTarget:
+    scim = request.manifest.spec.target.scim
     return ScimTarget(
         scim.url,
         token,
@@ -180,23 +210,32 @@ def scim_target(request: LocalSync) -> ScimTarget:
     )
 
 
-async def _sync(request: LocalSync, source: GoogleDirectory, progress: Progress | None) -> SyncOutcome:
+async def _sync(
+    request: LocalSync, source: GoogleDirectory, progress: Progress | None, warn: Warn | None
+) -> SyncOutcome:
     """The sync, within spec.syncTimeout: past it, a Failed outcome saying so (the state file
     keeps the ledger's last checkpoint)."""
-    ledger = load_ledger(request.state)
+    token = scim_token(request)
+    key = state_file_key(token)
+    ledger = load_ledger(request.state, key, warn)
     try:
         async with sync_deadline(request.manifest.spec):
-            return await _sync_within(request, source, progress, ledger)
+            return await _sync_within(request, source, progress, ledger, token, key)
     except SyncTimedOut as exc:
         return SyncOutcome("Failed", str(exc), ledger=ledger)
 
 
 async def _sync_within(
-    request: LocalSync, source: GoogleDirectory, progress: Progress | None, ledger: Ledger
+    request: LocalSync,
+    source: GoogleDirectory,
+    progress: Progress | None,
+    ledger: Ledger,
+    token: str,
+    key: bytes,
 ) -> SyncOutcome:
     spec = request.manifest.spec
     dry_run = request.dry_run or spec.dry_run
-    target = scim_target(request)
+    target = scim_target(request, token)
     try:
         try:
             await target.check()
@@ -210,7 +249,7 @@ async def _sync_within(
 
         async def checkpoint(current: Ledger) -> None:
             if request.state is not None and not dry_run:
-                await asyncio.to_thread(save_ledger, request.state, current)
+                await asyncio.to_thread(save_ledger, request.state, current, key)
 
         outcome = await run_sync(
             source,
@@ -229,15 +268,18 @@ async def _sync_within(
         await target.aclose()
 
 
-def run_local_sync(request: LocalSync, progress: Progress | None = None) -> SyncOutcome:
-    """Run one sync; LocalSyncError for anything the person can fix before it starts."""
+def run_local_sync(
+    request: LocalSync, progress: Progress | None = None, warn: Warn | None = None
+) -> SyncOutcome:
+    """Run one sync; LocalSyncError for anything the person can fix before it starts. `warn`
+    gets the sentence saying a state file was ignored."""
     with ExitStack() as stack:
         try:
             source = stack.enter_context(google_source(request))
             source.check_connection()
         except SourceUnavailable as exc:
             raise LocalSyncError(str(exc)) from None
-        return asyncio.run(_sync(request, source, progress))
+        return asyncio.run(_sync(request, source, progress, warn))
 
 
 def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime) -> dict[str, Any]:

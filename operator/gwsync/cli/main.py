@@ -135,6 +135,14 @@ def run(
             "specs naming an account not bound here are refused.",
         ),
     ] = None,
+    operator_namespace: Annotated[
+        str,
+        typer.Option(
+            envvar="GWSYNC_OPERATOR_NAMESPACE",
+            help="The namespace the operator runs in (the Deployment sets it from the pod's): it keeps "
+            "the key that signs every ledger there, in Secret gwsync-ledger-key, created when missing.",
+        ),
+    ] = "gwsync",
     allow_endpoint_overrides: Annotated[
         bool,
         typer.Option(
@@ -176,6 +184,7 @@ def run(
         lease=timedelta(seconds=sync_lease),
         keyless_accounts=keyless_accounts,
         cluster_wide_exclusivity=cluster_wide_exclusivity,
+        operator_namespace=operator_namespace,
     )
 
 

@@ -57,8 +57,11 @@ def _run(request: LocalSync, title: str) -> SyncOutcome:
             with lock:
                 bar.update(task, description=f"{title}: {stage}", completed=done, total=total or None)
 
+        def warn(message: str) -> None:
+            err.print(Text.assemble(("warning:", "bold yellow"), " ", printable(message)), soft_wrap=True)
+
         try:
-            return run_local_sync(request, progress)
+            return run_local_sync(request, progress, warn)
         except LocalSyncError as exc:
             bar.stop()
             fail(str(exc))

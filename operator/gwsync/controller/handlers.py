@@ -37,6 +37,7 @@ from gwsync.controller.schedule import RETRY_BASE, next_sync
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError, KubeNotFound
+from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE
 from gwsync.kube.status import merge_status, patch_status
 
 Clock = Callable[[], datetime]
@@ -193,7 +194,8 @@ class HandlerOptions(TypedDict, total=False):
     other endpoints than the defaults (controller/endpoints.py). `lease`: how long a dead
     process's sync lock holds. `keyless_accounts`: namespace (or `*`) -> the keyless service
     accounts it may use. `cluster_wide_exclusivity`: one active integration per target in the
-    whole cluster, not per namespace (controller/exclusivity.py).
+    whole cluster, not per namespace (controller/exclusivity.py). `operator_namespace`: where
+    the ledger signing key lives.
     """
 
     tick: float
@@ -202,6 +204,7 @@ class HandlerOptions(TypedDict, total=False):
     lease: timedelta
     keyless_accounts: Mapping[str, frozenset[str]]
     cluster_wide_exclusivity: bool
+    operator_namespace: str
 
 
 def register_provisioning_handlers(
@@ -222,6 +225,7 @@ def register_provisioning_handlers(
     lease = options.get("lease", LEASE)
     keyless_accounts = options.get("keyless_accounts", {})
     cluster_wide_exclusivity = options.get("cluster_wide_exclusivity", False)
+    operator_namespace = options.get("operator_namespace", DEFAULT_OPERATOR_NAMESPACE)
     me = process_identity()  # this process, as holder of sync locks (controller/locking.py)
 
     @kopf.on.resume(*RESOURCE, id="acknowledge", registry=registry)
@@ -346,6 +350,7 @@ def register_provisioning_handlers(
                 retry_base,
                 allow_endpoint_overrides=allow_endpoint_overrides,
                 keyless_accounts=keyless_accounts,
+                operator_namespace=operator_namespace,
             )
 
 
@@ -460,6 +465,7 @@ async def _sync(
     *,
     allow_endpoint_overrides: bool = False,
     keyless_accounts: Mapping[str, frozenset[str]] | None = None,
+    operator_namespace: str = DEFAULT_OPERATOR_NAMESPACE,
 ) -> None:
     """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events)."""
     meta = body["metadata"]
@@ -482,7 +488,10 @@ async def _sync(
         on_started=started,
         allow_endpoint_overrides=allow_endpoint_overrides,
         keyless_accounts=keyless_accounts,
+        operator_namespace=operator_namespace,
     )
+    for reason, message in result.warnings:  # a ledger ignored (controller/ledger_trust.py)
+        kopf.event(event_body, type="Warning", reason=reason, message=message)
     if request is not None:
         await asyncio.to_thread(
             merge_status, kube, PROVISIONINGS, namespace, name, {"lastHandledSyncRequest": request}

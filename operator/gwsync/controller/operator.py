@@ -25,8 +25,10 @@ from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, HandlerOptions, register_provisioning_handlers
 from gwsync.controller.peering import PEERING_NAME, register_peering_handler
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
+from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE, LedgerKeyUnavailable, ensure_ledger_key
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
+log = logging.getLogger(__name__)
 
 Flag = asyncio.Event | asyncio.Future[Any] | threading.Event | concurrent.futures.Future[Any] | None
 
@@ -114,6 +116,17 @@ def build_registry(
         return kopf.login_via_client(**kwargs)
 
     register_peering_handler(registry, kube=kube)
+    key_namespace = options.get("operator_namespace", DEFAULT_OPERATOR_NAMESPACE)
+
+    @kopf.on.startup(registry=registry)
+    async def create_ledger_key(**_: Any) -> None:
+        """The ledger signing key exists before the first sync needs it (kube/ledger_key.py).
+        Each sync reads it again, so a failure here is a warning, not a stop."""
+        try:
+            await asyncio.to_thread(ensure_ledger_key, kube, key_namespace)
+        except LedgerKeyUnavailable as exc:
+            log.warning("%s; each sync tries again and says so on its LedgerVerified condition.", exc)
+
     register_provisioning_handlers(
         registry,
         clock=clock,

@@ -1,7 +1,8 @@
 """One sync of one GoogleProvisioning, wired end to end (DESIGN §3, in order).
 
 start the report → refuse endpoint overrides (controller/endpoints.py) → read the Secrets
-(each must opt in with its label) → connect both sides → load the ledger → run the engine
+(each must opt in with its label) and the ledger key (kube/ledger_key.py) → connect both sides
+→ load the ledger, ignored unless its signature verifies (controller/ledger_trust.py) → run the engine
 (read → plan → guard → apply) → store items and ledger → finish the report → prune history.
 Every failure ends the report Failed with one sentence; nothing is removed from the target.
 All of it up to the report's end runs within spec.syncTimeout (engine.sync_deadline): past it
@@ -33,10 +34,12 @@ from gwsync.controller.endpoints import (
     check_spec_endpoints,
 )
 from gwsync.controller.exclusivity import target_digest
+from gwsync.controller.ledger_trust import ledger_trust
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import Owner
 from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError
 from gwsync.kube.ledger import LedgerConflict, LedgerStore
+from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE, LedgerKeyUnavailable, ensure_ledger_key
 from gwsync.kube.secrets import SecretNotLabelled, SecretUnavailable, read_secret_value
 from gwsync.kube.status import patch_status
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
@@ -69,6 +72,7 @@ class SyncResult:
     google: GoogleConnection | None = None
     ledger: LedgerStatus | None = None
     conditions: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # type -> status, reason, msg
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # Warning Events: reason, message
 
 
 def approve_command(namespace: str, name: str, report: str) -> str:
@@ -120,6 +124,14 @@ def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) 
         teams=spec.mapped_teams,
         list_limits=scim.list_limits,
     )
+
+
+async def ledger_key(kube: Kube, operator_namespace: str) -> bytes:
+    """The key that signs and verifies ledgers; SyncAborted when it can be neither read nor made."""
+    try:
+        return await asyncio.to_thread(ensure_ledger_key, kube, operator_namespace)
+    except LedgerKeyUnavailable as exc:
+        raise SyncAborted(str(exc), condition=c.LEDGER_VERIFIED, reason=c.LEDGER_KEY_UNAVAILABLE) from None
 
 
 async def connect_target(kube: Kube, namespace: str, spec: GoogleProvisioningSpec) -> ScimTarget:
@@ -218,11 +230,13 @@ async def run_provisioning_sync(
     on_started: Callable[[SyncReport], None] | None = None,
     allow_endpoint_overrides: bool = False,
     keyless_accounts: Mapping[str, frozenset[str]] | None = None,
+    operator_namespace: str = DEFAULT_OPERATOR_NAMESPACE,
 ) -> SyncResult:
     """Run one sync of the GoogleProvisioning `body` (as read from the API server).
 
     Endpoint overrides are refused first, then every Secret is read (each must opt in with
-    its label), and only then is anything sent anywhere.
+    its label), and only then is anything sent anywhere. `operator_namespace` holds the key
+    that signs the ledger.
     """
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -241,6 +255,7 @@ async def run_provisioning_sync(
             if not allow_endpoint_overrides:
                 refuse_overrides(spec, namespace, key)
             token, ca_bundle = await target_secrets(kube, namespace, spec)
+            signing_key = await ledger_key(kube, operator_namespace)
             try:
                 source = directory_for(spec.google, key)
                 customer, domain = await asyncio.to_thread(source.check_connection)
@@ -265,9 +280,13 @@ async def run_provisioning_sync(
                     "Reachable",
                     f"{spec.target.scim.url} answers.",
                 )
-                store = LedgerStore(kube, Owner.of(body), namespace)
-                raw = await asyncio.to_thread(store.load)
-                ledger = Ledger.from_json(raw) if raw else Ledger.empty()
+                store = LedgerStore(kube, Owner.of(body), namespace, key=signing_key)
+                trust = ledger_trust(await asyncio.to_thread(store.read), namespace, name, operator_namespace)
+                ledger = trust.ledger
+                result.conditions[c.LEDGER_VERIFIED] = trust.condition
+                if trust.rejected is not None:
+                    log.warning("%s", trust.rejected)
+                    result.warnings.append((c.LEDGER_REJECTED, trust.rejected))
                 approved = await approved_removals(kube, namespace, meta.get("annotations") or {}, name)
                 saved: list[str] = []
 

@@ -13,6 +13,13 @@ A save is conditional on the generation the store last loaded or saved: when ano
 saved a newer one meanwhile (two syncs of one object, which the controller's sync lock
 prevents), or creates the same generation's chunks first, ``LedgerConflict`` is raised
 rather than either ledger silently replacing the other.
+
+Every generation is signed (issue 23): whoever may write ConfigMaps in the namespace could
+otherwise make the ledger say that gwsync manages any target user. The signature
+(``gwsync.io/ledger-signature`` on each chunk) is an HMAC of the GoogleProvisioning's uid, the
+generation and the ledger's bytes, with the operator's key (kube/ledger_key.py), so a ledger
+can be neither edited, nor copied to another GoogleProvisioning, nor renumbered. ``read`` says
+whether the newest generation verifies; the controller ignores one that does not.
 """
 
 from __future__ import annotations
@@ -21,16 +28,29 @@ import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from gwsync.api import constants
 from gwsync.kube import blobs
 from gwsync.kube import labels as provisioning_labels
 from gwsync.kube.client import CONFIG_MAPS, Kube, KubeConflict
+from gwsync.sync.ledger import Verdict, check, sign
 
 STORE_LABEL: Final = "gwsync.io/store"
 LEDGER_STORE: Final = "ledger"
 WRITER_ANNOTATION: Final = "gwsync.io/writer"
+SIGNATURE_ANNOTATION: Final = "gwsync.io/ledger-signature"
+
+
+@dataclass(frozen=True)
+class StoredLedger:
+    """The newest complete generation of a ledger, as read, and what its signature says."""
+
+    data: bytes
+    generation: int
+    config_maps: tuple[str, ...]
+    verdict: Verdict
 
 
 class LedgerConflict(Exception):
@@ -66,10 +86,13 @@ def _part(config_map: Mapping[str, Any]) -> int | None:
 class LedgerStore:
     """Saves and loads one GoogleProvisioning's ledger; safe to share between threads."""
 
-    def __init__(self, kube: Kube, owner: blobs.Owner, namespace: str) -> None:
+    def __init__(self, kube: Kube, owner: blobs.Owner, namespace: str, key: bytes | None = None) -> None:
+        """`key`: the operator's signing key; without one, generations are saved unsigned (tests
+        of the storage alone) and none verifies."""
         self.kube = kube
         self.owner = owner
         self.namespace = namespace
+        self.key = key
         self._lock = threading.Lock()
         self._generation: int | None = None  # highest generation seen, complete or not
         self._stored: set[str] = set()  # every ledger ConfigMap known to exist
@@ -80,14 +103,29 @@ class LedgerStore:
         return self.owner.name
 
     def load(self) -> bytes | None:
-        """The newest complete ledger, or None when none was ever saved."""
+        """The newest complete ledger, verified or not, or None when none was ever saved."""
+        stored = self.read()
+        return stored.data if stored is not None else None
+
+    def read(self) -> StoredLedger | None:
+        """The newest complete ledger and its verdict, or None when none was ever saved."""
         with self._lock:
             generations = self._scan()
             for generation in sorted(generations, reverse=True):
-                data = self._assemble(generations[generation])
+                config_maps = generations[generation]
+                data = self._assemble(config_maps)
                 if data is not None:
-                    return data
+                    names = tuple(sorted(cm["metadata"]["name"] for cm in config_maps))
+                    return StoredLedger(data, generation, names, self._verdict(config_maps, generation, data))
             return None
+
+    def _verdict(self, config_maps: list[dict[str, Any]], generation: int, data: bytes) -> Verdict:
+        signatures = {_annotation(cm, SIGNATURE_ANNOTATION) for cm in config_maps}
+        if signatures == {None}:
+            return Verdict.UNSIGNED
+        if len(signatures) > 1 or self.key is None:  # chunks that disagree were not saved together
+            return Verdict.MISMATCH
+        return check(self.key, self.owner.uid, generation, data, signatures.pop())
 
     def save(self, data: bytes) -> list[str]:
         """Store a new ledger; returns its ConfigMap names (for status.ledger.configMaps)."""
@@ -99,8 +137,10 @@ class LedgerStore:
             generation = (self._generation or 0) + 1
             chunks = list(blobs.gzip_chunks([data]))
             names = [chunk_name(self.provisioning, generation, index) for index in range(len(chunks))]
+            signature = sign(self.key, self.owner.uid, generation, data) if self.key is not None else None
             for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
-                self._create_chunk(self._body(name, chunk, generation, index, len(chunks)), generation)
+                body = self._body(name, chunk, generation, index, len(chunks), signature)
+                self._create_chunk(body, generation)
             # Only now is the new generation complete: the old one can go.
             blobs.delete_config_maps(self.kube, self.namespace, sorted(self._stored - set(names)))
             self._generation = generation
@@ -145,7 +185,9 @@ class LedgerStore:
             self._stored = set()
             return deleted
 
-    def _body(self, name: str, chunk: bytes, generation: int, index: int, parts: int) -> dict[str, Any]:
+    def _body(
+        self, name: str, chunk: bytes, generation: int, index: int, parts: int, signature: str | None
+    ) -> dict[str, Any]:
         return blobs.chunk_body(
             self.namespace,
             name,
@@ -157,6 +199,7 @@ class LedgerStore:
                 blobs.GENERATION_ANNOTATION: str(generation),
                 blobs.PARTS_ANNOTATION: str(parts),
                 WRITER_ANNOTATION: self._writer,
+                **({SIGNATURE_ANNOTATION: signature} if signature is not None else {}),
                 **provisioning_labels.provisioning_annotations(self.provisioning),
             },
         )

@@ -28,7 +28,7 @@ from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.interpreter import tuned_for_syncs
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
-from gwsync.sync.plan import Plan, UserStep, make_plan, source_groups
+from gwsync.sync.plan import Plan, UserStep, make_plan, source_groups, trusted_entries
 from gwsync.sync.ports import (
     Source,
     SourceUnavailable,
@@ -115,7 +115,10 @@ async def _run_sync(
     progress: Callable[[str, int, int], None] | None,
     approve_hint: str,
 ) -> SyncOutcome:
-    early = EarlyPlan(spec, ledger)
+    # What a failure before the target is read keeps: nothing of a ledger of unknown origin,
+    # since the ledger a sync returns is saved (and signed) as this operator's.
+    fallback = ledger if ledger.verified else Ledger.empty()
+    early = EarlyPlan(spec, fallback)
     creating: list[EarlyCreates] = []  # the creates written during the read, once the target is read
 
     async def read_target_early() -> tuple[list[TargetUser], list[TargetGroup]]:
@@ -139,7 +142,7 @@ async def _run_sync(
                 creates.cancel()
             raise
         written = await creating[0].finish() if creating else []
-        message, items, saved = source_failed(exc, ledger, written)
+        message, items, saved = source_failed(exc, fallback, written)
         return SyncOutcome("Failed", message, items, summarize(items), saved)
     try:
         users, groups = await target_read
@@ -147,10 +150,11 @@ async def _run_sync(
         return SyncOutcome(
             "Failed",
             f"The target could not be read, so nothing was changed: {exc}",
-            ledger=ledger,
+            ledger=fallback,
             target_unavailable=str(exc) if isinstance(exc, TargetUnavailable) else None,
         )
     written = await creating[0].finish() if creating else []  # every hand-over is made by now
+    ledger = trusted_entries(ledger, users)
     early.wrote(written)
     notes = list(target.notes)
     if progress is not None:

@@ -9,14 +9,36 @@ It also holds the removals waiting for spec.deprovision.gracePeriod (`pending`: 
 when the user was first seen absent, ISO 8601 UTC), so they survive restarts. The key is
 optional and written only when there is one: a ledger without it (any older one) loads, and
 an older gwsync reading a newer ledger ignores it (the grace periods would start again).
+
+The ledger is not proof of ownership by itself (issue 23): whoever may write the ConfigMaps
+or the state file could point a Google id at any target user. So each stored ledger is
+signed (`signature`: HMAC-SHA256 over who owns it, its generation and its bytes), and one that
+does not verify is not used; a `Ledger` whose origin is unknown (`verified=False`) is acted
+on only where the target confirms it (plan.trusted_entries).
 """
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 FORMAT_VERSION = 1
+SIGNATURE_KEY = "signature"
+"""The state file's signature, beside the ledger it signs (older gwsync versions ignore it)."""
+SIGNATURE_PREFIX = "hmac-sha256:"
+STATE_FILE_OWNER = "gwsync sync --state"
+"""Who owns a state file, in its signature: one token signs one target's state files."""
+
+
+class Verdict(StrEnum):
+    """What checking a stored ledger's signature found."""
+
+    SIGNED = "Signed"  # the signature is this key's, for this owner and generation
+    UNSIGNED = "Unsigned"  # no signature: an older gwsync, or a person, wrote it
+    MISMATCH = "SignatureMismatch"  # changed, copied from another owner, or another key signed it
 
 
 class LedgerError(ValueError):
@@ -32,19 +54,28 @@ class Ledger:
     pending: dict[str, str] = field(default_factory=dict)
     """Google id -> when the managed user was first seen absent (ISO 8601, UTC), while its
     removal waits for the grace period (plan.plan_users)."""
+    verified: bool = True
+    """False for a ledger whose origin is unknown: its user entries count only where the target
+    user carries the entry's Google id as externalId, its teams and pending removals not at all
+    (plan.trusted_entries). A ledger this process builds, or whose signature checked out, is
+    verified."""
 
     @classmethod
     def empty(cls) -> "Ledger":
         return cls()
 
     def copy(self) -> "Ledger":
-        return Ledger(dict(self.users), dict(self.teams), dict(self.pending))
+        return Ledger(dict(self.users), dict(self.teams), dict(self.pending), self.verified)
 
-    def to_json(self) -> bytes:
+    def to_json(self, signature: str | None = None) -> bytes:
+        """The stored form (sorted keys, no spaces: the same ledger is always the same bytes);
+        with `signature`, the state file's form, which holds it."""
         document: dict[str, Any] = {"version": FORMAT_VERSION, "users": self.users, "teams": self.teams}
         if self.pending:
             document["pending"] = self.pending
-        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        if signature is not None:
+            document[SIGNATURE_KEY] = signature
+        return canonical(document)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> "Ledger":
@@ -83,3 +114,46 @@ def is_time(value: object) -> bool:
         return datetime.fromisoformat(value).tzinfo is not None
     except ValueError:
         return False
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign(key: bytes, owner: str, generation: int, data: bytes) -> str:
+    """The signature of ledger bytes `data`, saved as `generation` for `owner` (the
+    GoogleProvisioning's uid): neither can be copied to another owner nor relabelled."""
+    message = b"\0".join([b"gwsync ledger v1", owner.encode(), str(generation).encode(), data])
+    return SIGNATURE_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def check(key: bytes, owner: str, generation: int, data: bytes, signature: str | None) -> Verdict:
+    if not signature:
+        return Verdict.UNSIGNED
+    expected = sign(key, owner, generation, data)
+    return Verdict.SIGNED if hmac.compare_digest(expected, signature) else Verdict.MISMATCH
+
+
+def state_file_key(token: str) -> bytes:
+    """The key of `gwsync sync --state` files, derived from the SCIM bearer token: the CLI has no
+    Secret of its own, and whoever holds the token can change the target anyway. A new token
+    makes older files unverified, which is the safe failure (matching by externalId)."""
+    return hmac.new(token.encode(), b"gwsync ledger v1", hashlib.sha256).digest()
+
+
+def signed_state(ledger: Ledger, key: bytes) -> bytes:
+    """The state file's bytes: the ledger and its signature."""
+    return ledger.to_json(sign(key, STATE_FILE_OWNER, 0, ledger.to_json()))
+
+
+def read_state(raw: bytes | str, key: bytes) -> tuple[Ledger, Verdict]:
+    """A state file's ledger and what its signature says; LedgerError when it is no ledger.
+
+    The signature is checked against the ledger written back in its stored form, so a file
+    saved by gwsync verifies whatever its key order or spacing.
+    """
+    ledger = Ledger.from_json(raw)
+    document = json.loads(raw)
+    signature = document.get(SIGNATURE_KEY)
+    unsigned = canonical({k: v for k, v in document.items() if k != SIGNATURE_KEY})
+    return ledger, check(key, STATE_FILE_OWNER, 0, unsigned, None if signature is None else str(signature))

@@ -1,7 +1,8 @@
 """The plan (DESIGN §3 rules 2-4): source snapshot + target state + ledger -> steps. Pure.
 
 No I/O here, so every ownership rule is a plain function tested with plain values:
-- managed = in the ledger, or externalId equal to the id of a user Google returns now;
+- managed = in the ledger, or externalId equal to the id of a user Google returns now; a
+  ledger of unknown origin (`verified=False`) counts only where externalId confirms it;
 - a target user without externalId whose userName is a desired email is adopted, never
   duplicated; every other target user is unmanaged and never touched;
 - same Google id with a new email is one Rename, not a removal plus a creation;
@@ -314,6 +315,18 @@ def live_first(users: Iterable[TargetUser], email: str | None, ledger_id: str | 
     )
 
 
+def trusted_entries(ledger: Ledger, target_users: Iterable[TargetUser]) -> Ledger:
+    """The ledger the plan may act on (issue 23): all of a verified one. Of a ledger whose
+    origin is unknown, only the users whose target user carries the entry's Google id as
+    externalId (what gwsync writes), and neither its teams (a mapped team finds its group again
+    by name) nor its pending removals (grace periods start again): an entry pointing a Google id
+    at a user gwsync never wrote must not rename, update or deprovision that user."""
+    if ledger.verified:
+        return ledger
+    carried = {user.id: user.attributes.external_id for user in target_users}
+    return Ledger({gid: tid for gid, tid in ledger.users.items() if carried.get(tid) == gid})
+
+
 def managed_users(
     ledger: Ledger, directory: Directory, target_users: Iterable[TargetUser]
 ) -> tuple[dict[str, TargetUser], dict[str, list[TargetUser]]]:
@@ -565,6 +578,7 @@ def plan_users(
     extensions: Mapping[str, frozenset[str]] | None = None,
     settled: Settled | None = None,
 ) -> Plan:
+    ledger = trusted_entries(ledger, target_users)
     desired = desired_people(directory, spec)
     mappings, notes = supported_mappings(effective_mappings(spec.attributes), extensions)
     managed, duplicates = managed_users(ledger, directory, target_users)
@@ -975,6 +989,7 @@ def make_plan(
     where they still hold; the plan is the same with or without them. Creates written then
     (items no longer Planned) are taken as they are.
     """
+    ledger = trusted_entries(ledger, target_users)
     plan = plan_users(directory, spec, ledger, target_users, unsupported, now, extensions, settled)
     plan.users = order_managers(plan.users)
     plan_teams(plan, directory, spec, ledger, target_groups)

@@ -38,6 +38,7 @@ from gwsync.kube import reports as kube_reports
 from gwsync.kube.blobs import BlobCorrupt, gunzip_chunks, read_chunks
 from gwsync.kube.client import CONFIG_MAPS, PROVISIONINGS, REPORTS, SECRETS, Kube, KubeNotFound, connect
 from gwsync.kube.labels import provisioning_labels
+from gwsync.kube.ledger_key import LEDGER_KEY_FIELD, LEDGER_KEY_SECRET
 from gwsync.testing.controlplane import ControlPlane, ControlPlaneUnavailable, binaries
 from gwsync.testing.google import GoogleEmulator, google_emulator_in_thread
 from gwsync.testing.kube import kubectl_path
@@ -312,13 +313,20 @@ class Cluster:
     # -- the secret scan (docs/security.md) ------------------------------------------------------
 
     def secrets(self) -> dict[str, str]:
-        """Every secret value of this test: seeded Secrets, and what Google's emulator issued."""
+        """Every secret value of this test: seeded Secrets, what Google's emulator issued, and the
+        operator's ledger signing key (as its Secret holds it, and in hex)."""
         found: dict[str, str] = {}
         for name, value in self.secret_values.items():
             found[name] = value
             if '"private_key"' in value:
                 found.update((f"{name}, {line}", text) for line, text in private_key_lines(value).items())
         found.update(self.google.issued_credentials())
+        try:
+            key = self.kube.get(SECRETS, OPERATOR_NAMESPACE, LEDGER_KEY_SECRET)["data"][LEDGER_KEY_FIELD]
+        except KubeNotFound:
+            return found
+        found["ledger signing key"] = key
+        found["ledger signing key, hex"] = base64.b64decode(key).hex()
         return found
 
     def cluster_outputs(self) -> list[tuple[str, str]]:
@@ -387,9 +395,11 @@ def cluster(
         built.seed_secret("scim", "token", SCIM_TOKEN)
         CLI_OUTPUTS.clear()
         channels: list[tuple[str, str]] = []
+        secret_values: dict[str, str] = {}
         try:
             yield built
             channels = built.cluster_outputs()  # before the objects go
+            secret_values = built.secrets()  # while the client is open
         finally:
             # The operator watches the whole cluster, like the Deployment: this test's
             # GoogleProvisionings go first, while the operator still runs to release its
@@ -404,4 +414,4 @@ def cluster(
         # Every real-server operator run is scanned: its log, what it wrote, what the CLI printed.
         channels.extend((f"log of operator {i}", op.text()) for i, op in enumerate(built.operators))
         channels.extend(CLI_OUTPUTS)
-        assert_no_leaks(built.secrets(), channels)
+        assert_no_leaks(secret_values, channels)

@@ -28,6 +28,8 @@ DOCUMENTED = {
     *(("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")),
     *(("kopf.dev", "clusterkopfpeerings", v) for v in ("get", "list", "watch", "create", "patch")),
 }
+# In the operator's own namespace only (the Role gwsync-ledger-key): the ledger signing key.
+DOCUMENTED_IN_OPERATOR_NAMESPACE = {("", "secrets", "create")}
 
 
 def granted(plane: ControlPlane, namespace: str, token: str) -> set[tuple[str, str, str]]:
@@ -57,6 +59,11 @@ def service_account(plane: ControlPlane, namespace: str, name: str) -> str:
     return plane.service_account_token(namespace, name)
 
 
+def nobody(plane: ControlPlane, cluster: Cluster) -> str:
+    """A token of an account bound to nothing (the test's namespace's "nobody")."""
+    return plane.service_account_token(cluster.namespace, "nobody")
+
+
 def test_the_service_account_may_do_exactly_the_documented_set(cluster: Cluster) -> None:
     plane = cluster.plane
     operator = granted(
@@ -65,24 +72,39 @@ def test_the_service_account_may_do_exactly_the_documented_set(cluster: Cluster)
     # What every authenticated identity may do (self reviews, discovery) is not ours to grant.
     baseline = granted(plane, cluster.namespace, service_account(plane, cluster.namespace, "nobody"))
     assert operator - baseline == DOCUMENTED
+    token = plane.service_account_token(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT)
+    at_home = granted(plane, OPERATOR_NAMESPACE, token) - granted(
+        plane, OPERATOR_NAMESPACE, nobody(plane, cluster)
+    )
+    assert at_home == DOCUMENTED | DOCUMENTED_IN_OPERATOR_NAMESPACE
 
 
 def test_the_documented_set_is_what_manifests_grant_and_what_the_docs_list() -> None:
     documents = list(yaml.safe_load_all((REPO / "manifests" / "rbac.yaml").read_text()))
     [role] = [d for d in documents if d["kind"] == "ClusterRole"]
-    from_manifest = {
+    [namespaced] = [d for d in documents if d["kind"] == "Role"]
+    assert namespaced["metadata"]["namespace"] == OPERATOR_NAMESPACE
+    assert granted_by(role) == DOCUMENTED
+    assert granted_by(namespaced) == DOCUMENTED_IN_OPERATOR_NAMESPACE
+    docs = (REPO / "docs" / "operations.md").read_text().splitlines()
+    for documented, suffix in (
+        (DOCUMENTED, "` |"),
+        (DOCUMENTED_IN_OPERATOR_NAMESPACE, f"` (namespace `{OPERATOR_NAMESPACE}` only) |"),
+    ):
+        for group, resource, verb in documented:
+            row = next((line for line in docs if line.startswith(f"| `{resource}{suffix}")), None)
+            assert row is not None, f"docs/operations.md has no Permissions row for {resource}{suffix}"
+            assert f"`{group or 'core'}`" in row and verb in row, (resource, verb, row)
+
+
+def granted_by(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
         (group, resource, verb)
         for rule in role["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-    assert from_manifest == DOCUMENTED
-    docs = (REPO / "docs" / "operations.md").read_text()
-    for group, resource, verb in DOCUMENTED:
-        row = next((line for line in docs.splitlines() if line.startswith(f"| `{resource}` ")), None)
-        assert row is not None, f"docs/operations.md has no Permissions row for {resource}"
-        assert f"`{group or 'core'}`" in row and verb in row, (resource, verb, row)
 
 
 def lacking(rules: list[dict[str, Any]], resource: str, verb: str) -> list[dict[str, Any]]:

@@ -55,6 +55,8 @@ TENANT_ROLES = {
         },
     ),
 }
+# In the operator's own namespace only: creating the ledger signing key (Secret gwsync-ledger-key).
+OPERATOR_NAMESPACE_RULES = {("", "secrets"): {"create"}}
 
 
 kubectl = kubectl_path
@@ -118,6 +120,8 @@ def test_the_base_renders_everything_the_operator_needs(rendered: list[dict[str,
         "CustomResourceDefinition/syncreports.provisioning.gwsync.io",
         "Deployment/gwsync",
         "Namespace/gwsync",
+        "Role/gwsync-ledger-key",
+        "RoleBinding/gwsync-ledger-key",
         "ServiceAccount/gwsync",
     ]
 
@@ -148,6 +152,10 @@ def test_one_apply_can_install_it_on_a_fresh_cluster(rendered: list[dict[str, An
 
 def test_rbac_grants_exactly_what_the_operator_uses(rendered: list[dict[str, Any]]) -> None:
     assert rules_of(named(rendered, "ClusterRole", "gwsync")) == OPERATOR_RULES
+    [namespaced] = of_kind(rendered, "Role")
+    [deployment] = of_kind(rendered, "Deployment")
+    assert namespaced["metadata"]["namespace"] == deployment["metadata"]["namespace"] == "gwsync"
+    assert rules_of(namespaced) == OPERATOR_NAMESPACE_RULES
 
 
 @pytest.mark.parametrize("name", sorted(TENANT_ROLES))
@@ -164,6 +172,7 @@ def test_tenant_roles_are_aggregated_into_the_built_in_ones(
 
 def test_the_binding_is_for_the_deployment_service_account(rendered: list[dict[str, Any]]) -> None:
     [binding] = of_kind(rendered, "ClusterRoleBinding")  # the tenant roles are bound by administrators
+    [namespaced] = of_kind(rendered, "RoleBinding")
     [deployment] = of_kind(rendered, "Deployment")
     account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
     assert binding["roleRef"] == {
@@ -171,7 +180,20 @@ def test_the_binding_is_for_the_deployment_service_account(rendered: list[dict[s
         "kind": "ClusterRole",
         "name": "gwsync",
     }
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "gwsync"}]
+    assert namespaced["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "gwsync-ledger-key",
+    }
+    for bound in (binding, namespaced):
+        assert bound["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "gwsync"}]
+
+
+def test_the_operator_is_told_its_own_namespace(rendered: list[dict[str, Any]]) -> None:
+    [deployment] = of_kind(rendered, "Deployment")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    assert env["GWSYNC_OPERATOR_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
 
 
 def test_the_operator_runs_non_root_on_a_read_only_root_filesystem(rendered: list[dict[str, Any]]) -> None:
