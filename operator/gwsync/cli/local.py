@@ -256,10 +256,8 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
             item_count=len(outcome.items),
         ),
     )
-    document = report.model_dump(mode="json", by_alias=True, exclude_none=True)
-    document["status"]["items"] = [
-        item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in outcome.items
-    ]
+    document = report.to_wire()
+    document["status"]["items"] = [item.to_wire() for item in outcome.items]
     return document
 
 

@@ -24,6 +24,7 @@ import prometheus_client
 from gwsync.api import constants as c
 from gwsync.controller.handlers import Clock, HandlerOptions, register_provisioning_handlers
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
+from gwsync.text import escape_logs
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
 PEERING_NAME = "gwsync"
@@ -215,6 +216,7 @@ def run(
     Watches every namespace unless ``namespaces`` (or ``namespace``) narrows it.
     """
     kopf.configure(verbose=verbose)
+    escape_logs()  # log lines quote keys and answers from Google and the target
     if metrics_port:
         prometheus_client.start_http_server(metrics_port)
     watched = [*namespaces, *([namespace] if namespace else [])]

@@ -67,7 +67,6 @@ import email.utils
 import json
 import logging
 import random
-import re
 import ssl
 import time
 import urllib.parse
@@ -100,6 +99,7 @@ from gwsync.sync.ports import (
 )
 from gwsync.targets.bulk import Batcher, BulkRefused, Operation, member_patch
 from gwsync.targets.pacing import Pacer
+from gwsync.text import visible, without_surrogates
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
@@ -1802,12 +1802,12 @@ def group_of(resource: Any) -> TargetGroup:
 # --- reading untrusted answers -----------------------------------------------------------------
 
 DETAIL_LIMIT = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def quoted(value: str, limit: int) -> str:
-    """Text from an answer, fit for a report: control characters escaped, at most `limit` long."""
-    shown: str = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    """Text from an answer, fit for a report: control and format characters escaped
+    (`gwsync.text.visible`: U+202E would reorder what a reader sees), at most `limit` long."""
+    shown = visible(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
@@ -1825,11 +1825,14 @@ def an_object(value: Any, where: str) -> dict[str, Any]:
 
 
 def text(value: Any, where: str) -> str | None:
-    """A string attribute (None when absent or empty); a number is read as its digits."""
+    """A string attribute (None when absent or empty); a number is read as its digits.
+
+    A lone surrogate (JSON `"\\ud800"`) is read as U+FFFD: it has no UTF-8 form, so kept as it
+    is it would fail every report and ledger that holds the value."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return value
+        return without_surrogates(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise not_scim(where, value, "a string")
