@@ -32,6 +32,7 @@ from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.targets.scim import ScimTarget
 from gwsync.testing.google import google_emulator_in_thread
 from gwsync.testing.org import OrgError, load_org
+from gwsync.text import address_key
 
 Progress = Callable[[str, int, int], None]
 
@@ -135,8 +136,8 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
             raise LocalSyncError(
                 f"{request.directory_file}: admins: list at least one administrator (the delegation subject)."
             )
-        admins = {a.lower() for a in org.admins}
-        subject = google.admin_email if google.admin_email.lower() in admins else org.admins[0]
+        admins = {address_key(a) for a in org.admins}
+        subject = google.admin_email if address_key(google.admin_email) in admins else org.admins[0]
         with google_emulator_in_thread(org) as emulator:
             yield GoogleDirectory.from_service_account_key(
                 emulator.service_account_key(), admin_email=subject, api_endpoint=emulator.url

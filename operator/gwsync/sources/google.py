@@ -49,7 +49,7 @@ from gwsync.api.attributes import BOOLEAN_SOURCES, LIST_SOURCES, custom_schema
 from gwsync.api.provisioning import GoogleSource
 from gwsync.directory import Directory, GroupMembers, Person
 from gwsync.sync.ports import SourceUnavailable
-from gwsync.text import visible, without_surrogates_in
+from gwsync.text import address_key, visible, without_surrogates_in
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +391,7 @@ class GoogleDirectory:
         `fields`: the source paths spec.attributes reads beyond a Person's own (Person.extra);
         custom schema fields make the users listing ask for projection=custom with their schemas.
         """
-        wanted = list(dict.fromkeys(g.lower() for g in groups))
+        wanted = list(dict.fromkeys(address_key(g) for g in groups))
         customer = self._customer or self.check_connection()
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="google-read") as pool:
             users_future = pool.submit(self._list_users, tuple(sorted(set(fields))), on_page)
@@ -509,7 +509,7 @@ class GoogleDirectory:
                 graph[email] = members
                 for member in members:
                     if member.kind == "GROUP":
-                        visit(member.email.lower())
+                        visit(address_key(member.email))
         return graph
 
     def _pages(
@@ -1188,7 +1188,7 @@ def groups_page(page: Mapping[str, Any]) -> tuple[list[GroupInfo], str | None]:
             count = int(count)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise Malformed(f"{where}.directMembersCount is {_kind(count)}, not a count")
-        email = _required(group, "email", where).lower()
+        email = address_key(_required(group, "email", where))
         groups.append(GroupInfo(email, _text(group, "name", where) or "", count))
     return groups, _page_token(page)
 
@@ -1205,7 +1205,7 @@ def _nesting(
     return {
         group: GroupMembers(
             users=frozenset(m.id for m in members if m.kind == "USER" and m.id in people),
-            groups=tuple(m.email.lower() for m in members if m.kind == "GROUP"),
+            groups=tuple(address_key(m.email) for m in members if m.kind == "GROUP"),
             everyone=any(m.kind == "CUSTOMER" for m in members),
         )
         for group, members in graph.items()
@@ -1235,7 +1235,7 @@ def _expand(
                 continue
             for member in members:
                 if member.kind == "GROUP":
-                    stack.append(member.email.lower())
+                    stack.append(address_key(member.email))
                 elif member.kind == "CUSTOMER":
                     ids.update(people)
                 elif member.id in people:

@@ -99,7 +99,7 @@ from gwsync.sync.ports import (
 )
 from gwsync.targets.bulk import Batcher, BulkRefused, Operation, member_patch
 from gwsync.targets.pacing import Pacer
-from gwsync.text import visible, without_surrogates
+from gwsync.text import address_key, same_address, visible, without_surrogates
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
@@ -761,10 +761,10 @@ class ScimTarget:
             return groups
         names: dict[str, list[str]] = {}
         for user in users:
-            names.setdefault(user.user_name.casefold(), []).append(user.id)
+            names.setdefault(address_key(user.user_name), []).append(user.id)
 
         def by_id(value: str) -> str:
-            found = names.get(value.casefold(), [])
+            found = names.get(address_key(value), [])
             if value in ids or len(found) != 1:
                 return value
             self._member_values[found[0]] = value
@@ -941,7 +941,7 @@ class ScimTarget:
 
     async def _create_alone(self, user: UserAttributes, capabilities: Capabilities) -> str:
         def ours(found: dict[str, Any]) -> bool:
-            same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
+            same_name = same_address(str(found.get("userName", "")), user.user_name)
             return same_name and (found.get("externalId") or None) == user.external_id
 
         resource = fit_user(user_resource(user), user, capabilities)
