@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from gwsync.text import address_key
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -71,7 +73,7 @@ class Directory:
         """Ids of the users in any of these groups (a user in two groups counts once)."""
         ids: set[str] = set()
         for email in group_emails:
-            ids |= self.groups.get(email.lower(), frozenset())
+            ids |= self.groups.get(address_key(email), frozenset())
         return frozenset(ids)
 
     def path_to(self, group_email: str, person_id: str) -> tuple[str, ...] | None:

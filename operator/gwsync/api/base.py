@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
+from gwsync.text import without_surrogates_in
+
 
 class ApiModel(BaseModel):
     """A Kubernetes-style object part: camelCase keys, strict about unknown fields."""
@@ -18,8 +20,15 @@ class ApiModel(BaseModel):
     )
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON-ready form as it is stored in the cluster (aliases, no nulls)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The JSON-ready form as it is stored in the cluster (aliases, no nulls).
+
+        Text is read from Google and the target with lone surrogates replaced; this replaces any
+        left (a value made some other way) so that no object fails to encode as UTF-8.
+        """
+        wire: dict[str, Any] = without_surrogates_in(
+            self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return wire
 
 
 def cel(rule: str, message: str, field_path: str | None = None) -> JsonDict:

@@ -7,12 +7,36 @@ from pydantic import Field
 
 from gwsync.api.base import ApiModel
 
+# What the API server accepts (apimachinery's IsDNS1123Subdomain and IsConfigMapKey): a name
+# or key outside these can never be read, so it is refused when the object is written, with
+# the field named, instead of failing every sync with a 404.
+SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SECRET_NAME_FIX = (
+    "is not a Secret name: at most 253 characters, lower-case letters, digits, '-' and '.', "
+    "beginning and ending with a letter or digit; use a name `kubectl get secrets` lists"
+)
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+SECRET_KEY_FIX = (
+    "is not a key of a Secret's data: at most 253 characters, letters, digits, '-', '_' and '.'"
+    "; use a key `kubectl describe secret NAME` lists"
+)
+
 
 class SecretKeyRef(ApiModel):
     """A key of a Secret in the GoogleProvisioning's own namespace."""
 
-    name: str = Field(min_length=1, max_length=253, description="Name of the Secret, in the same namespace.")
-    key: str = Field(min_length=1, max_length=253, description="Key within the Secret's data.")
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_NAME_PATTERN,
+        description="Name of the Secret, in the same namespace (a DNS-1123 subdomain).",
+    )
+    key: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+        description="Key within the Secret's data (letters, digits, '-', '_' and '.').",
+    )
 
 
 class Condition(ApiModel):

@@ -618,6 +618,11 @@ class GoogleProvisioningStatus(ApiModel):
     last_handled_sync_request: str | None = Field(
         default=None, description="The last gwsync.io/sync-requested-at value acted upon."
     )
+    last_handled_approval: str | None = Field(
+        default=None,
+        description="The last gwsync.io/approve-deprovisioning value acted upon: each new value "
+        "starts one sync, which applies the removals that report held.",
+    )
     ledger: LedgerStatus | None = Field(default=None, description="The ledger's location and size.")
     sync_lock: SyncLock | None = Field(
         default=None, description="Set while a sync runs: which operator process runs it."

@@ -1,10 +1,12 @@
 """SyncReport: one sync, its counts, its notable items, and where every item is stored."""
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic_core import PydanticSerializationError
 
 from gwsync.api.base import ApiModel
 from gwsync.api.provisioning import SyncPhase, SyncSummary
@@ -72,6 +74,17 @@ class ReportItem(ApiModel):
     data_changed: bool = Field(default=False, description="Whether data changed since the last sync.")
     changes: list[FieldChange] = Field(default_factory=list, description="Changed fields.")
     details: str = Field(default="", description="What happened, and why when it failed.")
+
+    def to_json(self) -> str:
+        """One line of JSON, as the item store and `report export --format jsonl` keep it.
+
+        The quick encoder refuses a lone surrogate (it has no UTF-8 form); such an item is
+        written with U+FFFD in its place rather than lost, with every other item of its report.
+        """
+        try:
+            return self.model_dump_json(by_alias=True, exclude_none=True)
+        except PydanticSerializationError:
+            return json.dumps(self.to_wire(), ensure_ascii=False, separators=(",", ":"))
 
 
 class ProvisioningRef(ApiModel):

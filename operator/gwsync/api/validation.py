@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from gwsync.api import constants as c
+from gwsync.api.common import SECRET_KEY_FIX, SECRET_NAME_FIX
 from gwsync.api.provisioning import GoogleProvisioningSpec
 
 # Custom resource names are DNS subdomains (RFC 1123): the API server refuses anything else.
@@ -72,10 +73,26 @@ def _loc(loc: Iterable[int | str]) -> str:
     return out
 
 
+SECRET_REF_FIXES = {"name": SECRET_NAME_FIX, "key": SECRET_KEY_FIX}
+_STRING_SHAPE = frozenset({"string_pattern_mismatch", "string_too_long", "string_too_short"})
+
+
+def _secret_ref_fix(error: Any) -> str | None:
+    """What is wrong with a secretRef's name or key, and the fix (None for other errors)."""
+    loc = error["loc"]
+    if error["type"] not in _STRING_SHAPE or len(loc) < 2 or not str(loc[-2]).endswith("SecretRef"):
+        return None
+    value = str(error["input"])
+    shown = repr(value if len(value) <= 60 else value[:60] + "…")
+    return f"{shown} {SECRET_REF_FIXES[str(loc[-1])]}"
+
+
 def _message(error: Any) -> str:
     kind = error["type"]
     if kind in PYDANTIC_FIXES:
         return PYDANTIC_FIXES[kind]
+    if (fix := _secret_ref_fix(error)) is not None:
+        return fix
     text = str(error["msg"])
     return text.removeprefix("Value error, ")
 

@@ -34,6 +34,7 @@ from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.targets.scim import ScimTarget
 from gwsync.testing.google import google_emulator_in_thread
 from gwsync.testing.org import OrgError, load_org
+from gwsync.text import address_key
 
 Progress = Callable[[str, int, int], None]
 Warn = Callable[[str], None]
@@ -160,8 +161,8 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
             raise LocalSyncError(
                 f"{request.directory_file}: admins: list at least one administrator (the delegation subject)."
             )
-        admins = {a.lower() for a in org.admins}
-        subject = google.admin_email if google.admin_email.lower() in admins else org.admins[0]
+        admins = {address_key(a) for a in org.admins}
+        subject = google.admin_email if address_key(google.admin_email) in admins else org.admins[0]
         with google_emulator_in_thread(org) as emulator:
             yield GoogleDirectory.from_service_account_key(
                 emulator.service_account_key(), admin_email=subject, api_endpoint=emulator.url
@@ -311,10 +312,8 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
             item_count=len(outcome.items),
         ),
     )
-    document = report.model_dump(mode="json", by_alias=True, exclude_none=True)
-    document["status"]["items"] = [
-        item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in outcome.items
-    ]
+    document = report.to_wire()
+    document["status"]["items"] = [item.to_wire() for item in outcome.items]
     return document
 
 

@@ -17,6 +17,7 @@ import typer
 from gwsync import __version__
 from gwsync.cli import groups_command, report_commands, status_command, sync_commands
 from gwsync.cli.emulate import emulate_app
+from gwsync.text import escape_logs
 
 app = typer.Typer(
     name="gwsync",
@@ -52,6 +53,7 @@ def _root(
     ] = False,
 ) -> None:
     """The options of `gwsync` itself, before a command (the help text is the Typer's)."""
+    escape_logs()  # warnings quote keys and answers from Google and the target
 
 
 @app.command()
@@ -74,6 +76,7 @@ def demo(
         out.print(hanging("→", text, "bold cyan"))
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    escape_logs()
     logging.getLogger("kopf").setLevel(logging.ERROR)  # its start-up notices are not for this audience
     try:
         result = run_demo(out, say, kubeconfig=kubeconfig, namespace=namespace)

@@ -133,7 +133,8 @@ def report_export(
             "--format",
             metavar="FORMAT",
             help="csv, or jsonl: one JSON object per item (camelCase, as `kubectl get syncreport` "
-            "shows the notable ones), for jq and scripts.",
+            "shows the notable ones), for jq and scripts; to a terminal, control and format characters "
+            "are written as JSON \\u escapes.",
         ),
     ] = "csv",
     result: ResultOption = None,

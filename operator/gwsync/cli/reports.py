@@ -16,6 +16,7 @@ from rich.text import Text
 
 from gwsync.api.report import ACTIVE_PHASES, Action, ItemType, ReportItem, Result, SyncReport
 from gwsync.cli.output import plain, printable
+from gwsync.text import visible_json
 
 CSV_COLUMNS = (
     "type",
@@ -118,10 +119,17 @@ def write_csv(items: Iterable[ReportItem], stream: TextIO) -> int:
 
 
 def write_jsonl(items: Iterable[ReportItem], stream: TextIO) -> int:
-    """One JSON object per item and line, camelCase as in the report's status; return the count."""
+    """One JSON object per item and line, camelCase as in the report's status; return the count.
+
+    To a terminal, every control, format and separator character (U+202E, U+2028, C1...) is
+    written as its JSON escape, so the terminal shows it instead of acting on it; the lines
+    stay the same JSON. To a file or a pipe the JSON is written as it is.
+    """
+    terminal = stream.isatty()
     count = 0
     for item in items:
-        stream.write(item.model_dump_json(by_alias=True, exclude_none=True))
+        line = item.to_json()
+        stream.write(visible_json(line) if terminal else line)
         stream.write("\n")
         count += 1
     return count

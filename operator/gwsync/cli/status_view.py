@@ -108,6 +108,8 @@ def _next_sync(
     upcoming = next_sync(spec, state, annotations, now)
     if upcoming.request is not None:
         return f"now: sync requested ({c.SYNC_REQUESTED_AT}={upcoming.request})"
+    if upcoming.approval is not None:
+        return f"now: removals approved ({c.APPROVE_DEPROVISIONING}={upcoming.approval})"
     if upcoming.due is None:
         return "not scheduled: suspended (request one with the gwsync.io/sync-requested-at annotation)"
     due = state.next_sync_time or upcoming.due

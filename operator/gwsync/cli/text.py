@@ -4,35 +4,18 @@ Kept apart from `gwsync.cli.output` so a command that prints plain lines (`gwsyn
 does not import rich.
 """
 
-import re
-
-# What a terminal would act on instead of showing: C0 controls (ESC starts CSI sequences and OSC 8
-# hyperlinks, BEL rings, CR and BS overwrite what was printed), DEL, C1 controls (0x9b is an
-# 8-bit CSI) and the bidirectional overrides and isolates that reorder what is shown ("Trojan
-# Source"). Names, keys and messages come from Google, the SCIM target and the cluster, so any
-# of them may carry these; rich drops BEL, BS and CR but passes ESC, DEL, C1 and bidi through.
-_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_ONE_LINE = re.compile(f"[\r\n{_CONTROLS}]")
-_LINES = re.compile(f"\r(?!\n)|[{_CONTROLS}]")
-_NAMED = {"\n": "\\n", "\r": "\\r"}
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+from gwsync.text import visible
 
 
 def printable(value: str, *, multiline: bool = False) -> str:
-    """`value` with every control character shown as its escape (ESC as \\x1b, CR as \\r).
+    """`value` with every control, format and separator character shown as its escape (ESC as
+    \\x1b, CR as \\r, U+202E as \\u202e): see `gwsync.text.visible`.
 
-    Line ends (LF, CRLF) are kept only where a value may span lines (a target's error message,
-    a CSV cell); in a name or key they are shown as \\n, so a value cannot start a line that
-    looks like our own output. Tabs stay: rich expands them and CSV quotes them.
+    Names, keys and messages come from Google, the SCIM target and the cluster, so any of them
+    may carry what a terminal acts on instead of showing; rich drops BEL, BS and CR but passes
+    ESC, DEL, C1, the bidirectional overrides and the separators through.
     """
-    return (_LINES if multiline else _ONE_LINE).sub(_visible, value)
+    return visible(value, multiline=multiline)
 
 
 def sentence(message: str) -> str:

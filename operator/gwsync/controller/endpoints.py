@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec
+from gwsync.text import address_key
 
 FLAG = c.ALLOW_ENDPOINT_OVERRIDES_FLAG
 OR_ALLOW = f"or have a cluster administrator run the operator with gwsync run {FLAG}"
@@ -66,7 +67,7 @@ def check_keyless_account(
     if email is None:
         return
     bound = accounts.get(namespace, frozenset()) | accounts.get("*", frozenset())
-    if email.lower() not in bound:
+    if address_key(email) not in bound:
         raise EndpointOverrideRefused(
             f"spec.google.serviceAccountEmail {email} is signed for with the operator's own Google "
             f"identity, which this operator does for namespace {namespace} only when told to: have a "
@@ -86,7 +87,7 @@ def parse_keyless_accounts(values: list[str]) -> dict[str, frozenset[str]]:
                 f"{c.KEYLESS_ACCOUNT_FLAG} {value!r} is not NAMESPACE=EMAIL "
                 "(e.g. team-a=sync@proj.iam.gserviceaccount.com)"
             )
-        accounts.setdefault(namespace.strip(), set()).add(email.strip().lower())
+        accounts.setdefault(namespace.strip(), set()).add(address_key(email.strip()))
     return {namespace: frozenset(emails) for namespace, emails in accounts.items()}
 
 

@@ -348,6 +348,7 @@ def register_provisioning_handlers(
                 upcoming.request,
                 clock,
                 retry_base,
+                approval=upcoming.approval,
                 allow_endpoint_overrides=allow_endpoint_overrides,
                 keyless_accounts=keyless_accounts,
                 operator_namespace=operator_namespace,
@@ -463,11 +464,14 @@ async def _sync(
     clock: Clock,
     retry_base: timedelta = RETRY_BASE,
     *,
+    approval: str | None = None,
     allow_endpoint_overrides: bool = False,
     keyless_accounts: Mapping[str, frozenset[str]] | None = None,
     operator_namespace: str = DEFAULT_OPERATOR_NAMESPACE,
 ) -> None:
-    """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events)."""
+    """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events).
+
+    `request` and `approval`: the annotation values this sync answers, recorded as handled."""
     meta = body["metadata"]
     namespace, name, generation = meta["namespace"], meta["name"], meta.get("generation")
     started_at = clock()
@@ -492,10 +496,10 @@ async def _sync(
     )
     for reason, message in result.warnings:  # a ledger ignored (controller/ledger_trust.py)
         kopf.event(event_body, type="Warning", reason=reason, message=message)
-    if request is not None:
-        await asyncio.to_thread(
-            merge_status, kube, PROVISIONINGS, namespace, name, {"lastHandledSyncRequest": request}
-        )
+    answered = (("lastHandledSyncRequest", request), ("lastHandledApproval", approval))
+    handled = {key: value for key, value in answered if value is not None}
+    if handled:
+        await asyncio.to_thread(merge_status, kube, PROVISIONINGS, namespace, name, handled)
     now = clock()
 
     def change(current: dict[str, Any]) -> dict[str, Any]:

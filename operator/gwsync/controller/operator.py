@@ -26,6 +26,7 @@ from gwsync.controller.handlers import Clock, HandlerOptions, register_provision
 from gwsync.controller.peering import PEERING_NAME, register_peering_handler
 from gwsync.kube.client import Kube, connect, kubeconfig_credentials
 from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE, LedgerKeyUnavailable, ensure_ledger_key
+from gwsync.text import escape_logs
 
 FINALIZER = f"{c.ANNOTATION_PREFIX}/finalizer"
 log = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ def run(
     Watches every namespace unless ``namespaces`` (or ``namespace``) narrows it.
     """
     kopf.configure(verbose=verbose)
+    escape_logs()  # log lines quote keys and answers from Google and the target
     if metrics_port:
         prometheus_client.start_http_server(metrics_port)
     watched = [*namespaces, *([namespace] if namespace else [])]

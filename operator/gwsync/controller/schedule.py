@@ -24,6 +24,7 @@ class NextSync:
     trigger: Trigger
     due: datetime | None
     request: str | None = None  # the sync-requested-at value a Manual sync answers
+    approval: str | None = None  # the approve-deprovisioning value a Manual sync answers
 
     def is_due(self, now: datetime) -> bool:
         return self.due is not None and now >= self.due
@@ -45,6 +46,16 @@ def pending_request(annotations: dict[str, str], status: GoogleProvisioningStatu
     return None
 
 
+def pending_approval(annotations: dict[str, str], status: GoogleProvisioningStatus) -> str | None:
+    """The approve-deprovisioning value not handled yet, if any: approving a Blocked report's
+    removals syncs at once (each distinct value once), so they are applied without a second
+    command."""
+    value = annotations.get(c.APPROVE_DEPROVISIONING)
+    if value and value != status.last_handled_approval:
+        return value
+    return None
+
+
 def next_sync(
     spec: GoogleProvisioningSpec,
     status: GoogleProvisioningStatus,
@@ -54,8 +65,9 @@ def next_sync(
 ) -> NextSync:
     """Which sync comes next and when, from the object alone (and the first retry delay)."""
     request = pending_request(annotations, status)
-    if request is not None:
-        return NextSync(Trigger.MANUAL, now, request)
+    approval = pending_approval(annotations, status)
+    if request is not None or approval is not None:
+        return NextSync(Trigger.MANUAL, now, request, approval)
     last = status.last_sync
     never_synced = last is None or last.start_time is None
     if spec.suspend:  # no automatic syncs at all, the initial one included

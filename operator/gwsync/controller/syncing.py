@@ -76,7 +76,10 @@ class SyncResult:
 
 
 def approve_command(namespace: str, name: str, report: str) -> str:
-    return f"kubectl annotate gprov/{name} -n {namespace} {c.APPROVE_DEPROVISIONING}={report} --overwrite"
+    return (
+        f"kubectl annotate gprov/{name} -n {namespace} {c.APPROVE_DEPROVISIONING}={report} --overwrite "
+        "(this starts a sync that applies them)"
+    )
 
 
 async def _secret(kube: Kube, namespace: str, ref: Any, purpose: str, condition: str) -> str:

@@ -21,7 +21,7 @@ ITEMS_SUFFIX = "-items-"
 def item_lines(items: Iterable[ReportItem]) -> Iterator[bytes]:
     """One JSON object per line, camelCase as in the status, UTF-8 (accents kept as they are)."""
     for item in items:
-        yield item.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n"
+        yield item.to_json().encode() + b"\n"
 
 
 def parse_lines(texts: Iterable[bytes]) -> Iterator[ReportItem]:

@@ -42,6 +42,7 @@ from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import supported_mappings
 from gwsync.sync.plan import Plan, Settled, UserMapping, UserStep, plan_user
 from gwsync.sync.ports import Batching, Target, TargetError, TargetUnavailable, TargetUser
+from gwsync.text import address_key
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class EarlyPlan:
         self._write: Write | None = None
         self._everyone = spec.members.from_ is not MemberSource.GROUPS
         self._suspended = spec.members.include_suspended
-        self._names: set[str] = set()  # the target's userNames, casefolded
+        self._names: set[str] = set()  # the target's userNames, as address_key compares them
         self._external: set[str] = set()  # the externalIds the target's users carry
         self._written: set[str] = set()  # Google ids handed to `_write`
 
@@ -89,7 +90,7 @@ class EarlyPlan:
             return
         index = {user.id: user for user in users}
         if write is not None and self._everyone:
-            self._names = {user.user_name.casefold() for user in users}
+            self._names = {address_key(user.user_name) for user in users}
             self._external = {user.external_id for user in users if user.external_id}
         else:
             write = None
@@ -131,7 +132,7 @@ class EarlyPlan:
             person.id not in self._written
             and (self._suspended or not person.inactive)
             and person.id not in self._external
-            and person.primary_email.casefold() not in self._names
+            and address_key(person.primary_email) not in self._names
         )
 
     def wrote(self, done: Sequence[UserStep]) -> None:

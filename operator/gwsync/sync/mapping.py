@@ -22,6 +22,7 @@ from gwsync.api.attributes import (
 )
 from gwsync.directory import Directory, Person
 from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, Value
+from gwsync.text import address_key
 
 FIXED_FIELDS: Final = ("userName", "externalId", "active", "photos")
 
@@ -115,13 +116,13 @@ def resolve_managers(
     in it). A manager Google names who is not provisioned (another organization, not in the
     chosen groups, suspended) is left empty, with a note.
     """
-    by_email = {person.primary_email.casefold(): gid for gid, person in directory.people.items()}
+    by_email = {address_key(person.primary_email): gid for gid, person in directory.people.items()}
     managers: dict[str, ManagerRef] = {}
     for gid, person in chosen.items():
         email = mapped_value(person, mapping)
         if not isinstance(email, str):
             continue
-        manager = by_email.get(email.casefold())
+        manager = by_email.get(address_key(email))
         if manager is None or manager not in target_ids:
             note = f"Manager {email} is not provisioned by this GoogleProvisioning; manager left empty."
             managers[gid] = ManagerRef(email, note=note)

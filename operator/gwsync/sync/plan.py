@@ -41,6 +41,7 @@ from gwsync.directory import Directory, Person
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolve_managers, supported_mappings
 from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
+from gwsync.text import address_key, same_address
 
 CASE_INSENSITIVE = frozenset({"userName", "emails"})
 PHOTOS = "photos"
@@ -112,7 +113,7 @@ def source_groups(spec: GoogleProvisioningSpec) -> list[str]:
         groups.extend(spec.members.groups)
     if spec.teams.enabled:
         groups.extend(g for mapping in spec.teams.mappings for g in mapping.groups)
-    return list(dict.fromkeys(g.lower() for g in groups))
+    return list(dict.fromkeys(address_key(g) for g in groups))
 
 
 def desired_people(directory: Directory, spec: GoogleProvisioningSpec) -> dict[str, Person]:
@@ -172,7 +173,7 @@ def shown(value: Value) -> str | None:
 
 def same(field_name: str, left: Value, right: Value) -> bool:
     if field_name in CASE_INSENSITIVE and isinstance(left, str) and isinstance(right, str):
-        return left.casefold() == right.casefold()
+        return same_address(left, right)
     return (left or None) == (right or None) if not isinstance(left, bool) else left == right
 
 
@@ -308,10 +309,10 @@ def live_first(users: Iterable[TargetUser], email: str | None, ledger_id: str | 
     else the one in the ledger, else the smallest target id: deterministic, whatever order the
     target lists them in.
     """
-    wanted = email.casefold() if email else None
+    wanted = address_key(email) if email else None
     return sorted(
         users,
-        key=lambda u: (u.user_name.casefold() != wanted, -modified_at(u), u.id != ledger_id, u.id),
+        key=lambda u: (address_key(u.user_name) != wanted, -modified_at(u), u.id != ledger_id, u.id),
     )
 
 
@@ -584,12 +585,14 @@ def plan_users(
     managed, duplicates = managed_users(ledger, directory, target_users)
     managed_ids = {user.id for users in [managed.values(), *duplicates.values()] for user in users}
     unowned = {
-        user.user_name.casefold(): user
+        address_key(user.user_name): user
         for user in target_users
         if not user.external_id and user.id not in managed_ids
     }
     # Managed users whose Google account no longer exists, by userName (re-hire candidates).
-    orphans = {user.user_name.casefold(): gid for gid, user in managed.items() if gid not in directory.people}
+    orphans = {
+        address_key(user.user_name): gid for gid, user in managed.items() if gid not in directory.people
+    }
     plan = Plan(managed={gid: user.id for gid, user in managed.items()}, notes=notes)
     chosen: list[tuple[Person, TargetUser | None, bool, str | None]] = []
     for gid in sorted(desired, key=lambda g: desired[g].primary_email):
@@ -597,7 +600,7 @@ def plan_users(
         current = managed.get(gid)
         replaces, adopting = None, False
         if current is None:
-            email = person.primary_email.casefold()
+            email = address_key(person.primary_email)  # ASCII case only: \u212aate@ is not kate@
             replaces = orphans.pop(email, None)
             if replaces is not None:
                 current = managed.pop(replaces)
@@ -724,11 +727,11 @@ def order_user_names(
     touched: that write fails with the target's refusal, as before.
     Returns the steps, the moves-aside first, each with its wave and what it waits for.
     """
-    written = {name.casefold() for step in steps if (name := written_name(step))}
+    written = {address_key(name) for step in steps if (name := written_name(step))}
     holders: dict[str, TargetUser] = {}  # each written userName's holder: the smallest target id
     if written:
         for user in target_users:
-            key = user.attributes.user_name.casefold()
+            key = address_key(user.attributes.user_name)
             if key in written and ((held := holders.get(key)) is None or user.id < held.id):
                 holders[key] = user
     moving = {  # target id -> index of the step renaming it
@@ -739,7 +742,7 @@ def order_user_names(
     aside: list[UserStep] = []
     for i, step in enumerate(steps):
         name = written_name(step)
-        holder = holders.get(name.casefold()) if name else None
+        holder = holders.get(address_key(name)) if name else None
         if name is None or holder is None or holder.id == step.target_id:
             continue
         if holder.id in moving:
@@ -923,7 +926,7 @@ def membership_path(groups: Iterable[str], gid: str, directory: Directory) -> tu
     ties go to the group mapped first. Without nesting from the source, the mapped group
     whose members include the user, alone; () when none does.
     """
-    mapped = [group.lower() for group in groups]
+    mapped = [address_key(group) for group in groups]
     paths = [
         (len(chain), index, chain)
         for index, group in enumerate(mapped)
@@ -947,7 +950,7 @@ def joining_reason(team: str, groups: Iterable[str], gid: str, directory: Direct
 
 
 def either(groups: Iterable[str]) -> str:
-    names = [group.lower() for group in groups]
+    names = [address_key(group) for group in groups]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
 
 

@@ -76,7 +76,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 import ssl
 import time
 import urllib.parse
@@ -110,6 +109,7 @@ from gwsync.sync.ports import (
 )
 from gwsync.targets.bulk import Batcher, BulkRefused, Operation, member_patch
 from gwsync.targets.pacing import Pacer
+from gwsync.text import address_key, same_address, visible, without_surrogates
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
 
@@ -774,10 +774,10 @@ class ScimTarget:
             return groups
         names: dict[str, list[str]] = {}
         for user in users:
-            names.setdefault(user.user_name.casefold(), []).append(user.id)
+            names.setdefault(address_key(user.user_name), []).append(user.id)
 
         def by_id(value: str) -> str:
-            found = names.get(value.casefold(), [])
+            found = names.get(address_key(value), [])
             if value in ids or len(found) != 1:
                 return value
             self._member_values[found[0]] = value
@@ -978,7 +978,7 @@ class ScimTarget:
 
     async def _create_alone(self, user: UserAttributes, capabilities: Capabilities) -> str:
         def ours(found: dict[str, Any]) -> bool:
-            same_name = str(found.get("userName", "")).lower() == user.user_name.lower()
+            same_name = same_address(str(found.get("userName", "")), user.user_name)
             return same_name and (found.get("externalId") or None) == user.external_id
 
         resource = fit_user(user_resource(user), user, capabilities)
@@ -1935,12 +1935,12 @@ def group_of(resource: Any) -> TargetGroup:
 # --- reading untrusted answers -----------------------------------------------------------------
 
 DETAIL_LIMIT = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def quoted(value: str, limit: int) -> str:
-    """Text from an answer, fit for a report: control characters escaped, at most `limit` long."""
-    shown: str = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    """Text from an answer, fit for a report: control and format characters escaped
+    (`gwsync.text.visible`: U+202E would reorder what a reader sees), at most `limit` long."""
+    shown = visible(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
@@ -1958,11 +1958,14 @@ def an_object(value: Any, where: str) -> dict[str, Any]:
 
 
 def text(value: Any, where: str) -> str | None:
-    """A string attribute (None when absent or empty); a number is read as its digits."""
+    """A string attribute (None when absent or empty); a number is read as its digits.
+
+    A lone surrogate (JSON `"\\ud800"`) is read as U+FFFD: it has no UTF-8 form, so kept as it
+    is it would fail every report and ledger that holds the value."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        return value
+        return without_surrogates(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise not_scim(where, value, "a string")

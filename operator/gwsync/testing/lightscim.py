@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import re
 import secrets
@@ -428,7 +429,10 @@ def run_light_scim(token: str = "test-scim-token", **options: Any) -> Iterator[L
 
 def patched(resource: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
     """The resource with PATCH operations applied (a copy)."""
-    result: dict[str, Any] = orjson.loads(orjson.dumps(resource))
+    try:
+        result: dict[str, Any] = orjson.loads(orjson.dumps(resource))
+    except TypeError:  # a lone surrogate kept from a seed
+        result = copy.deepcopy(resource)
     for operation in operations:
         op, path, value = str(operation.get("op", "")).lower(), operation.get("path"), operation.get("value")
         if not isinstance(path, str):
@@ -487,7 +491,11 @@ def stamp() -> str:
 
 
 def scim_json(payload: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(status=status, body=orjson.dumps(payload), content_type="application/scim+json")
+    try:
+        body = orjson.dumps(payload)
+    except TypeError:  # a lone surrogate kept from a seed: written as its escape, `\ud800`
+        body = json.dumps(payload).encode()
+    return web.Response(status=status, body=body, content_type="application/scim+json")
 
 
 def error(status: int, detail: str, scim_type: str | None = None) -> web.Response:

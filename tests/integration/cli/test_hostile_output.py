@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,6 +57,20 @@ MESSAGE = (
 )
 
 RAW_CONTROLS = ("\x1b", "\x07", "\r", "\x9b", "\x08")
+
+# Characters a terminal does not act on but that hide or reorder what it shows (Unicode Cf, Zl,
+# Zp) and C1 controls: each is shown as its escape.
+INVISIBLE = [
+    ("\u202eelpmaxe.live@nhoj", "\\u202eelpmaxe.live@nhoj"),
+    ("line\u2028break\u2029@acme.example", "line\\u2028break\\u2029@acme.example"),
+    ("zero\u200bwidth\ufeff@acme.example", "zero\\u200bwidth\\ufeff@acme.example"),
+    ("next\x85line\x9b@acme.example", "next\\x85line\\x9b@acme.example"),
+]
+INVISIBLE_DETAILS = (
+    "SCIM 400: \u202eseliated\u2028\u200b\x1b[31m",
+    "SCIM 400: \\u202eseliated\\u2028\\u200b\\x1b[31m",
+)
+RAW_INVISIBLE = ("\u202e", "\u2028", "\u2029", "\u200b", "\ufeff", "\x85", "\x9b", "\x1b")
 
 
 def item(key: str) -> ReportItem:
@@ -160,3 +178,72 @@ def test_status_prints_hostile_conditions_and_names_as_visible_text(
     assert f"no (AnotherProvisioningActive: {HYPERLINK[1]})" in result.stdout
     assert "customer C03\\x1b[5m, domain [link=https://evil.example]acme[/link]" in result.stdout
     assert "Last sync     globex-\\x1b[2J Failed, Scheduled" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def invisible_report(kube: Kube, emulator: KubeEmulator) -> str:
+    initech = emulator.seed(PROVISIONINGS, provisioning("initech"))
+    started = reports.start_report(kube, initech, Trigger.MANUAL, now=START)
+    items = [item(raw).model_copy(update={"details": INVISIBLE_DETAILS[0]}) for raw, _ in INVISIBLE]
+    finished = reports.finish_report(
+        kube,
+        started,
+        phase="PartiallySucceeded",
+        message=INVISIBLE_DETAILS[0],
+        summary=SyncSummary(users=UserCounts(failed=len(items))),
+        items=items,
+        now=START + timedelta(minutes=1),
+    )
+    return str(finished.metadata["name"])
+
+
+def test_report_show_escapes_format_characters_and_separators(gwsync: Gwsync, invisible_report: str) -> None:
+    result = gwsync("report", "show", invisible_report)
+    assert result.exit_code == 0, result.output
+    found = [repr(char) for char in RAW_INVISIBLE if char in result.output]
+    assert not found, f"invisible characters reached the terminal: {found}"
+    assert rendered_keys(result.stdout) == {shown for _, shown in INVISIBLE}
+    assert result.stdout.count(INVISIBLE_DETAILS[1]) == len(INVISIBLE) + 1  # and the message
+
+
+def export_jsonl(gwsync: Gwsync, report: str, *, terminal: bool) -> str:
+    """`gwsync report export --format jsonl` in a process of its own, its stdout a terminal
+    (a pseudo-terminal, as an ssh session has) or a pipe."""
+    command = [sys.executable, "-c", "from gwsync.cli.main import main; main()"]
+    command += ["report", "export", report, "--format", "jsonl", "--server", gwsync.server]
+    if not terminal:
+        done = subprocess.run(command, capture_output=True, timeout=60, check=True)
+        return done.stdout.decode("utf-8")
+    controller, terminal_end = os.openpty()
+    with subprocess.Popen(command, stdout=terminal_end, stderr=subprocess.PIPE) as process:
+        os.close(terminal_end)
+        shown = bytearray()
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the process closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(controller)
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    return shown.decode("utf-8").replace("\r\n", "\n")  # the terminal's own line ends
+
+
+def test_jsonl_export_to_a_terminal_escapes_them_and_stays_the_same_json(
+    gwsync: Gwsync, invisible_report: str
+) -> None:
+    shown = export_jsonl(gwsync, invisible_report, terminal=True)
+    found = [repr(char) for char in RAW_INVISIBLE if char in shown]
+    assert not found, f"invisible characters reached the terminal: {found}"
+    assert "\\u202eelpmaxe.live@nhoj" in shown  # the JSON escape, as a reader sees it
+    values = [json.loads(line) for line in shown.splitlines()]
+    assert [(v["key"], v["details"]) for v in values] == [(raw, INVISIBLE_DETAILS[0]) for raw, _ in INVISIBLE]
+
+
+def test_jsonl_export_to_a_pipe_is_the_json_as_it_is(gwsync: Gwsync, invisible_report: str) -> None:
+    written = export_jsonl(gwsync, invisible_report, terminal=False)
+    assert "\u202eelpmaxe.live@nhoj" in written  # raw: scripts and jq read it unchanged
+    values = [json.loads(line) for line in written.rstrip("\n").split("\n")]  # not splitlines(): U+2028
+    assert [(v["key"], v["details"]) for v in values] == [(raw, INVISIBLE_DETAILS[0]) for raw, _ in INVISIBLE]

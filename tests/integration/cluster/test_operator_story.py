@@ -70,7 +70,7 @@ def test_create_request_change_rival_and_approval(cluster: Cluster) -> None:
     cluster.wait_finished(count=4)
     assert cluster.reports("rival") == []
 
-    # Removals over the threshold are held (Blocked); the approval applies them next time.
+    # Removals over the threshold are held (Blocked); the approval alone starts the sync that applies them.
     limited = cluster.provisioning()
     limited["spec"]["history"] = {"keep": 20}
     limited["spec"]["deprovision"] = {"maxCount": 1}
@@ -83,7 +83,6 @@ def test_create_request_change_rival_and_approval(cluster: Cluster) -> None:
     eventually(lambda: cluster.events("DeprovisioningBlocked") or None, what="a DeprovisioningBlocked Event")
     assert cluster.scim.user_by_name("bjorn@acme.example")["active"] is True
     cluster.annotate("acme", "gwsync.io/approve-deprovisioning", blocked["metadata"]["name"])
-    cluster.request_sync()
     approved = cluster.wait_finished(count=6)[-1]
     assert approved["status"]["phase"] == "Succeeded", approved["status"]
     assert approved["status"]["summary"]["users"]["deprovisioned"] == 2

@@ -305,3 +305,34 @@ async def test_accounts_sharing_a_url_are_told_apart_by_account_id(world: World)
     assert f"{NS}/acme is already active for {world.scim.url} (accountId acme.example)" in inactive["message"]
     await world.ticks(5, "acme-copy")
     assert world.reports("acme-copy") == []
+
+
+async def test_approving_held_removals_syncs_at_once_and_applies_them(world: World) -> None:
+    await world.start()
+    await world.create(world.provisioning(deprovision={"maxCount": 1}))
+    await eventually(world.finished)
+    leaving = ("amelie@acme.example", "bjorn@acme.example")
+    world.google.org = world.google.org.model_copy(
+        update={"users": [u for u in world.google.org.users if u.primary_email not in leaving]}
+    )
+    await world.patch("acme", {"metadata": {"annotations": {"gwsync.io/sync-requested-at": "leavers"}}})
+    blocked = (await eventually(lambda: world.finished(count=2)))[-1]
+    assert (blocked["status"]["phase"], blocked["status"]["summary"]["users"]["held"]) == ("Blocked", 2)
+    report = blocked["metadata"]["name"]
+    [held] = [item for item in blocked["status"]["items"] if item["key"] == "bjorn@acme.example"]
+    assert held["details"].endswith(
+        f"approve with kubectl annotate gprov/acme -n {NS} gwsync.io/approve-deprovisioning={report} "
+        "--overwrite (this starts a sync that applies them)"
+    )
+
+    # The approval alone: no second command.
+    await world.patch("acme", {"metadata": {"annotations": {"gwsync.io/approve-deprovisioning": report}}})
+    approved = (await eventually(lambda: world.finished(count=3)))[-1]
+    assert (approved["spec"]["trigger"], approved["status"]["phase"]) == ("Manual", "Succeeded")
+    assert approved["status"]["summary"]["users"]["deprovisioned"] == 2
+    assert [world.scim.user_by_name(email)["active"] for email in leaving] == [False, False]
+    await eventually(lambda: world.status().get("lastHandledApproval") == report or None)
+
+    await world.patch("acme", {"metadata": {"annotations": {"gwsync.io/approve-deprovisioning": report}}})
+    await world.ticks(5)  # the same value again: the schedule looked five more times and did not sync
+    assert triggers(world) == ["Initial", "Manual", "Manual"]

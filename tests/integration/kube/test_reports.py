@@ -295,3 +295,38 @@ def test_a_status_the_api_server_refuses_still_ends_the_report(
     assert finished.status.phase == "Failed"
     assert "The report's full status could not be written" in finished.status.message
     assert finished.status.items == [] and finished.status.completion_time is not None
+
+
+def test_an_item_with_a_lone_surrogate_is_stored_with_every_other_item(
+    kube: Kube, acme: dict[str, Any]
+) -> None:
+    # Made without validation, as the planner makes most items: the text is whatever reached it.
+    hostile = ReportItem.model_construct(
+        type=ItemType.USER,
+        key="lone\ud800@acme.com",
+        source_id="104",
+        target_id="t-\udfff",
+        action=Action.UPDATE,
+        result=Result.FAILED,
+        data_changed=True,
+        changes=[FieldChange.model_construct(field="name.givenName", from_="Lo\ud800ne", to="Lone")],
+        details="Target refused: \ud800",
+    )
+    items = [*people(3), hostile]
+    finished = finish(kube, reports.start_report(kube, acme, Trigger.MANUAL, now=START), items)
+
+    assert (finished.status.phase, finished.status.message, finished.status.item_count) == (
+        "Succeeded",
+        "Synced.",
+        4,
+    )
+    [notable] = [item for item in finished.status.items if item.source_id == "104"]
+    stored = list(reports.iter_report_items(kube, finished))
+    assert stored[:3] == people(3)
+    for item in (notable, stored[3]):
+        assert (item.key, item.target_id, item.details) == (
+            "lone\ufffd@acme.com",
+            "t-\ufffd",
+            "Target refused: \ufffd",
+        )
+        assert item.changes[0].from_ == "Lo\ufffdne"

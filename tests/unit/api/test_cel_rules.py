@@ -5,6 +5,7 @@ the schema node that carries them, on objects defaulted the way the API server w
 """
 
 import copy
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,3 +152,69 @@ def test_a_sync_timeout_defaults_to_6h_and_a_short_one_passes_both() -> None:
     spec = _broken("syncTimeout", "1s")
     assert cel_refusals(spec) == []
     assert GoogleProvisioningSpec.model_validate(spec).sync_deadline.total_seconds() == 1
+
+
+SECRET_REFS = ["google.credentialsSecretRef", "target.scim.tokenSecretRef", "target.scim.caBundleSecretRef"]
+SECRET_NAMES = {
+    "acme-scim": True,
+    "acme.scim.v2": True,
+    "0" * 253: True,
+    "Acme-SCIM": False,
+    "acme_scim": False,
+    "-acme": False,
+    "acme-": False,
+    "acme..scim": False,
+    "acme/scim": False,
+    "a" * 254: False,
+}
+SECRET_KEYS = {
+    "token": True,
+    "credentials.json": True,
+    "CA_bundle-2.crt": True,
+    "k" * 253: True,
+    "to ken": False,
+    "keys/token": False,
+    "k" * 254: False,
+}
+
+
+def _schema_at(path: str) -> dict[str, Any]:
+    node = SCHEMA
+    for part in path.split("."):
+        node = node["properties"][part]
+    return node
+
+
+def _crd_accepts(schema: dict[str, Any], value: str) -> bool:
+    """As the API server checks a string: its pattern (RE2; these use nothing RE2 lacks) and length."""
+    return (
+        bool(re.search(schema["pattern"], value)) and schema["minLength"] <= len(value) <= schema["maxLength"]
+    )
+
+
+def _pydantic_accepts(ref: str, **secret: str) -> bool:
+    spec = _broken(ref, {"name": "acme-secret", "key": "token", **secret})
+    try:
+        GoogleProvisioningSpec.model_validate(spec)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("ref", SECRET_REFS)
+def test_every_secret_ref_carries_the_secret_name_and_key_patterns(ref: str) -> None:
+    properties = _schema_at(ref)["properties"]
+    assert (
+        properties["name"]["pattern"] == r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    )
+    assert properties["key"]["pattern"] == r"^[-._a-zA-Z0-9]+$"
+    assert properties["name"]["maxLength"] == properties["key"]["maxLength"] == 253
+
+
+@pytest.mark.parametrize("ref", SECRET_REFS)
+def test_the_crd_and_pydantic_accept_the_same_secret_names_and_keys(ref: str) -> None:
+    properties = _schema_at(ref)["properties"]
+    for name, valid in SECRET_NAMES.items():
+        assert _crd_accepts(properties["name"], name) is _pydantic_accepts(ref, name=name) is valid, name
+    for key, valid in SECRET_KEYS.items():
+        assert _crd_accepts(properties["key"], key) is _pydantic_accepts(ref, key=key) is valid, key

@@ -90,10 +90,34 @@ def test_terminal_escape_sequences_are_exported_visible_not_raw() -> None:
         ("\x9b31m8-bit CSI", "\\x9b31m8-bit CSI"),
         ("del\x7f", "del\\x7f"),
         ("\u202eelpmaxe.live@nhoj", "\\u202eelpmaxe.live@nhoj"),
-        ("tab\tstays", "tab\tstays"),
-        ("Zoë Ångström, 李 小龍", "Zoë Ångström, 李 小龍"),
+        ("tab\tin a name", "tab\\tin a name"),
+        ("line\u2028separator", "line\\u2028separator"),
+        ("paragraph\u2029separator", "paragraph\\u2029separator"),
+        ("zero\u200bwidth\ufeffBOM", "zero\\u200bwidth\\ufeffBOM"),
+        ("soft\xadhyphen", "soft\\xadhyphen"),
+        ("tag\U000e0041s", "tag\\U000e0041s"),
+        ("lone\ud800surrogate", "lone\\ud800surrogate"),
+        ("Zoë Ångström, 李 小龍 😀\u00a0nbsp", "Zoë Ångström, 李 小龍 😀\u00a0nbsp"),
     ],
-    ids=["CSI", "OSC 8", "CR", "BEL", "BS", "LF", "C1", "DEL", "bidi", "tab", "unicode"],
+    ids=[
+        "CSI",
+        "OSC 8",
+        "CR",
+        "BEL",
+        "BS",
+        "LF",
+        "C1",
+        "DEL",
+        "bidi",
+        "tab",
+        "Zl",
+        "Zp",
+        "zero-width",
+        "soft hyphen",
+        "tag",
+        "surrogate",
+        "unicode",
+    ],
 )
 def test_a_name_is_shown_with_its_control_characters_escaped(raw: str, shown: str) -> None:
     assert printable(raw) == shown
@@ -101,6 +125,10 @@ def test_a_name_is_shown_with_its_control_characters_escaped(raw: str, shown: st
 
 def test_a_message_keeps_its_line_ends_but_not_a_lone_carriage_return() -> None:
     assert printable("first\r\nsecond\nthird\rfourth", multiline=True) == "first\r\nsecond\nthird\\rfourth"
+
+
+def test_a_message_keeps_its_tabs_but_not_unicode_separators() -> None:
+    assert printable("a\tb\u2028c\u2029d\u0085e", multiline=True) == "a\tb\\u2028c\\u2029d\\x85e"
 
 
 def render(renderable: object) -> str:

@@ -145,3 +145,30 @@ def test_a_name_the_api_server_would_refuse_is_named(tmp_path: Path) -> None:
         "server requires: at most 253 characters"
     ) in err
     assert f"GoogleProvisioning default/{'a' * 254}: metadata.name: must be a DNS subdomain" in err
+
+
+def test_secret_names_and_keys_the_api_server_would_refuse_are_named(tmp_path: Path) -> None:
+    spec = _with(
+        google__credentialsSecretRef={"name": "Acme_Google", "key": "credentials.json"},
+        target__scim={
+            "url": "https://example.com/scim/v2",
+            "tokenSecretRef": {"name": "acme-scim", "key": "to ken"},
+            "caBundleSecretRef": {"name": "c" * 254, "key": "ca.crt"},
+        },
+    )
+    path = _write(tmp_path, "bad.yaml", provisioning(spec))
+    code, _, err = _validate(path)
+    assert code == 1
+    subject = f"{path}: GoogleProvisioning default/acme"
+    name_fix = (
+        "is not a Secret name: at most 253 characters, lower-case letters, digits, '-' and '.', beginning "
+        "and ending with a letter or digit; use a name `kubectl get secrets` lists"
+    )
+    assert err.splitlines() == [
+        f"{subject}: spec.google.credentialsSecretRef.name: 'Acme_Google' {name_fix}",
+        f"{subject}: spec.target.scim.tokenSecretRef.key: 'to ken' is not a key of a Secret's data: at "
+        "most 253 characters, letters, digits, '-', '_' and '.'; use a key `kubectl describe secret NAME` "
+        "lists",
+        f"{subject}: spec.target.scim.caBundleSecretRef.name: '{'c' * 60}…' {name_fix}",
+        "3 problem(s) found in 1 file(s).",
+    ]

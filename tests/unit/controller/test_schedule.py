@@ -51,6 +51,20 @@ def test_a_requested_sync_runs_once_per_value() -> None:
     assert next_sync(_spec(), handled, annotations, T0 + timedelta(hours=1)).trigger is Trigger.SCHEDULED
 
 
+def test_an_approval_syncs_at_once_once_per_value() -> None:
+    annotations = {"gwsync.io/approve-deprovisioning": "acme-20261125-070000"}
+    now = T0 + timedelta(hours=1)
+    nxt = next_sync(_spec(suspend=True), _status(), annotations, now)
+    assert (nxt.trigger, nxt.due, nxt.request, nxt.approval) == (
+        Trigger.MANUAL,
+        now,
+        None,
+        "acme-20261125-070000",
+    )
+    handled = _status().model_copy(update={"last_handled_approval": "acme-20261125-070000"})
+    assert next_sync(_spec(), handled, annotations, now).trigger is Trigger.SCHEDULED
+
+
 def test_suspend_stops_scheduled_syncs_but_not_requested_ones() -> None:
     suspended = _spec(suspend=True)
     assert next_sync(suspended, _status(), {}, T0 + timedelta(days=3)).due is None
