@@ -9,16 +9,51 @@ This module and the command modules it registers only declare the command tree: 
 `gwsync.cli.main` import-linter contract and tests/unit/cli/test_startup.py keep it so.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer._click.core import Context
+from typer._click.exceptions import UsageError  # typer vendors click (0.29) and exports only BadParameter
+from typer.core import TyperGroup
 
 from gwsync import __version__
 from gwsync.cli import groups_command, report_commands, status_command, sync_commands
 from gwsync.cli.emulate import emulate_app
 
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    """A usage error (unknown command or option, missing -f) exits 1, as every other mistake.
+
+    click exits 2 on those, but 2 is `gwsync sync`'s PartiallySucceeded: a script must be able
+    to tell "some items failed" from "the command was mistyped". The message stays click's.
+    """
+    try:
+        yield
+    except UsageError as exc:
+        exc.exit_code = 1
+        raise
+
+
+class _Commands(TyperGroup):
+    """The root command group: parses and runs a command; its usage errors exit 1, not 2."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        with _usage_errors_exit_1():  # the root's own options: `gwsync --bogus`
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _usage_errors_exit_1():  # the command name, its options and arguments, typer.BadParameter
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="gwsync",
     help="Provision Google Workspace people and teams into SCIM 2.0 targets, from Kubernetes.",
     no_args_is_help=True,
