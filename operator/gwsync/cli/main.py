@@ -229,6 +229,17 @@ def validate(
     paths: Annotated[
         list[Path], typer.Argument(help="GoogleProvisioning YAML files or folders (GitOps repos).")
     ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            help="text (default), or json: one object on standard output with every checked and "
+            "skipped object and every problem, for scripts.",
+            show_default=False,
+        ),
+    ] = "text",
 ) -> None:
     """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
     import os
@@ -236,9 +247,13 @@ def validate(
     # Pydantic looks for plugins among every installed package's entry points when it builds
     # the first model; an offline check has none to load (the user's own setting wins).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from gwsync.cli.validate import validate_paths
+    from gwsync.cli.validate import FORMATS, validate_paths
 
-    raise typer.Exit(validate_paths(paths))
+    if output not in FORMATS:
+        raise typer.BadParameter(
+            f"{output!r} is not an output format of validate; use text or json", param_hint="-o"
+        )
+    raise typer.Exit(validate_paths(paths, output))
 
 
 app.add_typer(emulate_app)

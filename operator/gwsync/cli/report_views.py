@@ -34,6 +34,7 @@ from gwsync.cli.cluster import (
 from gwsync.cli.options import ClusterOptions
 from gwsync.cli.output import FirstThatFits, err, fail, out, plain
 from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv, write_jsonl
+from gwsync.cli.text import counted
 from gwsync.kube.client import Kube, KubeNotFound
 from gwsync.kube.reports import (
     format_duration,
@@ -204,9 +205,9 @@ def print_report(options: ClusterOptions, name: str, item_filter: ItemFilter, li
     if not items.read:
         out.print("This report stored no items.")
     elif filtered:
-        out.print(f"{items.kept} of {items.read} items match the filters.")
+        out.print(f"{items.kept} of {counted(items.read, 'item')} match the filters.")
     else:
-        out.print(f"{items.read} items.")
+        out.print(f"{counted(items.read, 'item')}.")
 
 
 def _report_panel(report: SyncReport, namespace: str) -> Panel:
@@ -251,7 +252,7 @@ def export_report(
             _to_stdout(items, write)
             return
         count = _to_file(items, Path(output), write)
-    err.print(plain(f"Wrote {count} items to {output}."), soft_wrap=True)
+    err.print(plain(f"Wrote {counted(count, 'item')} to {output}."), soft_wrap=True)
 
 
 def _to_stdout(items: Iterable[ReportItem], write: Write) -> int:

@@ -19,7 +19,10 @@ CredentialsOption = Annotated[
 TokenOption = Annotated[Path | None, typer.Option(help="File holding the SCIM bearer token.")]
 DirectoryOption = Annotated[
     Path | None,
-    typer.Option(help="Serve this organization snapshot (DESIGN §6 YAML) instead of calling Google."),
+    typer.Option(
+        help="Serve this organization snapshot instead of calling Google: YAML with customer, admins, "
+        "users and groups (docs/local.md).",
+    ),
 ]
 StateOption = Annotated[
     Path | None,

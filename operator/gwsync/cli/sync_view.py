@@ -27,6 +27,7 @@ from gwsync.cli.local import (
 )
 from gwsync.cli.output import err, fail, out, plain, printable
 from gwsync.cli.reports import item_table
+from gwsync.cli.text import counted
 from gwsync.sync.engine import SyncOutcome
 
 
@@ -105,7 +106,10 @@ def run_sync(request: LocalSync, output: Path | None) -> NoReturn:
             "Nothing was removed. To apply the held removals, run the same command with --approve-removals."
         )
     if output is not None:
-        out.print(plain(f"Wrote the SyncReport with {len(outcome.items)} items to {output}."), soft_wrap=True)
+        out.print(
+            plain(f"Wrote the SyncReport with {counted(len(outcome.items), 'item')} to {output}."),
+            soft_wrap=True,
+        )
     raise typer.Exit(EXIT_CODES.get(outcome.phase, 1))
 
 

@@ -39,3 +39,8 @@ def sentence(message: str) -> str:
     """The message as one sentence: trimmed, ending with a full stop."""
     message = message.strip()
     return message if message.endswith((".", "!", "?")) else f"{message}."
+
+
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """`1 file`, `2 files`: the count and its noun, singular or plural as English wants."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

@@ -103,7 +103,7 @@ def test_a_snapshot_is_provisioned_and_the_report_holds_every_item(work: Workspa
     assert report["status"]["itemCount"] == len(report["status"]["items"]) == ACTIVE_PEOPLE + 1 + 15
     ledger = json.loads(work.state.read_text(encoding="utf-8"))
     assert len(ledger["users"]) == ACTIVE_PEOPLE and list(ledger["teams"]) == ["Engineering"]
-    assert f"Succeeded: {ACTIVE_PEOPLE} users created, 1 teams created, 15 members added" in flat(
+    assert f"Succeeded: {ACTIVE_PEOPLE} users created, 1 team created, 15 members added" in flat(
         result.stdout
     )
 
@@ -144,7 +144,7 @@ def test_plan_prints_the_plan_and_changes_nothing(work: Workspace) -> None:
     assert work.scim.writes == []
     assert work.state.read_bytes() == ledger_before
     text = flat(result.stdout)
-    assert "Dry run, would apply: 1 users created, 1 updated, 1 renamed, 1 deprovisioned" in text
+    assert "Dry run, would apply: 1 user created, 1 updated, 1 renamed, 1 deprovisioned" in text
     assert text.count("Planned") == 6
 
 
