@@ -249,10 +249,9 @@ def validate(
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from gwsync.cli.validate import FORMATS, validate_paths
 
-    if output not in FORMATS:
-        raise typer.BadParameter(
-            f"{output!r} is not an output format of validate; use text or json", param_hint="-o"
-        )
+    if output not in FORMATS:  # plain: validate prints without rich (gwsync.cli.validate)
+        typer.echo(f"error: -o {output!r} is not an output format of validate; use text or json.", err=True)
+        raise typer.Exit(1)
     raise typer.Exit(validate_paths(paths, output))
 
 

@@ -41,16 +41,26 @@ def sync(
         bool, typer.Option(help="Apply removals the deprovisioning safety limit would hold.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the SyncReport (.json or .yaml), every item.")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the SyncReport with every item to FILE (.json, .yaml or .yml; `gwsync report show "
+            "--file FILE` reads it back), or - for JSON on standard output (the summary then goes to "
+            "standard error).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Run one sync outside the cluster and print its report.
 
-    Exit code: 0 Succeeded, 1 Failed, 2 PartiallySucceeded (some items failed), 3 Blocked
-    (removals held by the safety limit).
+    Exit code: 0 Succeeded, 1 Failed (or a mistake in the command), 2 PartiallySucceeded (some
+    items failed), 3 Blocked (removals held by the safety limit).
     """
-    from gwsync.cli.sync_view import local_sync, run_sync
+    from gwsync.cli.sync_view import check_report_output, local_sync, run_sync
 
+    check_report_output(output)  # before anything is written to the target
     request = local_sync(
         filename, google_credentials, scim_token_file, directory_file, state,
         dry_run=dry_run, approve_removals=approve_removals,
@@ -65,12 +75,29 @@ def plan(
     directory_file: DirectoryOption = None,
     state: StateOption = None,
     show_unchanged: Annotated[bool, typer.Option("--all", help="List unchanged items too.")] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Print the counts and the outcome only, no item.")
+    ] = False,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            help="table (default), or json: the dry run's SyncReport with every item on standard "
+            "output (with --summary, without its items), for scripts.",
+            show_default=False,
+        ),
+    ] = "table",
 ) -> None:
     """Show what a sync would change, changing nothing (a dry run)."""
-    from gwsync.cli.sync_view import local_sync, run_plan
+    from gwsync.cli.output import fail
+    from gwsync.cli.sync_view import PLAN_FORMATS, local_sync, run_plan
 
+    if output not in PLAN_FORMATS:
+        fail(f"-o {output!r} is not an output format of plan; use table or json")
     request = local_sync(filename, google_credentials, scim_token_file, directory_file, state, dry_run=True)
-    run_plan(request, show_unchanged=show_unchanged)
+    run_plan(request, show_unchanged=show_unchanged, summary=summary, output=output)
 
 
 def register(app: typer.Typer) -> None:
