@@ -16,7 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,14 +24,17 @@ from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
 from gwsync.api.validation import validate_text
 from gwsync.kube.labels import provisioning_annotations, provisioning_labels
-from gwsync.kube.reports import format_duration, report_name
 from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, run_sync
 from gwsync.sync.ledger import Ledger, LedgerError
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
-from gwsync.targets.scim import ScimTarget
-from gwsync.testing.google import google_emulator_in_thread
-from gwsync.testing.org import OrgError, load_org
+
+if TYPE_CHECKING:
+    from gwsync.targets.scim import ScimTarget
+
+# The SCIM client (scim2-models builds ~100 pydantic models as it loads), the Kubernetes client
+# and the emulators are imported where they are used, after the first request to Google, so
+# `gwsync plan` asks Google at once (bench/cli_startup.py, issue 24).
 
 Progress = Callable[[str, int, int], None]
 
@@ -127,6 +130,9 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
     """The Directory API reader for this run: the real Google, or a snapshot served locally."""
     google = request.manifest.spec.google
     if request.directory_file is not None:
+        from gwsync.testing.google import google_emulator_in_thread
+        from gwsync.testing.org import OrgError, load_org
+
         try:
             org = load_org(request.directory_file)
         except OrgError as exc:
@@ -159,7 +165,9 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
     yield reader
 
 
-def scim_target(request: LocalSync) -> ScimTarget:
+def scim_target(request: LocalSync) -> "ScimTarget":
+    from gwsync.targets.scim import ScimTarget
+
     scim = request.manifest.spec.target.scim
     if request.scim_token_file is None:
         raise LocalSyncError(
@@ -233,6 +241,8 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
     In a cluster, status keeps 200 notable items and the rest sit in ConfigMaps; a file has
     no such limit, so this one holds them all (itemStore is absent).
     """
+    from gwsync.kube.reports import format_duration, report_name
+
     finished = datetime.now(tz=UTC)
     report = SyncReport(
         metadata={

@@ -4,6 +4,7 @@ Declares the commands only; their bodies import `sync_view` (the Google and SCIM
 the emulators) when one runs.
 """
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,13 @@ StateOption = Annotated[
     Path | None,
     typer.Option(help="The ledger of managed users and teams; created when missing, updated as it goes."),
 ]
+
+
+def _no_pydantic_plugins() -> None:
+    """Pydantic looks for plugins among every installed package's entry points when it builds
+    the first model, before the first request; a local sync has none to load (the user's own
+    setting wins), as in `gwsync validate`."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def sync(
@@ -58,6 +66,7 @@ def sync(
     Exit code: 0 Succeeded, 1 Failed (or a mistake in the command), 2 PartiallySucceeded (some
     items failed), 3 Blocked (removals held by the safety limit).
     """
+    _no_pydantic_plugins()
     from gwsync.cli.sync_view import check_report_output, local_sync, run_sync
 
     check_report_output(output)  # before anything is written to the target
@@ -91,6 +100,7 @@ def plan(
     ] = "table",
 ) -> None:
     """Show what a sync would change, changing nothing (a dry run)."""
+    _no_pydantic_plugins()
     from gwsync.cli.output import fail
     from gwsync.cli.sync_view import PLAN_FORMATS, local_sync, run_plan
 
