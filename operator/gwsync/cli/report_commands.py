@@ -2,6 +2,7 @@
 
 Filters (`--result`, `--action`, `--type`, `--changed`, `--search`) apply the same way to
 `show` and `export`; a report whose sync has not completed is refused with the seed's sentence.
+`show` and `export` also read a report file `gwsync sync -o` wrote (`--file`), with the same views.
 This module only declares the commands (for `--help` and completion); each body imports
 `report_views`, which needs the Kubernetes client, when it runs.
 """
