@@ -235,8 +235,8 @@ def validate(
             "--output",
             "-o",
             metavar="FORMAT",
-            help="text (default), or json: one object on standard output with every checked and "
-            "skipped object and every problem, for scripts.",
+            help="text (default), or json (or -): one object on standard output with every checked "
+            "and skipped object and every problem, for scripts.",
             show_default=False,
         ),
     ] = "text",

@@ -93,8 +93,8 @@ def plan(
             "--output",
             "-o",
             metavar="FORMAT",
-            help="table (default), or json: the dry run's SyncReport with every item on standard "
-            "output (with --summary, without its items), for scripts.",
+            help="table (default), or json (or -): the dry run's SyncReport with every item on "
+            "standard output (with --summary, without its items), for scripts.",
             show_default=False,
         ),
     ] = "table",

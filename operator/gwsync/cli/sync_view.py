@@ -135,7 +135,7 @@ def run_sync(request: LocalSync, output: str | None) -> NoReturn:
     raise typer.Exit(EXIT_CODES.get(outcome.phase, 1))
 
 
-PLAN_FORMATS = ("table", "json")
+PLAN_FORMATS = ("table", "json", STDIO)  # -o -: JSON on standard output, as for `sync -o -`
 
 
 def run_plan(
@@ -145,7 +145,7 @@ def run_plan(
     started = datetime.now(tz=UTC)
     outcome = _run(request, f"Planning {request.manifest.name}")
     code = 0 if outcome.phase in ("Succeeded", "Blocked") else 1
-    if output == "json":
+    if output in ("json", STDIO):
         document = report_document(request, outcome, started)
         if summary:
             del document["status"]["items"]

@@ -15,7 +15,7 @@ from gwsync.api.validation import FileResult, Problem, validate_text
 from gwsync.cli.text import counted, printable
 
 YAML_SUFFIXES = (".yaml", ".yml")
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "-")  # -o -: JSON on standard output, as for `sync -o -`
 
 
 def _files(paths: list[Path]) -> Iterator[Path]:
@@ -75,7 +75,7 @@ def validate_paths(paths: list[Path], output: str = "text") -> int:
                 where, "", "", "holds no GoogleProvisioning (kind: GoogleProvisioning); nothing was validated"
             )
         )
-    if output == "json":
+    if output in ("json", "-"):
         typer.echo(_as_json(results, problems))
         return 1 if problems else 0
     for result in results:

@@ -301,7 +301,7 @@ def test_plan_summary_prints_counts_only_and_json_prints_the_dry_run_report(work
         ACTIVE_PEOPLE,
     )
     assert {item["result"] for item in report["status"]["items"]} == {"Planned"}
-    counts_only = json.loads(work.run("plan", "-o", "json", "--summary").stdout)
+    counts_only = json.loads(work.run("plan", "-o", "-", "--summary").stdout)
     assert "items" not in counts_only["status"]
     assert counts_only["status"]["message"] == report["status"]["message"]
     assert work.scim.writes == []

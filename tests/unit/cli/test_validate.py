@@ -197,7 +197,7 @@ def test_json_output_lists_what_was_checked_skipped_and_wrong(tmp_path: Path) ->
             }
         ],
     }
-    ok = runner.invoke(app, ["validate", str(_write(tmp_path, "ok.yaml", provisioning())), "-o", "json"])
+    ok = runner.invoke(app, ["validate", str(_write(tmp_path, "ok.yaml", provisioning())), "-o", "-"])
     assert (ok.exit_code, json.loads(ok.stdout)["valid"]) == (0, True)
 
 
