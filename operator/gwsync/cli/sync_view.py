@@ -4,7 +4,6 @@ Imported by the command bodies in `sync_commands.py` when one runs: a local sync
 Google and SCIM clients and the emulators, which `--help` and completion must not pay for.
 """
 
-import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from gwsync.cli.local import (
 from gwsync.cli.output import err, fail, out, plain, printable
 from gwsync.cli.report_files import STDIO, ReportFileError, report_format
 from gwsync.cli.reports import item_table
-from gwsync.cli.text import counted
+from gwsync.cli.text import counted, json_text
 from gwsync.sync.engine import SyncOutcome
 
 
@@ -98,7 +97,7 @@ def check_report_output(output: str | None) -> None:
 
 
 def _print_json(document: dict[str, Any]) -> None:
-    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    typer.echo(json_text(document))
 
 
 def run_sync(request: LocalSync, output: str | None) -> NoReturn:

@@ -4,6 +4,7 @@ Kept apart from `gwsync.cli.output` so a command that prints plain lines (`gwsyn
 does not import rich.
 """
 
+import json
 import re
 
 # What a terminal would act on instead of showing: C0 controls (ESC starts CSI sequences and OSC 8
@@ -44,3 +45,15 @@ def sentence(message: str) -> str:
 def counted(count: int, noun: str, plural: str = "") -> str:
     """`1 file`, `2 files`: the count and its noun, singular or plural as English wants."""
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+# json.dumps escapes C0 controls (ESC included) but, with ensure_ascii=False, writes DEL, C1
+# controls and bidirectional overrides as they are: escaped here too, so JSON printed to a
+# terminal cannot act on it. Outside strings JSON is plain ASCII, so every match is in a string.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]")
+
+
+def json_text(document: object) -> str:
+    """`document` as indented JSON, UTF-8 names kept readable, every control character escaped."""
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

@@ -4,7 +4,6 @@ Plain lines through typer (click's echo, colour only on a terminal), not rich: v
 in CI on every commit, and rich's import is a tenth of its start-up (bench/README.md).
 """
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import typer
 
 from gwsync.api.validation import FileResult, Problem, validate_text
-from gwsync.cli.text import counted, printable
+from gwsync.cli.text import counted, json_text, printable
 
 YAML_SUFFIXES = (".yaml", ".yml")
 FORMATS = ("text", "json", "-")  # -o -: JSON on standard output, as for `sync -o -`
@@ -59,7 +58,7 @@ def _as_json(results: list[FileResult], problems: list[Problem]) -> str:
             {"file": p.file, "object": p.subject, "path": p.path, "message": p.message} for p in problems
         ],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    return json_text(document)
 
 
 def validate_paths(paths: list[Path], output: str = "text") -> int:

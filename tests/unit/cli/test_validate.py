@@ -205,3 +205,14 @@ def test_an_unknown_output_format_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(_write(tmp_path, "ok.yaml", provisioning())), "-o", "xml"])
     assert result.exit_code == 1
     assert result.stderr == "error: -o 'xml' is not an output format of validate; use text or json.\n"
+
+
+def test_json_output_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
+    hostile = "acme\x9b2J\u202etxt.exe\x1b]8;;http://x\x07"  # 8-bit CSI, bidi override, OSC 8
+    result = runner.invoke(
+        app, ["validate", str(_write(tmp_path, "bad.yaml", provisioning(name=hostile))), "-o", "json"]
+    )
+    assert result.exit_code == 1
+    assert not any(char in result.stdout for char in "\x9b\u202e\x1b\x07")
+    assert "acme\\u009b2J\\u202etxt.exe\\u001b]8;;http://x\\u0007" in result.stdout
+    assert json.loads(result.stdout)["problems"][0]["object"] == f"GoogleProvisioning default/{hostile}"
