@@ -20,6 +20,8 @@ REPORT_PLURAL: Final = "syncreports"
 REPORT_SINGULAR: Final = "syncreport"
 REPORT_SHORT_NAMES: Final = ("sreport",)
 
+KINDS: Final = (PROVISIONING_KIND, REPORT_KIND)  # every kind of the group
+
 CATEGORY: Final = "gwsync"
 
 # Annotations a user sets on a GoogleProvisioning.

@@ -234,6 +234,8 @@ class ScimTarget(ApiModel):
     @field_validator("url")
     @classmethod
     def _tls_unless_loopback(cls, url: str) -> str:
+        if "://" not in url:  # `example.com/scim/v2`: the scheme was left out
+            raise ValueError(f"url {url} has no scheme: write https://{url.lstrip('/')}")
         if not (url.startswith("https://") or is_loopback_http(url)):
             raise ValueError("url must use https:// (plain http is allowed only for loopback addresses)")
         return url

@@ -59,6 +59,36 @@ class FileResult:
     objects: list[dict[str, Any]] = field(default_factory=list)  # the GoogleProvisionings, as parsed
 
 
+def _yaml_type(value: object) -> str:
+    """What a YAML value is, in YAML's words: a list, a string, a number."""
+    if isinstance(value, list):
+        return "a list (lines starting with -)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"a {type(value).__name__}"
+
+
+def _unknown_kind(doc: dict[str, Any], file: str, subject: str) -> Problem | None:
+    """A kind of our API group that does not exist: most likely a misspelt GoogleProvisioning.
+
+    Other groups' kinds are skipped (a GitOps folder holds Secrets and Deployments too), but
+    `provisioning.gwsync.io` has only these kinds: a typo must not pass as "skipped".
+    """
+    api_version = doc.get("apiVersion")
+    kind = doc.get("kind")
+    if not (isinstance(api_version, str) and api_version.split("/")[0] == c.GROUP):
+        return None
+    if kind in c.KINDS:
+        return None
+    known = " and ".join(c.KINDS)
+    what = f"kind {kind!r} is not" if kind else "the kind is missing: it must be"
+    return Problem(file, subject, "", f"{what} a kind of {c.GROUP}; the known kinds are {known}")
+
+
 def _describe(doc: dict[str, Any]) -> str:
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     name = metadata.get("name", "<unnamed>") if metadata else "<unnamed>"
@@ -93,6 +123,8 @@ def _message(error: Any) -> str:
         return PYDANTIC_FIXES[kind]
     if (fix := _secret_ref_fix(error)) is not None:
         return fix
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping (field: value lines), not {_yaml_type(error['input'])}"
     text = str(error["msg"])
     return text.removeprefix("Value error, ")
 
@@ -109,8 +141,13 @@ def _check_object(doc: dict[str, Any], file: str, subject: str) -> list[Problem]
     elif not _OBJECT_NAME.match(str(metadata["name"])) or len(str(metadata["name"])) > MAX_OBJECT_NAME:
         problems.append(Problem(file, subject, "metadata.name", OBJECT_NAME_FIX))
     spec = doc.get("spec")
-    if not isinstance(spec, dict):
+    if spec is None:
         problems.append(Problem(file, subject, "spec", "required field is missing: add it"))
+        return problems
+    if not isinstance(spec, dict):
+        problems.append(
+            Problem(file, subject, "", f"spec must be a mapping (field: value lines), not {_yaml_type(spec)}")
+        )
         return problems
     try:
         GoogleProvisioningSpec.model_validate(spec)
@@ -141,6 +178,10 @@ def validate_text(text: str, file: str) -> FileResult:
             result.skipped.append(f"a {type(doc).__name__} document")
             continue
         subject = _describe(doc)
+        unknown = _unknown_kind(doc, file, subject)
+        if unknown is not None:
+            result.problems.append(unknown)
+            continue
         if doc.get("kind") != c.PROVISIONING_KIND:
             result.skipped.append(subject)
             continue

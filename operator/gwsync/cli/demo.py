@@ -27,6 +27,7 @@ from gwsync.api.report import TERMINAL_PHASES, Action, SyncReport
 from gwsync.cli.output import hanging, plain
 from gwsync.cli.reports import item_table
 from gwsync.cli.sync_view import summary_table
+from gwsync.cli.text import counted
 from gwsync.controller.operator import serving_in_thread
 from gwsync.kube import reports as kube_reports
 from gwsync.kube.client import PROVISIONINGS, SECRETS, Kube, KubeConflict, KubeNotFound, Resource, connect
@@ -126,7 +127,7 @@ def show_report(out: Console, kube: Kube, report: SyncReport, limit: int) -> Non
     title = f"SyncReport {report.metadata['name']}  ·  trigger {report.spec.trigger}  ·  {status.phase}"
     out.print(Panel(summary_table(status.summary, status.message), title=plain(title), expand=False))
     changed = [i for i in kube_reports.iter_report_items(kube, report) if i.action is not Action.UNCHANGED]
-    out.print(item_table(changed, title=f"What changed ({len(changed)} items)", limit=limit))
+    out.print(item_table(changed, title=f"What changed ({counted(len(changed), 'item')})", limit=limit))
 
 
 @contextmanager

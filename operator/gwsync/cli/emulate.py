@@ -61,6 +61,7 @@ async def _serve_google(org: "Org", host: str, port: int, key_out: Path | None) 
     import asyncio
 
     from gwsync.cli.output import out
+    from gwsync.cli.text import counted
     from gwsync.testing.google import running_google_emulator
 
     async with running_google_emulator(org, host=host, port=port) as emulator:
@@ -68,8 +69,8 @@ async def _serve_google(org: "Org", host: str, port: int, key_out: Path | None) 
             key_out.write_text(emulator.service_account_key(), encoding="utf-8")
         admin = org.admins[0] if org.admins else "(no admins: delegation will be refused)"
         out.print(
-            f"Google emulator serving {org.customer.primary_domain} ({len(org.users)} users, "
-            f"{len(org.groups)} groups) at {emulator.url}; delegation subject {admin}"
+            f"Google emulator serving {org.customer.primary_domain} ({counted(len(org.users), 'user')}, "
+            f"{counted(len(org.groups), 'group')}) at {emulator.url}; delegation subject {admin}"
             + (f"; service-account key in {key_out}." if key_out else "."),
             soft_wrap=True,
         )

@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -26,15 +26,18 @@ from gwsync.api.provisioning import GoogleProvisioningSpec
 from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
 from gwsync.api.validation import validate_text
 from gwsync.kube.labels import provisioning_annotations, provisioning_labels
-from gwsync.kube.reports import format_duration, report_name
 from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import Ledger, LedgerError, Verdict, read_state, signed_state, state_file_key
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
-from gwsync.targets.scim import ScimTarget
-from gwsync.testing.google import google_emulator_in_thread
-from gwsync.testing.org import OrgError, load_org
 from gwsync.text import address_key
+
+if TYPE_CHECKING:
+    from gwsync.targets.scim import ScimTarget
+
+# The SCIM client (scim2-models builds ~100 pydantic models as it loads), the Kubernetes client
+# and the emulators are imported where they are used, after the first request to Google, so
+# `gwsync plan` asks Google at once (bench/cli_startup.py, issue 24).
 
 Progress = Callable[[str, int, int], None]
 Warn = Callable[[str], None]
@@ -153,6 +156,9 @@ def google_source(request: LocalSync) -> Iterator[GoogleDirectory]:
     """The Directory API reader for this run: the real Google, or a snapshot served locally."""
     google = request.manifest.spec.google
     if request.directory_file is not None:
+        from gwsync.testing.google import google_emulator_in_thread
+        from gwsync.testing.org import OrgError, load_org
+
         try:
             org = load_org(request.directory_file)
         except OrgError as exc:
@@ -198,7 +204,9 @@ def scim_token(request: LocalSync) -> str:
     return token
 
 
-def scim_target(request: LocalSync, token: str) -> ScimTarget:
+def scim_target(request: LocalSync, token: str) -> "ScimTarget":
+    from gwsync.targets.scim import ScimTarget
+
     scim = request.manifest.spec.target.scim
     return ScimTarget(
         scim.url,
@@ -289,6 +297,8 @@ def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime)
     In a cluster, status keeps 200 notable items and the rest sit in ConfigMaps; a file has
     no such limit, so this one holds them all (itemStore is absent).
     """
+    from gwsync.kube.reports import format_duration, report_name
+
     finished = datetime.now(tz=UTC)
     report = SyncReport(
         metadata={

@@ -9,17 +9,52 @@ This module and the command modules it registers only declare the command tree: 
 `gwsync.cli.main` import-linter contract and tests/unit/cli/test_startup.py keep it so.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer._click.core import Context
+from typer._click.exceptions import UsageError  # typer vendors click (0.29) and exports only BadParameter
+from typer.core import TyperGroup
 
 from gwsync import __version__
 from gwsync.cli import groups_command, report_commands, status_command, sync_commands
 from gwsync.cli.emulate import emulate_app
 from gwsync.text import escape_logs
 
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    """A usage error (unknown command or option, missing -f) exits 1, as every other mistake.
+
+    click exits 2 on those, but 2 is `gwsync sync`'s PartiallySucceeded: a script must be able
+    to tell "some items failed" from "the command was mistyped". The message stays click's.
+    """
+    try:
+        yield
+    except UsageError as exc:
+        exc.exit_code = 1
+        raise
+
+
+class _Commands(TyperGroup):
+    """The root command group: parses and runs a command; its usage errors exit 1, not 2."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        with _usage_errors_exit_1():  # the root's own options: `gwsync --bogus`
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _usage_errors_exit_1():  # the command name, its options and arguments, typer.BadParameter
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="gwsync",
     help="Provision Google Workspace people and teams into SCIM 2.0 targets, from Kubernetes.",
     no_args_is_help=True,
@@ -216,6 +251,17 @@ def validate(
     paths: Annotated[
         list[Path], typer.Argument(help="GoogleProvisioning YAML files or folders (GitOps repos).")
     ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            help="text (default), or json (or -): one object on standard output with every checked "
+            "and skipped object and every problem, for scripts.",
+            show_default=False,
+        ),
+    ] = "text",
 ) -> None:
     """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
     import os
@@ -223,9 +269,12 @@ def validate(
     # Pydantic looks for plugins among every installed package's entry points when it builds
     # the first model; an offline check has none to load (the user's own setting wins).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from gwsync.cli.validate import validate_paths
+    from gwsync.cli.validate import FORMATS, validate_paths
 
-    raise typer.Exit(validate_paths(paths))
+    if output not in FORMATS:  # plain: validate prints without rich (gwsync.cli.validate)
+        typer.echo(f"error: -o {output!r} is not an output format of validate; use text or json.", err=True)
+        raise typer.Exit(1)
+    raise typer.Exit(validate_paths(paths, output))
 
 
 app.add_typer(emulate_app)

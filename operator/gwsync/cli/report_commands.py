@@ -2,6 +2,7 @@
 
 Filters (`--result`, `--action`, `--type`, `--changed`, `--search`) apply the same way to
 `show` and `export`; a report whose sync has not completed is refused with the seed's sentence.
+`show` and `export` also read a report file `gwsync sync -o` wrote (`--file`), with the same views.
 This module only declares the commands (for `--help` and completion); each body imports
 `report_views`, which needs the Kubernetes client, when it runs.
 """
@@ -90,8 +91,42 @@ def report_list(
     print_report_list(ClusterOptions(namespace, kubeconfig, context, server), provisioning, wide=wide)
 
 
+NameArgument = Annotated[
+    str | None,
+    typer.Argument(
+        help="Name of the SyncReport (see `gwsync report list`); or give --file.", show_default=False
+    ),
+]
+FileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--file",
+        metavar="FILE",
+        help="Read the SyncReport from FILE, as `gwsync sync -o FILE` wrote it (JSON or YAML; - reads "
+        "standard input), instead of from the cluster.",
+        show_default=False,
+    ),
+]
+
+
+def _name_or_file(name: str | None, file: str | None) -> None:
+    """Exactly one of NAME and --file; otherwise one sentence and exit 1."""
+    if name is not None and file is not None:
+        from gwsync.cli.output import fail
+
+        fail("Give the name of a SyncReport in the cluster or --file FILE, not both")
+    if name is None and file is None:
+        from gwsync.cli.output import fail
+
+        fail(
+            "Name the SyncReport to read (see `gwsync report list`), or give --file FILE "
+            "written by `gwsync sync -o`"
+        )
+
+
 def report_show(
-    name: Annotated[str, typer.Argument(help="Name of the SyncReport (see `gwsync report list`).")],
+    name: NameArgument = None,
+    file: FileOption = None,
     result: ResultOption = None,
     action: ActionOption = None,
     type_: TypeOption = None,
@@ -109,34 +144,40 @@ def report_show(
     server: ServerOption = None,
 ) -> None:
     """Show a finished sync: its outcome and counts, then its items (every stored item, filtered)."""
-    from gwsync.cli.report_views import parse_item_filter, print_report
+    _name_or_file(name, file)
+    from gwsync.cli.report_views import parse_item_filter, print_report, print_report_file
 
     item_filter = parse_item_filter(result, action, type_, changed, search)
-    print_report(ClusterOptions(namespace, kubeconfig, context, server), name, item_filter, limit)
+    if file is not None:
+        print_report_file(file, item_filter, limit)
+    else:
+        print_report(ClusterOptions(namespace, kubeconfig, context, server), str(name), item_filter, limit)
 
 
 def report_export(
-    name: Annotated[str, typer.Argument(help="Name of the SyncReport (see `gwsync report list`).")],
+    name: NameArgument = None,
+    file: FileOption = None,
     output: Annotated[
         str | None,
         typer.Option(
             "--output",
             "-o",
             metavar="FILE",
-            help="CSV file to write (default, or -: standard output).",
+            help="File to write, .csv or .jsonl (default, or -: standard output).",
             show_default=False,
         ),
     ] = None,
     format_: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--format",
             metavar="FORMAT",
             help="csv, or jsonl: one JSON object per item (camelCase, as `kubectl get syncreport` "
             "shows the notable ones), for jq and scripts; to a terminal, control and format characters "
-            "are written as JSON \\u escapes.",
+            "are written as JSON \\u escapes. Default: the -o file's extension, else csv.",
+            show_default=False,
         ),
-    ] = "csv",
+    ] = None,
     result: ResultOption = None,
     action: ActionOption = None,
     type_: TypeOption = None,
@@ -153,11 +194,15 @@ def report_export(
     A CSV cell that starts with = + - or @ gets a leading ' so spreadsheets show it as text,
     never run it as a formula; control characters are written visibly, as \\x1b.
     """
-    from gwsync.cli.report_views import export_report, parse_item_filter
+    _name_or_file(name, file)
+    from gwsync.cli.report_views import export_report, export_report_file, parse_item_filter
 
     item_filter = parse_item_filter(result, action, type_, changed, search)
-    options = ClusterOptions(namespace, kubeconfig, context, server)
-    export_report(options, name, item_filter, output, format_)
+    if file is not None:
+        export_report_file(file, item_filter, output, format_)
+    else:
+        options = ClusterOptions(namespace, kubeconfig, context, server)
+        export_report(options, str(name), item_filter, output, format_)
 
 
 def register(app: typer.Typer) -> None:

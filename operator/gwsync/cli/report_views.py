@@ -33,7 +33,9 @@ from gwsync.cli.cluster import (
 )
 from gwsync.cli.options import ClusterOptions
 from gwsync.cli.output import FirstThatFits, err, fail, out, plain
+from gwsync.cli.report_files import STDIO, ReportFileError, export_format, read_report_file
 from gwsync.cli.reports import ItemFilter, ReportNotReady, ensure_complete, item_table, write_csv, write_jsonl
+from gwsync.cli.text import counted
 from gwsync.kube.client import Kube, KubeNotFound
 from gwsync.kube.reports import (
     format_duration,
@@ -195,18 +197,39 @@ def print_report(options: ClusterOptions, name: str, item_filter: ItemFilter, li
     """A finished sync's panel, then its items (the first `limit` that pass the filter)."""
     with cluster(options) as (kube, ns):
         report = _complete_report(kube, ns, name)
-        out.print(_report_panel(report, ns))
-        items = _Counted(iter_report_items(kube, report), item_filter)
-        table = item_table(items, title="Items", limit=limit)
-        if items.kept:
-            out.print(table)
+        _show(report, ns, iter_report_items(kube, report), item_filter, limit)
+
+
+def print_report_file(path: str, item_filter: ItemFilter, limit: int) -> None:
+    """The same as `print_report`, for a report `gwsync sync -o` wrote to a file."""
+    report, items = _read_report_file(path)
+    _show(report, str(report.metadata.get("namespace") or "default"), items, item_filter, limit)
+
+
+def _read_report_file(path: str) -> tuple[SyncReport, list[ReportItem]]:
+    try:
+        report, items = read_report_file(path)
+        ensure_complete(report)
+    except (ReportFileError, ReportNotReady) as exc:
+        fail(str(exc))
+    return report, items
+
+
+def _show(
+    report: SyncReport, namespace: str, stored: Iterable[ReportItem], item_filter: ItemFilter, limit: int
+) -> None:
+    out.print(_report_panel(report, namespace))
+    items = _Counted(stored, item_filter)
+    table = item_table(items, title="Items", limit=limit)
+    if items.kept:
+        out.print(table)
     filtered = item_filter != ItemFilter()
     if not items.read:
         out.print("This report stored no items.")
     elif filtered:
-        out.print(f"{items.kept} of {items.read} items match the filters.")
+        out.print(f"{items.kept} of {counted(items.read, 'item')} match the filters.")
     else:
-        out.print(f"{items.read} items.")
+        out.print(f"{counted(items.read, 'item')}.")
 
 
 def _report_panel(report: SyncReport, namespace: str) -> Panel:
@@ -236,22 +259,42 @@ EXPORT_FORMATS: dict[str, Write] = {
 }
 
 
+def _writer(output: str | None, format_: str | None) -> Write:
+    """How the export is written: --format, else the -o file's extension; a mismatch ends the command."""
+    try:
+        return EXPORT_FORMATS[export_format(output, format_)]
+    except ReportFileError as exc:
+        fail(str(exc))
+
+
 def export_report(
-    options: ClusterOptions, name: str, item_filter: ItemFilter, output: str | None, format_: str = "csv"
+    options: ClusterOptions,
+    name: str,
+    item_filter: ItemFilter,
+    output: str | None,
+    format_: str | None = None,
 ) -> None:
     """Every item of a finished sync that passes the filter, as CSV or JSON lines to `output`
     (default stdout)."""
-    write = EXPORT_FORMATS.get(format_.strip().casefold())
-    if write is None:
-        fail(f"--format {format_!r} is not a known export format; use csv or jsonl")
+    write = _writer(output, format_)
     with cluster(options) as (kube, ns):
         report = _complete_report(kube, ns, name)
-        items = item_filter.apply(iter_report_items(kube, report))
-        if output is None or output == "-":
-            _to_stdout(items, write)
-            return
-        count = _to_file(items, Path(output), write)
-    err.print(plain(f"Wrote {count} items to {output}."), soft_wrap=True)
+        _export(item_filter.apply(iter_report_items(kube, report)), output, write)
+
+
+def export_report_file(path: str, item_filter: ItemFilter, output: str | None, format_: str | None) -> None:
+    """The same as `export_report`, for a report `gwsync sync -o` wrote to a file."""
+    write = _writer(output, format_)
+    _report, items = _read_report_file(path)
+    _export(item_filter.apply(items), output, write)
+
+
+def _export(items: Iterable[ReportItem], output: str | None, write: Write) -> None:
+    if output is None or output == STDIO:
+        _to_stdout(items, write)
+        return
+    count = _to_file(items, Path(output), write)
+    err.print(plain(f"Wrote {counted(count, 'item')} to {output}."), soft_wrap=True)
 
 
 def _to_stdout(items: Iterable[ReportItem], write: Write) -> int:

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from gwsync.api.report import ACTIVE_PHASES, Action, ItemType, ReportItem, Result, SyncReport
 from gwsync.cli.output import plain, printable
+from gwsync.cli.text import counted
 from gwsync.text import visible_json
 
 CSV_COLUMNS = (
@@ -191,7 +192,9 @@ class ItemTable:
                 )
         self.hidden = total - len(self.rows)
         self.caption = (
-            f"{self.hidden} more item(s) not shown; use filters or `report export`." if self.hidden else None
+            f"{counted(self.hidden, 'more item')} not shown; use filters or `report export`."
+            if self.hidden
+            else None
         )
 
     def table_width(self) -> int:

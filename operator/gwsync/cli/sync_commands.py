@@ -4,6 +4,7 @@ Declares the commands only; their bodies import `sync_view` (the Google and SCIM
 the emulators) when one runs.
 """
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,12 +20,22 @@ CredentialsOption = Annotated[
 TokenOption = Annotated[Path | None, typer.Option(help="File holding the SCIM bearer token.")]
 DirectoryOption = Annotated[
     Path | None,
-    typer.Option(help="Serve this organization snapshot (DESIGN §6 YAML) instead of calling Google."),
+    typer.Option(
+        help="Serve this organization snapshot instead of calling Google: YAML with customer, admins, "
+        "users and groups (docs/local.md).",
+    ),
 ]
 StateOption = Annotated[
     Path | None,
     typer.Option(help="The ledger of managed users and teams; created when missing, updated as it goes."),
 ]
+
+
+def _no_pydantic_plugins() -> None:
+    """Pydantic looks for plugins among every installed package's entry points when it builds
+    the first model, before the first request; a local sync has none to load (the user's own
+    setting wins), as in `gwsync validate`."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def sync(
@@ -38,16 +49,27 @@ def sync(
         bool, typer.Option(help="Apply removals the deprovisioning safety limit would hold.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the SyncReport (.json or .yaml), every item.")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the SyncReport with every item to FILE (.json, .yaml or .yml; `gwsync report show "
+            "--file FILE` reads it back), or - for JSON on standard output (the summary then goes to "
+            "standard error).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Run one sync outside the cluster and print its report.
 
-    Exit code: 0 Succeeded, 1 Failed, 2 PartiallySucceeded (some items failed), 3 Blocked
-    (removals held by the safety limit).
+    Exit code: 0 Succeeded, 1 Failed (or a mistake in the command), 2 PartiallySucceeded (some
+    items failed), 3 Blocked (removals held by the safety limit).
     """
-    from gwsync.cli.sync_view import local_sync, run_sync
+    _no_pydantic_plugins()
+    from gwsync.cli.sync_view import check_report_output, local_sync, run_sync
 
+    check_report_output(output)  # before anything is written to the target
     request = local_sync(
         filename, google_credentials, scim_token_file, directory_file, state,
         dry_run=dry_run, approve_removals=approve_removals,
@@ -62,12 +84,30 @@ def plan(
     directory_file: DirectoryOption = None,
     state: StateOption = None,
     show_unchanged: Annotated[bool, typer.Option("--all", help="List unchanged items too.")] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Print the counts and the outcome only, no item.")
+    ] = False,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            help="table (default), or json (or -): the dry run's SyncReport with every item on "
+            "standard output (with --summary, without its items), for scripts.",
+            show_default=False,
+        ),
+    ] = "table",
 ) -> None:
     """Show what a sync would change, changing nothing (a dry run)."""
-    from gwsync.cli.sync_view import local_sync, run_plan
+    _no_pydantic_plugins()
+    from gwsync.cli.output import fail
+    from gwsync.cli.sync_view import PLAN_FORMATS, local_sync, run_plan
 
+    if output not in PLAN_FORMATS:
+        fail(f"-o {output!r} is not an output format of plan; use table or json")
     request = local_sync(filename, google_credentials, scim_token_file, directory_file, state, dry_run=True)
-    run_plan(request, show_unchanged=show_unchanged)
+    run_plan(request, show_unchanged=show_unchanged, summary=summary, output=output)
 
 
 def register(app: typer.Typer) -> None:

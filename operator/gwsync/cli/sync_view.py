@@ -7,7 +7,7 @@ Google and SCIM clients and the emulators, which `--help` and completion must no
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Group, RenderableType
@@ -26,7 +26,9 @@ from gwsync.cli.local import (
     write_report,
 )
 from gwsync.cli.output import err, fail, out, plain, printable
+from gwsync.cli.report_files import STDIO, ReportFileError, report_format
 from gwsync.cli.reports import item_table
+from gwsync.cli.text import counted, json_text
 from gwsync.sync.engine import SyncOutcome
 
 
@@ -88,35 +90,71 @@ def local_sync(
     )
 
 
-def run_sync(request: LocalSync, output: Path | None) -> NoReturn:
-    """Apply the sync, print its changes and outcome, and exit with the outcome's code."""
-    started = datetime.now(tz=UTC)
-    outcome = _run(request, f"Syncing {request.manifest.name}")
+def check_report_output(output: str | None) -> None:
+    """Refuse an `-o` the report could not be written as, before the sync starts."""
     if output is not None:
         try:
-            write_report(output, report_document(request, outcome, started))
+            report_format(output)
+        except ReportFileError as exc:
+            fail(str(exc))
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    typer.echo(json_text(document))
+
+
+def run_sync(request: LocalSync, output: str | None) -> NoReturn:
+    """Apply the sync, print its changes and outcome, and exit with the outcome's code.
+
+    With `-o -` the report is standard output's only content (for jq and pipes), so what a
+    person reads goes to standard error.
+    """
+    started = datetime.now(tz=UTC)
+    outcome = _run(request, f"Syncing {request.manifest.name}")
+    screen = err if output == STDIO else out
+    if output == STDIO:
+        _print_json(report_document(request, outcome, started))
+    elif output is not None:
+        try:
+            write_report(Path(output), report_document(request, outcome, started))
         except LocalSyncError as exc:
             fail(str(exc))
     changed = [item for item in outcome.items if item.action is not Action.UNCHANGED]
     if changed:
-        out.print(item_table(changed, title="Changes", limit=200))
-    out.print(summary_table(outcome.summary))
+        screen.print(item_table(changed, title="Changes", limit=200))
+    screen.print(summary_table(outcome.summary))
     style = "green" if outcome.phase == "Succeeded" else "bold red"
-    out.print(Text.assemble((outcome.phase, style), ": ", printable(outcome.message, multiline=True)))
+    screen.print(Text.assemble((outcome.phase, style), ": ", printable(outcome.message, multiline=True)))
     if outcome.phase == "Blocked":
-        out.print(
+        screen.print(
             "Nothing was removed. To apply the held removals, run the same command with --approve-removals."
         )
-    if output is not None:
-        out.print(plain(f"Wrote the SyncReport with {len(outcome.items)} items to {output}."), soft_wrap=True)
+    if output is not None and output != STDIO:
+        screen.print(
+            plain(f"Wrote the SyncReport with {counted(len(outcome.items), 'item')} to {output}."),
+            soft_wrap=True,
+        )
     raise typer.Exit(EXIT_CODES.get(outcome.phase, 1))
 
 
-def run_plan(request: LocalSync, *, show_unchanged: bool) -> NoReturn:
-    """Plan the sync (a dry run), print the plan as a table, exit 0 unless it failed."""
+PLAN_FORMATS = ("table", "json", STDIO)  # -o -: JSON on standard output, as for `sync -o -`
+
+
+def run_plan(
+    request: LocalSync, *, show_unchanged: bool, summary: bool = False, output: str = "table"
+) -> NoReturn:
+    """Plan the sync (a dry run), print the plan as a table or JSON, exit 0 unless it failed."""
+    started = datetime.now(tz=UTC)
     outcome = _run(request, f"Planning {request.manifest.name}")
+    code = 0 if outcome.phase in ("Succeeded", "Blocked") else 1
+    if output in ("json", STDIO):
+        document = report_document(request, outcome, started)
+        if summary:
+            del document["status"]["items"]
+        _print_json(document)
+        raise typer.Exit(code)
     items = [item for item in outcome.items if show_unchanged or item.action is not Action.UNCHANGED]
-    if items:
+    if items and not summary:
         out.print(item_table(items, title="Plan", limit=10_000))
     out.print(summary_table(outcome.summary, outcome.message))
-    raise typer.Exit(0 if outcome.phase in ("Succeeded", "Blocked") else 1)
+    raise typer.Exit(code)

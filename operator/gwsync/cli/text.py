@@ -4,7 +4,9 @@ Kept apart from `gwsync.cli.output` so a command that prints plain lines (`gwsyn
 does not import rich.
 """
 
-from gwsync.text import visible
+import json
+
+from gwsync.text import visible, visible_json
 
 
 def printable(value: str, *, multiline: bool = False) -> str:
@@ -22,3 +24,15 @@ def sentence(message: str) -> str:
     """The message as one sentence: trimmed, ending with a full stop."""
     message = message.strip()
     return message if message.endswith((".", "!", "?")) else f"{message}."
+
+
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """`1 file`, `2 files`: the count and its noun, singular or plural as English wants."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def json_text(document: object) -> str:
+    """`document` as indented JSON, UTF-8 names kept readable, and every control, format and
+    separator character written as its `\\uXXXX` escape (`gwsync.text.visible_json`), so JSON
+    printed to a terminal cannot act on it; a parser reads the same values."""
+    return visible_json(json.dumps(document, ensure_ascii=False, indent=2))

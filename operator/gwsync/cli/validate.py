@@ -11,9 +11,10 @@ from pathlib import Path
 import typer
 
 from gwsync.api.validation import FileResult, Problem, validate_text
-from gwsync.cli.text import printable
+from gwsync.cli.text import counted, json_text, printable
 
 YAML_SUFFIXES = (".yaml", ".yml")
+FORMATS = ("text", "json", "-")  # -o -: JSON on standard output, as for `sync -o -`
 
 
 def _files(paths: list[Path]) -> Iterator[Path]:
@@ -46,14 +47,26 @@ def _say(text: str, *, err: bool = False, lead: str = "", colour: str = "") -> N
     typer.echo(text, err=err)
 
 
-def validate_paths(paths: list[Path]) -> int:
-    """Validate everything under `paths`; return the exit code (1 on any problem)."""
+def _as_json(results: list[FileResult], problems: list[Problem]) -> str:
+    """The outcome for scripts: every file's checked and skipped objects, every problem."""
+    document = {
+        "valid": not problems,
+        "files": len(results),
+        "checked": [{"file": r.file, "object": subject} for r in results for subject in r.checked],
+        "skipped": [{"file": r.file, "object": subject} for r in results for subject in r.skipped],
+        "problems": [
+            {"file": p.file, "object": p.subject, "path": p.path, "message": p.message} for p in problems
+        ],
+    }
+    return json_text(document)
+
+
+def validate_paths(paths: list[Path], output: str = "text") -> int:
+    """Validate everything under `paths`; print the outcome as text or JSON; return the exit code
+    (1 on any problem)."""
     results = [_validate_file(path) for path in _files(paths)]
     problems = [problem for result in results for problem in result.problems]
     checked = sum(len(result.checked) for result in results)
-    for result in results:
-        for skipped in result.skipped:
-            _say(printable(f"{result.file}: skipped {skipped} (not a GoogleProvisioning)"))
     if checked == 0 and not problems:
         where = results[0].file if len(results) == 1 else "the given files"
         problems.append(
@@ -61,14 +74,18 @@ def validate_paths(paths: list[Path]) -> int:
                 where, "", "", "holds no GoogleProvisioning (kind: GoogleProvisioning); nothing was validated"
             )
         )
+    if output in ("json", "-"):
+        typer.echo(_as_json(results, problems))
+        return 1 if problems else 0
+    for result in results:
+        for skipped in result.skipped:
+            _say(printable(f"{result.file}: skipped {skipped} (not a GoogleProvisioning)"))
     for problem in problems:
         _say(printable(str(problem)), err=True)
+    files = counted(len(results), "file")
     if problems:
-        _say(f" in {len(results)} file(s).", err=True, lead=f"{len(problems)} problem(s) found", colour="red")
+        _say(f" in {files}.", err=True, lead=f"{counted(len(problems), 'problem')} found", colour="red")
         return 1
-    _say(
-        f" {checked} GoogleProvisioning object(s) valid in {len(results)} file(s).",
-        lead="ok:",
-        colour="green",
-    )
+    objects = counted(checked, "GoogleProvisioning object")
+    _say(f" {objects} valid in {files}.", lead="ok:", colour="green")
     return 0

@@ -42,6 +42,7 @@ from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import supported_mappings
 from gwsync.sync.plan import Plan, Settled, UserMapping, UserStep, plan_user
 from gwsync.sync.ports import Batching, Target, TargetError, TargetUnavailable, TargetUser
+from gwsync.sync.summary import counted
 from gwsync.text import address_key
 
 log = logging.getLogger(__name__)
@@ -265,8 +266,10 @@ def source_failed(
     items = [step.item for step in written]
     created = {i.source_id or "": i.target_id for i in items if i.result is Result.SUCCEEDED and i.target_id}
     failed = len(items) - len(created)
-    kept = f"{len(created)} users created while it was read are kept"
+    kept = counted(
+        len(created), "user created while it was read is kept", "users created while it was read are kept"
+    )
     if failed:
-        kept += f"; {failed} creates failed and will be retried by the next sync"
+        kept += f"; {counted(failed, 'create', 'creates')} failed and will be retried by the next sync"
     message = f"Google could not be read completely, so nothing was removed ({kept}): {error}"
     return message, items, Ledger({**ledger.users, **created}, dict(ledger.teams), dict(ledger.pending))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from gwsync.api.provisioning import Deprovision
 from gwsync.api.report import Action, Result
 from gwsync.sync.plan import MemberStep, Plan, UserStep
-from gwsync.sync.summary import HELD
+from gwsync.sync.summary import HELD, counted
 
 DEFAULT_APPROVE_HINT = "kubectl annotate gprov/<name> gwsync.io/approve-deprovisioning=<report> --overwrite"
 REMOVALS = frozenset({Action.DEPROVISION, Action.DELETE})
@@ -27,12 +27,13 @@ class Verdict:
 
 
 def hold_reason(count: int, managed: int, limits: Deprovision) -> str | None:
+    removals, exceed = ("1 removal", "exceeds") if count == 1 else (f"{count} removals", "exceed")
     if count > limits.max_count:
-        return f"{count} removals exceed maxCount {limits.max_count}"
+        return f"{removals} {exceed} maxCount {limits.max_count}"
     if managed and count * 100 > limits.max_percent * managed:
         share = count * 100 / managed
-        of = f"{share:.0f}% of {managed} managed users"
-        return f"{count} removals ({of}) exceed maxPercent {limits.max_percent}"
+        of = f"{share:.0f}% of {counted(managed, 'managed user', 'managed users')}"
+        return f"{removals} ({of}) {exceed} maxPercent {limits.max_percent}"
     return None
 
 

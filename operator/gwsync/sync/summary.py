@@ -61,21 +61,26 @@ def not_applied(items: Iterable[ReportItem]) -> int:
     return sum(item.result is Result.SKIPPED and not item.details.startswith(HELD) for item in items)
 
 
+def counted(count: int, singular: str, plural: str) -> str:
+    """`1 user created`, `2 users created`: the count with the words English wants after it."""
+    return f"{count} {singular if count == 1 else plural}"
+
+
 def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None, skipped: int = 0) -> str:
     """One sentence: what changed (or would), what failed, what was not applied and what was held."""
     u, t, m = summary.users, summary.teams, summary.memberships
     parts = [
-        f"{n} {label}"
-        for n, label in (
-            (u.created, "users created"),
-            (u.updated, "updated"),
-            (u.renamed, "renamed"),
-            (u.adopted, "adopted"),
-            (u.deprovisioned, "deprovisioned"),
-            (t.created, "teams created"),
-            (t.adopted, "teams adopted"),
-            (m.added, "members added"),
-            (m.removed, "members removed"),
+        counted(n, *words)
+        for n, words in (
+            (u.created, ("user created", "users created")),
+            (u.updated, ("updated", "updated")),
+            (u.renamed, ("renamed", "renamed")),
+            (u.adopted, ("adopted", "adopted")),
+            (u.deprovisioned, ("deprovisioned", "deprovisioned")),
+            (t.created, ("team created", "teams created")),
+            (t.adopted, ("team adopted", "teams adopted")),
+            (m.added, ("member added", "members added")),
+            (m.removed, ("member removed", "members removed")),
         )
         if n
     ]
@@ -83,11 +88,15 @@ def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None, sk
     text = f"Dry run, would apply: {changed}" if dry_run else changed[0].upper() + changed[1:]
     failed = u.failed + t.failed + m.failed
     if failed:
-        text += f"; {failed} items failed and will be retried by the next sync"
+        text += f"; {counted(failed, 'item', 'items')} failed and will be retried by the next sync"
     if skipped:
-        text += f"; {skipped} items not applied"
+        text += f"; {counted(skipped, 'item', 'items')} not applied"
     if u.pending_removal:
-        text += f"; {u.pending_removal} removals pending until their grace period ends"
+        text += "; " + counted(
+            u.pending_removal,
+            "removal pending until its grace period ends",
+            "removals pending until their grace period ends",
+        )
     if held_reason:
-        text += f"; {u.held} removals held ({held_reason}) until approved"
-    return text + f" ({u.unchanged} users unchanged)."
+        text += f"; {counted(u.held, 'removal', 'removals')} held ({held_reason}) until approved"
+    return text + f" ({counted(u.unchanged, 'user', 'users')} unchanged)."

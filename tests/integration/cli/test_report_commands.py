@@ -242,7 +242,7 @@ def test_report_show_limit_keeps_the_first_items_and_says_how_many_were_left_out
     result = gwsync("report", "show", seeded["second"], "--limit", "2")
     assert result.exit_code == 0, result.output
     assert rendered_keys(result.stdout) == {"alice@acme.example", "bruno@acme.example"}
-    assert "7 more item(s) not shown; use filters or `report export`." in result.stdout
+    assert "7 more items not shown; use filters or `report export`." in result.stdout
 
 
 def test_an_unknown_filter_value_names_the_allowed_values(gwsync: Gwsync, seeded: dict[str, str]) -> None:

@@ -104,7 +104,7 @@ def test_a_snapshot_is_provisioned_and_the_report_holds_every_item(work: Workspa
     assert report["status"]["itemCount"] == len(report["status"]["items"]) == ACTIVE_PEOPLE + 1 + 15
     ledger = json.loads(work.state.read_text(encoding="utf-8"))
     assert len(ledger["users"]) == ACTIVE_PEOPLE and list(ledger["teams"]) == ["Engineering"]
-    assert f"Succeeded: {ACTIVE_PEOPLE} users created, 1 teams created, 15 members added" in flat(
+    assert f"Succeeded: {ACTIVE_PEOPLE} users created, 1 team created, 15 members added" in flat(
         result.stdout
     )
 
@@ -145,7 +145,7 @@ def test_plan_prints_the_plan_and_changes_nothing(work: Workspace) -> None:
     assert work.scim.writes == []
     assert work.state.read_bytes() == ledger_before
     text = flat(result.stdout)
-    assert "Dry run, would apply: 1 users created, 1 updated, 1 renamed, 1 deprovisioned" in text
+    assert "Dry run, would apply: 1 user created, 1 updated, 1 renamed, 1 deprovisioned" in text
     assert text.count("Planned") == 6
 
 
@@ -276,3 +276,58 @@ def test_a_sync_past_its_timeout_stops_writing_and_exits_1(work: Workspace) -> N
         "this size needs longer, raise spec.syncTimeout."
     )
     assert [e.outcome for e in creates] == ["hung"]
+
+
+def test_o_dash_writes_the_report_to_stdout_and_report_show_file_reads_it_back(work: Workspace) -> None:
+    result = work.run("sync", "-o", "-")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stdout holds the report alone; the summary went to stderr
+    assert (report["kind"], len(report["status"]["items"])) == ("SyncReport", ACTIVE_PEOPLE + 1 + 15)
+    assert f"Succeeded: {ACTIVE_PEOPLE} users created, 1 team created" in flat(result.stderr)
+    saved = work.write("report.json", result.stdout)
+    shown = runner.invoke(
+        app, ["report", "show", "--file", str(saved), "--type", "Team"], env={"COLUMNS": "200"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert f"SyncReport people/{report['metadata']['name']}" in shown.stdout
+    assert shown.stdout.rstrip().endswith(f"1 of {ACTIVE_PEOPLE + 16} items match the filters.")
+    exported = runner.invoke(app, ["report", "export", "--file", str(saved), "--type", "Team", "-o", "-"])
+    assert exported.exit_code == 0, exported.output
+    assert exported.stdout.splitlines()[1].startswith("Team,Engineering,Create,Succeeded,true,")
+    assert len(exported.stdout.splitlines()) == 2
+
+
+def test_a_report_file_with_an_unknown_extension_is_refused_before_the_sync(work: Workspace) -> None:
+    result = work.run("sync", "-o", str(work.root / "report.txt"))
+    assert result.exit_code == 1
+    assert flat(result.stderr) == (
+        f"error: -o {work.root}/report.txt: a SyncReport is written as .json, .yaml or .yml; name the file "
+        "so, or pass -o - for JSON on standard output."
+    )
+    assert work.scim.writes == [] and not work.state.exists()
+
+
+def test_plan_summary_prints_counts_only_and_json_prints_the_dry_run_report(work: Workspace) -> None:
+    summary = work.run("plan", "--summary")
+    assert summary.exit_code == 0, summary.output
+    assert flat(summary.stdout) == (
+        f"users created {ACTIVE_PEOPLE} teams created 1 memberships added 15 Dry run, would apply: "
+        f"{ACTIVE_PEOPLE} users created, 1 team created, 15 members added (0 users unchanged)."
+    )
+    planned = work.run("plan", "-o", "json")
+    assert planned.exit_code == 0, planned.output
+    report = json.loads(planned.stdout)
+    assert (report["spec"]["dryRun"], report["status"]["summary"]["users"]["created"]) == (
+        True,
+        ACTIVE_PEOPLE,
+    )
+    assert {item["result"] for item in report["status"]["items"]} == {"Planned"}
+    counts_only = json.loads(work.run("plan", "-o", "-", "--summary").stdout)
+    assert "items" not in counts_only["status"]
+    assert counts_only["status"]["message"] == report["status"]["message"]
+    assert work.scim.writes == []
+    wrong = work.run("plan", "-o", "yaml")
+    assert (wrong.exit_code, wrong.stderr) == (
+        1,
+        "error: -o 'yaml' is not an output format of plan; use table or json.\n",
+    )

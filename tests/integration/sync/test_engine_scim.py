@@ -293,5 +293,5 @@ async def test_dry_run_plans_without_writing(scim: ScimServer, target: ScimTarge
         StaticSource(org([person(1)])), target, spec(teams=TEAMS), Ledger.empty(), dry_run=True
     )
     assert {i.result for i in outcome.items} == {Result.PLANNED}
-    assert outcome.message == "Dry run, would apply: 1 users created, 1 teams created (0 users unchanged)."
+    assert outcome.message == "Dry run, would apply: 1 user created, 1 team created (0 users unchanged)."
     assert scim.writes == [] and outcome.ledger == Ledger.empty()

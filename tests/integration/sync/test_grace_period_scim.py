@@ -51,7 +51,7 @@ async def test_a_user_who_leaves_and_comes_back_within_the_period_causes_no_writ
     assert pending.details.startswith("Suspended in Google; will be deactivated by the first sync after ")
     assert [i for i in away.items if i.type is ItemType.MEMBERSHIP] == []
     assert away.phase == "Succeeded" and away.summary.users.pending_removal == 1
-    assert "1 removals pending until their grace period ends" in away.message
+    assert "1 removal pending until its grace period ends" in away.message
     assert set(away.ledger.pending) == {bob.id}
 
     back = await run_sync(everyone, target, GRACE, restarted(away.ledger, hours_later=71))

@@ -29,7 +29,7 @@ async def test_an_adopted_team_whose_adopted_member_is_already_in_it_changes_not
     assert (team.action, team.result, team.target_id) == (Action.ADOPT, Result.SUCCEEDED, group)
     assert [i for i in outcome.items if i.type is ItemType.MEMBERSHIP] == []
     assert outcome.summary.teams.created == 0 and outcome.summary.memberships.added == 0
-    assert outcome.summary.teams.adopted == 1 and "1 teams adopted" in outcome.message
+    assert outcome.summary.teams.adopted == 1 and "1 team adopted" in outcome.message
     assert "teams created" not in outcome.message and "members added" not in outcome.message
     assert scim.group_members("Engineering") == {"user1@acme.com"}
     assert [w.path for w in scim.writes] == [f"/v2/Users/{existing}"]  # the user's adoption only

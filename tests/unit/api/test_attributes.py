@@ -176,5 +176,5 @@ def test_only_default_attributes_can_be_omitted(tmp_path: Path) -> None:
     assert code == 1
     assert err == (
         "spec.attributes.omit[0]: Input should be 'displayName', 'title', 'department', 'userType' "
-        "or 'photos'\n1 problem(s) found in 1 file(s).\n"
+        "or 'photos'\n1 problem found in 1 file.\n"
     )

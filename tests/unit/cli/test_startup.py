@@ -6,7 +6,9 @@ imported into this process says nothing about what a new `gwsync` process pays f
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from importlib.metadata import version
@@ -30,6 +32,24 @@ CLIENTS = (
     "googleapiclient",
     "gwsync.testing",
 )
+# What `gwsync plan` needs only after Google answered: the SCIM client, Kubernetes, the emulators.
+CLIENTS_NOT_FOR_GOOGLE = (
+    "scim2_client",
+    "scim2_models",
+    "kubernetes",
+    "aiohttp",
+    "gwsync.testing",
+    "gwsync.kube.client",
+)
+MANIFEST = {
+    "apiVersion": "provisioning.gwsync.io/v1alpha1",
+    "kind": "GoogleProvisioning",
+    "metadata": {"name": "acme"},
+    "spec": {
+        "google": {"adminEmail": "admin@acme.example", "credentialsSecretRef": {"name": "g", "key": "k"}},
+        "target": {"scim": {"url": "", "tokenSecretRef": {"name": "s", "key": "token"}}},
+    },
+}
 # Not needed to parse a command line either: the API models alone take a third of a second.
 MODELS = ("yaml", "gwsync.api", "gwsync.kube", "gwsync.controller", "gwsync.sync", "gwsync.sources")
 # typer 0.29 coerces the root's unset --help through a pydantic TypeAdapter as soon as a
@@ -136,3 +156,48 @@ def test_show_completion_prints_the_script_that_calls_gwsync_back() -> None:
     )
     assert "_GWSYNC_COMPLETE=complete_bash" in done.stdout
     assert "complete -o default -F _gwsync_completion gwsync" in done.stdout
+
+
+def test_plan_asks_google_before_loading_the_scim_and_kubernetes_clients(tmp_path: Path) -> None:
+    """Issue 24: `gwsync plan`'s first request leaves without scim2-models' ~0.5 s of model building,
+    the Kubernetes client or the emulators; they load when used. Modules are read from
+    `-X importtime` up to the moment the first request reaches a socket standing for Google."""
+    from gwsync.testing.google import ServiceAccount, new_key
+
+    with socket.create_server(("127.0.0.1", 0)) as google:
+        url = "http://{}:{}".format(*google.getsockname()[:2])
+        manifest = json.loads(json.dumps(MANIFEST))
+        manifest["spec"]["google"]["apiEndpoint"] = f"{url}/"
+        manifest["spec"]["target"]["scim"]["url"] = f"{url}/scim/v2"
+        (tmp_path / "acme.json").write_text(json.dumps(manifest), encoding="utf-8")
+        account = ServiceAccount("sync@acme.iam.gserviceaccount.com", new_key())
+        (tmp_path / "key.json").write_text(account.key_json(f"{url}/token"), encoding="utf-8")
+        (tmp_path / "token").write_text("token\n", encoding="utf-8")
+        argv = [
+            sys.executable,
+            "-X",
+            "importtime",
+            str(BIN / "gwsync"),
+            "plan",
+            "-f",
+            str(tmp_path / "acme.json"),
+        ]
+        argv += [
+            "--google-credentials",
+            str(tmp_path / "key.json"),
+            "--scim-token-file",
+            str(tmp_path / "token"),
+        ]
+        log = tmp_path / "imports.txt"
+        with log.open("w") as stderr:
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
+            try:
+                google.settimeout(60)
+                connection, _ = google.accept()  # the token request: Google's first
+                connection.close()
+            finally:
+                process.kill()
+                process.wait()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in log.read_text().splitlines() if "|" in line}
+    assert "gwsync.sources.google" in imported
+    assert among(imported, CLIENTS_NOT_FOR_GOOGLE) == set()

@@ -1,5 +1,6 @@
 """`gwsync validate`: one precise line per problem, exit 1; GitOps folders welcome."""
 
+import json
 from pathlib import Path
 
 import yaml
@@ -33,7 +34,7 @@ def _validate(*paths: Path) -> tuple[int, str, str]:
 def test_a_valid_file_passes(tmp_path: Path) -> None:
     code, out, _ = _validate(_write(tmp_path, "ok.yaml", provisioning()))
     assert code == 0
-    assert "ok: 1 GoogleProvisioning object(s) valid in 1 file(s)." in out
+    assert out == "ok: 1 GoogleProvisioning object valid in 1 file.\n"
 
 
 def test_groups_are_required_when_members_come_from_groups(tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_a_gitops_folder_skips_and_names_other_kinds(tmp_path: Path) -> None:
     code, out, _ = _validate(tmp_path)
     assert code == 0
     assert f"{tmp_path / 'a.yaml'}: skipped Secret acme-scim (not a GoogleProvisioning)" in out
-    assert "ok: 2 GoogleProvisioning object(s) valid in 2 file(s)." in out
+    assert "ok: 2 GoogleProvisioning objects valid in 2 files." in out
 
 
 def test_a_missing_file_is_a_problem(tmp_path: Path) -> None:
@@ -170,5 +171,90 @@ def test_secret_names_and_keys_the_api_server_would_refuse_are_named(tmp_path: P
         "most 253 characters, letters, digits, '-', '_' and '.'; use a key `kubectl describe secret NAME` "
         "lists",
         f"{subject}: spec.target.scim.caBundleSecretRef.name: '{'c' * 60}…' {name_fix}",
-        "3 problem(s) found in 1 file(s).",
+        "3 problems found in 1 file.",
     ]
+
+
+def test_a_misspelt_kind_of_our_group_is_a_problem_not_skipped(tmp_path: Path) -> None:
+    path = _write(tmp_path, "typo.yaml", {**provisioning(), "kind": "GoogleProvisionning"})
+    code, out, err = _validate(path)
+    assert code == 1
+    assert out == ""
+    assert err == (
+        f"{path}: GoogleProvisionning default/acme: kind 'GoogleProvisionning' is not a kind of "
+        "provisioning.gwsync.io; the known kinds are GoogleProvisioning and SyncReport\n"
+        "1 problem found in 1 file.\n"
+    )
+
+
+def test_a_spec_given_as_a_list_must_be_a_mapping(tmp_path: Path) -> None:
+    path = _write(tmp_path, "list.yaml", provisioning([{"google": SPEC["google"]}]))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"{path}: GoogleProvisioning default/acme: spec must be a mapping (field: value lines), "
+        "not a list (lines starting with -)"
+    )
+
+
+def test_a_section_given_as_a_list_must_be_a_mapping(tmp_path: Path) -> None:
+    path = _write(tmp_path, "list.yaml", provisioning({**SPEC, "members": ["eng@acme.com"]}))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"{path}: GoogleProvisioning default/acme: spec.members: must be a mapping (field: value lines), "
+        "not a list (lines starting with -)"
+    )
+
+
+def test_a_target_url_without_a_scheme_suggests_https(tmp_path: Path) -> None:
+    target = {"scim": {**SPEC["target"]["scim"], "url": "example.com/scim/v2"}}
+    path = _write(tmp_path, "bad.yaml", provisioning({**SPEC, "target": target}))
+    code, _, err = _validate(path)
+    assert code == 1
+    assert err.splitlines() == [
+        f"{path}: GoogleProvisioning default/acme: spec.target.scim.url: url example.com/scim/v2 has no "
+        "scheme: write https://example.com/scim/v2",
+        "1 problem found in 1 file.",
+    ]
+
+
+def test_json_output_lists_what_was_checked_skipped_and_wrong(tmp_path: Path) -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "acme-scim"}}
+    path = _write(tmp_path, "a.yaml", secret, provisioning(_with(members__groups=[])))
+    result = runner.invoke(app, ["validate", str(path), "-o", "json"])
+    assert result.exit_code == 1
+    assert result.stderr == ""
+    assert json.loads(result.stdout) == {
+        "valid": False,
+        "files": 1,
+        "checked": [{"file": str(path), "object": "GoogleProvisioning default/acme"}],
+        "skipped": [{"file": str(path), "object": "Secret acme-scim"}],
+        "problems": [
+            {
+                "file": str(path),
+                "object": "GoogleProvisioning default/acme",
+                "path": "spec.members.groups",
+                "message": "groups is required when from is Groups: list at least one group email",
+            }
+        ],
+    }
+    ok = runner.invoke(app, ["validate", str(_write(tmp_path, "ok.yaml", provisioning())), "-o", "-"])
+    assert (ok.exit_code, json.loads(ok.stdout)["valid"]) == (0, True)
+
+
+def test_an_unknown_output_format_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(_write(tmp_path, "ok.yaml", provisioning())), "-o", "xml"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: -o 'xml' is not an output format of validate; use text or json.\n"
+
+
+def test_json_output_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
+    hostile = "acme\x9b2J\u202etxt.exe\x1b]8;;http://x\x07"  # 8-bit CSI, bidi override, OSC 8
+    result = runner.invoke(
+        app, ["validate", str(_write(tmp_path, "bad.yaml", provisioning(name=hostile))), "-o", "json"]
+    )
+    assert result.exit_code == 1
+    assert not any(char in result.stdout for char in "\x9b\u202e\x1b\x07")
+    assert "acme\\u009b2J\\u202etxt.exe\\u001b]8;;http://x\\u0007" in result.stdout
+    assert json.loads(result.stdout)["problems"][0]["object"] == f"GoogleProvisioning default/{hostile}"

@@ -90,7 +90,7 @@ def test_a_leaver_is_pending_with_its_date_and_back_in_time_nothing_was_written(
     summary = summarize(items)
     assert summary.users.pending_removal == 1 and summary.users.deprovisioned == 0
     assert describe(summary, dry_run=False, held_reason=None) == (
-        "Nothing to change; 1 removals pending until their grace period ends (1 users unchanged)."
+        "Nothing to change; 1 removal pending until its grace period ends (1 user unchanged)."
     )
 
     later = run.sync(org(ANN, suspended), T0 + timedelta(hours=71, minutes=59, seconds=59), spec())
@@ -168,7 +168,7 @@ def test_pending_removals_count_toward_the_safety_brake_only_when_due() -> None:
     assert user_items(items)["bob@acme.com"][0] is Action.PENDING_REMOVAL
 
     held = run.sync(org(ANN), T0 + timedelta(hours=73), braked)
-    assert run.verdict.reason == "1 removals exceed maxCount 0" and run.verdict.held == ["2"]
+    assert run.verdict.reason == "1 removal exceeds maxCount 0" and run.verdict.held == ["2"]
     [bob] = [i for i in held if i.key == "bob@acme.com"]
     assert (bob.action, bob.result) == (Action.DEPROVISION, Result.SKIPPED)
     # Held, the removal stays due: the date it was first seen absent is kept.
