@@ -79,4 +79,4 @@ def test_a_state_file_that_does_not_verify_is_named_and_a_leaver_stays(
     assert flat(result.stderr) == f"warning: State file {work.state} {why}, {IGNORED}"
     # Without a ledger it trusts, the leaver is no longer known as managed: left as is.
     assert "sam.taylor" not in result.stdout
-    assert "Dry run, would apply: 1 users created, 1 updated, 1 renamed" in flat(result.stdout)
+    assert "Dry run, would apply: 1 user created, 1 updated, 1 renamed" in flat(result.stdout)
