@@ -18,7 +18,7 @@ what was written is checkpointed, and every step not done is reported Skipped wi
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from gwsync.api.attributes import MANAGER
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.plan import MemberStep, Plan, TeamStep, UserStep
+from gwsync.sync.plan import ITEM_FIELDS, MemberStep, Plan, TeamStep, UserStep
 from gwsync.sync.ports import (
     WRITE_BATCH,
     Batching,
@@ -79,14 +79,45 @@ class Run:
 
 
 def outcome(item: ReportItem, error: BaseException | None = None, **update: object) -> ReportItem:
+    """The item of a step written (or failed): a copy, the planned item left as it was."""
+    return updated(item, {**result_fields(item, error), **update})
+
+
+def result_fields(item: ReportItem, error: BaseException | None = None) -> dict[str, object]:
+    """What a write's outcome sets on its item: Succeeded, or Failed with the target's reason."""
     if error is None:
-        return item.model_copy(update={"result": Result.SUCCEEDED, **update})
+        return {"result": Result.SUCCEEDED}
     if isinstance(error, TargetError):
         details = str(error)
     else:
         log.exception("Unexpected error applying %s %s", item.type, item.key, exc_info=error)
         details = f"Unexpected error: {type(error).__name__}: {error}"
-    return item.model_copy(update={"result": Result.FAILED, "details": details, **update})
+    return {"result": Result.FAILED, "details": details}
+
+
+def updated(item: ReportItem, update: Mapping[str, object]) -> ReportItem:
+    """`item.model_copy(update=update)` (which does not validate the values either), lighter:
+    the copy of an item that sets every field shares plan.ITEM_FIELDS instead of copying its
+    set of field names, 728 of the copy's 1,150 bytes. An initial sync of 100,000 users keeps
+    an item per user until its report is stored (issue 23: 526 MiB at the peak in the
+    operator, over the Deployment's 512Mi)."""
+    if item.__pydantic_fields_set__ != ITEM_FIELDS:
+        return item.model_copy(update=dict(update))
+    copied = ReportItem.__new__(ReportItem)
+    object.__setattr__(copied, "__dict__", {**item.__dict__, **update})
+    object.__setattr__(copied, "__pydantic_fields_set__", ITEM_FIELDS)
+    object.__setattr__(copied, "__pydantic_extra__", None)
+    object.__setattr__(copied, "__pydantic_private__", None)
+    return copied
+
+
+def sharing_fields(item: ReportItem) -> ReportItem:
+    """The item itself, its set of field names swapped for plan.ITEM_FIELDS when it names
+    every field (as the planner's items do): one shared set instead of 728 bytes per item,
+    for items kept from Google's read to the report's end (sync.early's creates)."""
+    if item.__pydantic_fields_set__ == ITEM_FIELDS:
+        object.__setattr__(item, "__pydantic_fields_set__", ITEM_FIELDS)
+    return item
 
 
 def not_applied(run: Run, item: ReportItem) -> ReportItem:

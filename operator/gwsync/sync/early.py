@@ -31,13 +31,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from gwsync.api.attributes import DEFAULT_MAPPINGS, effective_mappings
 from gwsync.api.provisioning import GoogleProvisioningSpec, MemberSource
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.directory import Person
-from gwsync.sync.apply import outcome
+from gwsync.sync.apply import result_fields, sharing_fields
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import supported_mappings
 from gwsync.sync.plan import Plan, Settled, UserMapping, UserStep, plan_user
@@ -113,6 +112,7 @@ class EarlyPlan:
             target_id = managed.get(person.id)
             if target_id is None:  # new to gwsync: a create, unless the plan adopts a user
                 create = plan_user(person, None, False, mapping=mapping)
+                sharing_fields(create.item)  # kept until the report is stored: light
                 self.settled[person.id] = (person, create)
                 if self._write is not None and self._writable(person):
                     self._written.add(person.id)
@@ -225,12 +225,19 @@ class EarlyCreates:
         if self.handed:
             await asyncio.wait([future for _, future in self.handed])
         done: list[UserStep] = []
-        for step, future in self.handed:
+        handed, self.handed = self.handed, []  # the futures go with this call
+        for step, future in handed:
             error = None if future.cancelled() else future.exception()
             if future.cancelled() or isinstance(error, TargetUnavailable):
                 continue
             created = future.result() if error is None else None
-            done.append(replace(step, item=outcome(step.item, error, target_id=created)))
+            # The item is finished in place, as apply_writes finishes an unchanged user's: a
+            # copy would hold two items per user at the end of the read (issue 23: 100 MB in
+            # an initial sync of 100,000 users). The step is the one EarlyPlan keeps for the plan.
+            item = step.item
+            for name, value in {**result_fields(item, error), "target_id": created}.items():
+                setattr(item, name, value)
+            done.append(step)
         return done
 
     def cancel(self) -> None:
