@@ -19,10 +19,11 @@ demo: $(BIN)/.installed
 # real-server tests skip with the reason; in CI (CI=true) a failed build fails the run. Three pytest
 # workers share all tests; each starts its own control plane (and Canaille) for the tests it gets.
 # Three, on 2 cores: the real-server tests wait on processes much of the time (measured: 2 workers
-# kept 1.55 cores busy, 589 s; 3 workers 1.8 cores, 525 s).
+# kept 1.55 cores busy, 589 s; 3 workers 1.8 cores, 525 s). The kind suite (tests/e2e, marker e2e)
+# needs a container engine and is `make e2e`'s: deselected here, not skipped.
 test: $(BIN)/.installed
 	@bash tests/controlplane/build.sh || { [ -z "$$CI" ] && echo "make test: no control plane; the real-server tests will skip"; }
-	$(BIN)/pytest -n 3
+	$(BIN)/pytest -n 3 -m "not e2e"
 
 control-plane:
 	bash tests/controlplane/build.sh
