@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import durationpy
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
 from gwsync.api.attributes import Attributes
@@ -253,6 +253,22 @@ class Target(ApiModel):
     )
 
 
+GROUPS_REQUIRED = (
+    "groups or groupQuery is required when from is Groups: list at least one group email, "
+    "or a group query such as email:team*"
+)
+QUERY_NEEDS_GROUPS = "groupQuery is read only when from is Groups: set from: Groups, or remove groupQuery"
+QUERY_SYNTAX = (
+    "groupQuery must be clauses separated by spaces, each email or name, then = (equals) or : "
+    "(a prefix ending in *), then a value, quoted with ' when it holds spaces: "
+    "email:team* name:'Platform *'"
+)
+_VALUE = r"(?:'[^']+'|[^\s']+)"
+GROUP_QUERY = rf"^(?:email|name)[=:]{_VALUE}(?: +(?:email|name)[=:]{_VALUE})*$"
+"""The groups.list query subset gwsync accepts (Google's `memberKey=` selects by member, not
+by group, so it is left out); the same expression is checked by CEL, with RE2."""
+
+
 class Members(ApiModel):
     """Which Google users are provisioned."""
 
@@ -260,10 +276,17 @@ class Members(ApiModel):
         "json_schema_extra": {
             "x-kubernetes-validations": [
                 cel(
-                    "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0)",
-                    "groups is required when from is Groups: list at least one group email",
+                    "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0) "
+                    "|| has(self.groupQuery)",
+                    GROUPS_REQUIRED,
                     ".groups",
-                )
+                ),
+                cel("self.from == 'Groups' || !has(self.groupQuery)", QUERY_NEEDS_GROUPS, ".groupQuery"),
+                cel(
+                    f'!has(self.groupQuery) || self.groupQuery.matches(r"{GROUP_QUERY}")',
+                    QUERY_SYNTAX,
+                    ".groupQuery",
+                ),
             ]
         }
     }
@@ -279,17 +302,30 @@ class Members(ApiModel):
         description="Group emails whose members (nested groups expanded) are provisioned; "
         "required when from is Groups.",
     )
+    group_query: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="A Directory API group query (groups.list `query`) whose groups' members are "
+        "provisioned, besides those of groups, with from: Groups: clauses `email:prefix*`, "
+        "`email=address`, `name:'Display prefix*'` or `name='Display name'`, separated by spaces "
+        "(all must hold). A query that finds no group fails the sync.",
+    )
     include_suspended: bool = Field(
         default=False,
         description="Provision suspended and archived users too; by default they count as removed.",
     )
 
-    @field_validator("groups")
-    @classmethod
-    def _groups_when_from_groups(cls, groups: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("from_") is MemberSource.GROUPS and not groups:
-            raise ValueError("groups is required when from is Groups: list at least one group email")
-        return groups
+    @model_validator(mode="after")
+    def _groups_when_from_groups(self) -> "Members":
+        chosen = self.from_ is MemberSource.GROUPS
+        if chosen and not self.groups and self.group_query is None:
+            raise ValueError(GROUPS_REQUIRED)
+        if not chosen and self.group_query is not None:
+            raise ValueError(QUERY_NEEDS_GROUPS)
+        if self.group_query is not None and not re.fullmatch(GROUP_QUERY, self.group_query):
+            raise ValueError(QUERY_SYNTAX)
+        return self
 
 
 class TeamMapping(ApiModel):
