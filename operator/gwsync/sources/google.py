@@ -604,9 +604,10 @@ class GoogleDirectory:
         fields: tuple[str, ...],
         on_page: Callable[[Sequence[Person]], None] | None,
     ) -> dict[str, Person] | None:
-        """Each of these users (id -> email, or the id when unknown) by users.get, at once on the pool; None when Google refuses to
-        show one (403: an account of another organization in a group, or a user outside a
-        delegated admin's reach): the users listing is then the answer, as without a selection.
+        """Each of these users (id -> email, or the id when unknown) by users.get, at once on the
+        pool; None when Google refuses to show one (403: an account of another organization in a
+        group, or a user outside a delegated admin's reach): the users listing is then the
+        answer, as without a selection.
 
         A user Google does not know (404) is not there, as it would be missing from the listing:
         a member whose account was deleted, or a known user deleted since. Any other failure
