@@ -67,14 +67,18 @@ DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_IAM_ENDPOINT = "https://iamcredentials.googleapis.com"
 USERS_PAGE = 500  # users.list maximum
 MEMBERS_PAGE = 200  # members.list maximum
-FETCH_LIMIT = 240
-"""At most this many users (the chosen groups' members and the known ones) are read one by one
-(users.get), more by the users listing. The listing is a chain of page tokens, one page of 500
-after the other; the gets go 8 at a time (max_workers). 240 gets are 30 rounds of a small answer,
-about the time of 6-8 pages in a row (3,000-4,000 users: bench/read_google.py --shape), and
-fewer requests than the listing of an organization of 120,000. So a small team is read in a
-fraction of the listing's time in any organization of a few thousand users or more, and the
-most a small organization loses is a few hundred milliseconds."""
+FETCH_ROUNDS = 8
+"""With from: Groups, at most FETCH_ROUNDS * max_workers users (the chosen groups' members and
+the known ones: 64 by default) are read one by one (users.get), more by the users listing.
+
+Over the internet each request is mostly one round trip. The gets go max_workers at a time:
+M members take M / 8 round trips. The listing is a chain of page tokens, one page of 500 after
+the other: an organization of N users takes N / 500 round trips. So the gets are quicker while
+M / 8 < N / 500, but N is not known before the listing. A limit of 8 rounds bounds the loss: the
+gets of 64 members take 8 round trips where an organization of 500 users or fewer lists in one,
+about 0.7 s lost at 100 ms a request; they are as quick as the listing of 4,000 users and beat
+that of any larger organization (40 round trips for 20,000: bench/read_chosen_groups.py).
+The gets also make fewer requests than the listing whenever M < N / 500."""
 AHEAD_PAGES = 8  # user pages asked before they are read (at least 2: see _pages); a page is ~1 MB parsed
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,"
@@ -291,15 +295,15 @@ class GoogleDirectory:
         retry_base: float = 1.0,
         retry_cap: float = 32.0,
         timeout: float = 60.0,
-        fetch_limit: int = FETCH_LIMIT,
+        fetch_limit: int | None = None,
     ) -> None:
         self._credentials = credentials
-        self.fetch_limit = fetch_limit
         self.admin_email = admin_email
         self.service_account = service_account
         self.customer_id = customer_id
         self.api_endpoint = api_endpoint.rstrip("/") + "/"
         self.max_workers = max(1, max_workers)
+        self.fetch_limit = FETCH_ROUNDS * self.max_workers if fetch_limit is None else fetch_limit
         self.max_attempts = max(1, max_attempts)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -426,8 +430,8 @@ class GoogleDirectory:
         selection: Selection,
     ) -> Directory:
         """The chosen groups' members first, then their users: one users.get each when they
-        are few (`fetch_limit`, FETCH_LIMIT by default), else the whole users listing, as
-        without a selection.
+        are few (`fetch_limit`: FETCH_ROUNDS round trips of them by default), else the whole
+        users listing, as without a selection.
 
         The listing starts as soon as the members read so far pass the limit (or a chosen group
         holds the whole customer), while the rest of the groups are read.
@@ -447,7 +451,7 @@ class GoogleDirectory:
             ids = None if ids is None else ids | selection.known
             people: dict[str, Person] | None = None
             if ids is not None and len(ids) <= self.fetch_limit:
-                emails = {m.id: m.email for found in graph.values() for m in found or () if m.email}
+                emails = {m.id: m.email for group in graph.values() for m in group or () if m.email}
                 people = self._get_users(
                     pool, {uid: emails.get(uid, uid) for uid in sorted(ids)}, fields, on_page
                 )
