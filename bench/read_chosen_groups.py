@@ -6,7 +6,7 @@ The Google emulator (bench/serve.py, its own process, each request answered `--l
 after it arrived) serves a generated org of `--users` with two more groups: `chosen-<team>@`
 (a small team) and `chosen-<most>@` (most of the org). For each shape the reader reads the
 group as a sync of `members: {from: Groups}` does (a Selection), then as before this point
-(every user listed, the `listing` row). The small team is read as its member pages and one
+(every user listed, the `before` rows). The small team is read as its member pages and one
 users.get per member (requests: member pages + members), a group of most of the org as the
 listing (user pages + member pages), started as soon as its members pass the limit.
 `min_requests` is the fewer of the two plans; the bound is the critical path of that plan:
