@@ -445,7 +445,7 @@ class GoogleDirectory:
             def list_everyone() -> None:
                 listing.append(pool.submit(self._list_users, fields, on_page))
 
-            tally = _MemberTally(chosen, self.fetch_limit - len(selection.known), list_everyone)
+            tally = _MemberTally(chosen, self.fetch_limit, selection.known, list_everyone)
             graph = self._read_groups(pool, wanted, tally)
             ids = None if tally.over else _chosen_users(chosen, graph)
             ids = None if ids is None else ids | selection.known
@@ -906,23 +906,30 @@ class _UserRefused(SourceUnavailable):
 
 class _MemberTally:
     """User members of the chosen groups read so far, page by page on the worker threads, so
-    that the users listing starts (`start`, once) as soon as they pass `limit` or a chosen group
-    holds the whole customer, while the rest of the groups are read. A user in two groups
-    counts twice: the tally is a bound, the exact count comes after (`_chosen_users`)."""
+    that the users listing starts (`start`, once) as soon as they and the `known` users pass
+    `limit`, or a chosen group holds the whole customer, while the rest of the groups are read.
+    A user in two groups counts twice: the tally is a bound, the exact count comes after
+    (`_chosen_users`)."""
 
-    def __init__(self, chosen: Collection[str], limit: int, start: Callable[[], None]) -> None:
+    def __init__(
+        self, chosen: Collection[str], limit: int, known: Collection[str], start: Callable[[], None]
+    ) -> None:
         self.chosen = set(chosen)  # grows with the groups nested in chosen ones (`nested`)
         self.limit = limit
-        self.count = 0
+        self.known = known
+        self.count = len(known)
         self.over = False
         self._start = start
         self._lock = threading.Lock()
+        if self.count > limit:  # the known users alone are too many: list them all at once
+            self.over = True
+            start()
 
     def page(self, group: str, members: Sequence[Member]) -> None:
         with self._lock:
             if self.over or group not in self.chosen:
                 return
-            self.count += sum(member.kind == "USER" for member in members)
+            self.count += sum(m.kind == "USER" and m.id not in self.known for m in members)
             if self.count > self.limit or any(member.kind == "CUSTOMER" for member in members):
                 self.over = True
                 self._start()

@@ -166,3 +166,13 @@ def test_a_group_query_chooses_who_is_synced_end_to_end(big: GoogleEmulator) -> 
         "amelie@acme.example": "No longer in the chosen groups; deactivated (active=false).",
         "kenji@acme.example": "No longer in the chosen groups; deactivated (active=false).",
     }
+
+
+def test_the_limit_counts_each_user_once_known_and_member_alike(big: GoogleEmulator) -> None:
+    sales = frozenset({BJORN, SUS, ARCH})  # and the outsider: 4 members, 3 of them known
+    for known, limit, plan in ((sales | {ADA}, 5, (0, 5)), (sales | {ADA, GONE}, 5, (2, 0))):
+        big.log.clear()
+        reader(big, limit).read(
+            ["sales@acme.example"], (), None, Selection(("sales@acme.example",), None, known)
+        )
+        assert counted(big) == plan
