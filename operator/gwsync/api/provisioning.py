@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import durationpy
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.config import JsonDict
 
 from gwsync.api.attributes import Attributes
@@ -296,12 +296,6 @@ class Members(ApiModel):
         alias="from",
         description="AllUsers: every user of the organization. Groups: the members of groups.",
     )
-    groups: list[Email] = Field(
-        default_factory=list,
-        max_length=500,
-        description="Group emails whose members (nested groups expanded) are provisioned; "
-        "required when from is Groups.",
-    )
     group_query: str | None = Field(
         default=None,
         min_length=1,
@@ -311,21 +305,36 @@ class Members(ApiModel):
         "`email=address`, `name:'Display prefix*'` or `name='Display name'`, separated by spaces "
         "(all must hold). A query that finds no group fails the sync.",
     )
+    groups: list[Email] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Group emails whose members (nested groups expanded) are provisioned; "
+        "required when from is Groups.",
+    )
     include_suspended: bool = Field(
         default=False,
         description="Provision suspended and archived users too; by default they count as removed.",
     )
 
-    @model_validator(mode="after")
-    def _groups_when_from_groups(self) -> "Members":
-        chosen = self.from_ is MemberSource.GROUPS
-        if chosen and not self.groups and self.group_query is None:
-            raise ValueError(GROUPS_REQUIRED)
-        if not chosen and self.group_query is not None:
+    @field_validator("group_query")
+    @classmethod
+    def _query_of_groups(cls, query: str | None, info: ValidationInfo) -> str | None:
+        if query is None:
+            return None
+        if info.data.get("from_") is not MemberSource.GROUPS:
             raise ValueError(QUERY_NEEDS_GROUPS)
-        if self.group_query is not None and not re.fullmatch(GROUP_QUERY, self.group_query):
+        if not re.fullmatch(GROUP_QUERY, query):
             raise ValueError(QUERY_SYNTAX)
-        return self
+        return query
+
+    @field_validator("groups")
+    @classmethod
+    def _groups_when_from_groups(cls, groups: list[str], info: ValidationInfo) -> list[str]:
+        # A groupQuery that failed its own check is absent here: it was reported, not missing.
+        query = info.data.get("group_query", "")
+        if info.data.get("from_") is MemberSource.GROUPS and not groups and query is None:
+            raise ValueError(GROUPS_REQUIRED)
+        return groups
 
 
 class TeamMapping(ApiModel):

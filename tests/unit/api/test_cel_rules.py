@@ -248,7 +248,7 @@ def test_a_bad_group_query_is_refused_with_the_field_and_the_fix_named() -> None
     with pytest.raises(ValidationError) as refused:
         GoogleProvisioningSpec.model_validate(_broken("members.groupQuery", "team*"))
     error = refused.value.errors()[0]
-    assert error["loc"] == ("members",)
+    assert error["loc"] == ("members", "groupQuery")
     assert error["msg"] == (
         "Value error, groupQuery must be clauses separated by spaces, each email or name, then = "
         "(equals) or : (a prefix ending in *), then a value, quoted with ' when it holds spaces: "
