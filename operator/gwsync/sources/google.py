@@ -452,9 +452,9 @@ class GoogleDirectory:
             people: dict[str, Person] | None = None
             if ids is not None and len(ids) <= self.fetch_limit:
                 emails = {m.id: m.email for group in graph.values() for m in group or () if m.email}
-                people = self._get_users(
-                    pool, {uid: emails.get(uid, uid) for uid in sorted(ids)}, fields, on_page
-                )
+                asked = {uid: emails.get(uid, uid) for uid in sorted(ids)}
+                vouched = ids & emails.keys() & selection.known
+                people = self._get_users(pool, asked, fields, on_page, vouched)
             if people is None:
                 if not listing:
                     list_everyone()
@@ -607,14 +607,17 @@ class GoogleDirectory:
         ids: Mapping[str, str],
         fields: tuple[str, ...],
         on_page: Callable[[Sequence[Person]], None] | None,
+        vouched: Collection[str] = (),
     ) -> dict[str, Person] | None:
         """Each of these users (id -> email, or the id when unknown) by users.get, at once on the
-        pool; None when Google refuses to show one (403: an account of another organization in a
-        group, or a user outside a delegated admin's reach): the users listing is then the
-        answer, as without a selection.
+        pool; None when the users listing must decide instead (as without a selection).
 
         A user Google does not know (404) is not there, as it would be missing from the listing:
-        a member whose account was deleted, or a known user deleted since. Any other failure
+        a member of another organization (ignored with a note, never provisioned), a known
+        user deleted since (a departure either way). But a `vouched` one, a member now that was
+        provisioned before, is the one departure a wrong 404 could make up: Google's answers
+        then disagree, and the listing decides. So does a 403 (an account of another
+        organization in a group, or a user outside a delegated admin's reach). Any other failure
         fails the read.
         """
         common = Common()
@@ -634,6 +637,9 @@ class GoogleDirectory:
         except BaseException:
             _cancel(futures)
             raise
+        if any(uid not in people for uid in vouched):
+            log.info("Google did not find a member gwsync provisioned; reading the users listing instead.")
+            return None
         if on_page is not None:
             listed = list(people.values())
             for start in range(0, len(listed), USERS_PAGE):

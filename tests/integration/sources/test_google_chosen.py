@@ -28,13 +28,14 @@ FIELDS = ("phones[type=work].value", "organizations.costCenter")
 
 @pytest.fixture(scope="module")
 def big() -> Iterator[GoogleEmulator]:
-    """acme with 600 more users (two pages of users.list), one group holding all of them."""
+    """acme with 600 more users (two pages of users.list), a group holding all of them, one
+    holding the whole customer, and one of a single member."""
     org = acme(extra_users=600)
     many = OrgGroup(email="all-staff@acme.example", members=[u.primary_email for u in org.users[6:]])
     everyone = OrgGroup(email="everyone@acme.example", members=[org.customer.id])
-    with google_emulator_in_thread(
-        org.model_copy(update={"groups": [*org.groups, many, everyone]})
-    ) as served:
+    solo = OrgGroup(email="solo@acme.example", members=["bjorn@acme.example"])
+    groups = [*org.groups, many, everyone, solo]
+    with google_emulator_in_thread(org.model_copy(update={"groups": groups})) as served:
         yield served
 
 
@@ -176,3 +177,14 @@ def test_the_limit_counts_each_user_once_known_and_member_alike(big: GoogleEmula
             ["sales@acme.example"], (), None, Selection(("sales@acme.example",), None, known)
         )
         assert counted(big) == plan
+
+
+def test_a_provisioned_member_google_says_is_gone_is_left_to_the_listing(big: GoogleEmulator) -> None:
+    # members.list still names bjorn, users.get says 404: the answers disagree, and a departure
+    # must not come of it. The listing decides (here: he is there).
+    big.faults.append(Fault(api="users", status=404, reason="notFound", times=1))
+    big.log.clear()
+    selection = Selection(("solo@acme.example",), None, frozenset({BJORN}))
+    part = reader(big).read(["solo@acme.example"], (), None, selection)
+    assert counted(big) == (2, 1)
+    assert part.complete and part.groups["solo@acme.example"] == {BJORN}
