@@ -1,6 +1,6 @@
 """An emulator in a process of its own, with the latency and rate limit of a real API.
 
-    python bench/serve.py google --users 20000 --groups 200 --latency-ms 100 [--rate-limit 50]
+    python bench/serve.py google --users 20000 --groups 200 --latency-ms 100 [--rate-limit 50] [--chosen 20]
     python bench/serve.py google --people 5000 [--daily] --latency-ms 100
     python bench/serve.py scim --latency-ms 50 [--rate-limit 50] [--seed-people 5000 [--daily]]
         [--server light|scim2-server|endless]
@@ -42,6 +42,7 @@ from gwsync.sync.plan import desired_attributes
 from gwsync.targets.scim import user_resource
 from gwsync.testing.google import GoogleEmulator
 from gwsync.testing.lightscim import Bucket
+from gwsync.testing.org import Org, OrgGroup
 from gwsync.testing.orggen import generate_org
 
 
@@ -66,6 +67,8 @@ async def serve_google(args: argparse.Namespace) -> None:
         org = org_of(persons)
     else:
         org = generate_org(args.users, groups=args.groups, seed=args.seed)
+    if args.chosen:
+        org = with_chosen_groups(org, args.chosen)
     emulator = GoogleEmulator(org)
     bucket = Bucket(args.rate_limit) if args.rate_limit else None
     state = {"in_flight": 0, "max_in_flight": 0, "throttled": 0}
@@ -133,6 +136,19 @@ async def serve_google(args: argparse.Namespace) -> None:
         }
     )
     await asyncio.Event().wait()
+
+
+def with_chosen_groups(org: Org, sizes: list[int]) -> Org:
+    """The org with a group `chosen-N@<domain>` per size N, holding N users spread over the org."""
+    domain = org.customer.primary_domain
+    groups = [
+        OrgGroup(
+            email=f"chosen-{size}@{domain}",
+            members=[user.primary_email for user in org.users[:: max(1, len(org.users) // size)][:size]],
+        )
+        for size in sizes
+    ]
+    return org.model_copy(update={"groups": [*org.groups, *groups]})
 
 
 # --- SCIM --------------------------------------------------------------------------------------
@@ -283,6 +299,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000, help="google: a generated org of this size")
     parser.add_argument("--groups", type=int, default=0, help="google: groups of the generated org")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--chosen", type=int, action="append", default=[], help="google: add a group chosen-N@ of N users"
+    )
     parser.add_argument("--people", type=int, default=0, help="google: serve the benchmark's people instead")
     parser.add_argument("--seed-people", type=int, default=0, help="scim: provision these people first")
     parser.add_argument(

@@ -54,12 +54,31 @@ class GroupMembers:
 
 
 @dataclass(frozen=True, slots=True)
+class Selection:
+    """Who a sync of chosen groups provisions (spec.members with from: Groups), so that a source
+    may read those people only, instead of everyone.
+
+    `groups`: the chosen group emails; `query`: a group query selecting more of them (its
+    syntax is the source's); `known`: ids of users the caller manages (its ledger), read too,
+    so that a user who left the groups is told apart from one deleted from the source.
+    """
+
+    groups: tuple[str, ...] = ()
+    query: str | None = None
+    known: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Directory:
     """A complete read of the source: every user, and the groups that were asked for.
 
     `people` holds every user of the organization (suspended and archived included), keyed
-    by id. `groups` maps each requested group email (lower-case) to the ids of its transitive
-    user members. `notes` says what was read but ignored (external members, say).
+    by id, unless `complete` is False: then a `Selection` let the source read only the chosen
+    groups' members and the users the caller already knew (`Selection.known`), which is all a
+    sync of chosen groups looks at. `groups` maps each requested group email (lower-case) to
+    the ids of its transitive user members. `notes` says what was read but ignored (external
+    members, say). `found` lists the groups `Selection.query` selected (lower-case emails),
+    expanded in `groups` like the others.
     """
 
     customer_id: str
@@ -68,6 +87,8 @@ class Directory:
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     nesting: Mapping[str, GroupMembers] = field(default_factory=dict)
+    complete: bool = True
+    found: tuple[str, ...] = ()
 
     def members_of(self, group_emails: Iterable[str]) -> frozenset[str]:
         """Ids of the users in any of these groups (a user in two groups counts once)."""

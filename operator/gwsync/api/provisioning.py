@@ -253,6 +253,22 @@ class Target(ApiModel):
     )
 
 
+GROUPS_REQUIRED = (
+    "groups or groupQuery is required when from is Groups: list at least one group email, "
+    "or a group query such as email:team*"
+)
+QUERY_NEEDS_GROUPS = "groupQuery is read only when from is Groups: set from: Groups, or remove groupQuery"
+QUERY_SYNTAX = (
+    "groupQuery must be clauses separated by spaces, each email or name, then = (equals) or : "
+    "(a prefix ending in *), then a value, quoted with ' when it holds spaces: "
+    "email:team* name:'Platform *'"
+)
+_VALUE = r"(?:'[^']+'|[^\s']+)"
+GROUP_QUERY = rf"^(?:email|name)[=:]{_VALUE}(?: +(?:email|name)[=:]{_VALUE})*$"
+"""The groups.list query subset gwsync accepts (Google's `memberKey=` selects by member, not
+by group, so it is left out); the same expression is checked by CEL, with RE2."""
+
+
 class Members(ApiModel):
     """Which Google users are provisioned."""
 
@@ -260,10 +276,17 @@ class Members(ApiModel):
         "json_schema_extra": {
             "x-kubernetes-validations": [
                 cel(
-                    "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0)",
-                    "groups is required when from is Groups: list at least one group email",
+                    "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0) "
+                    "|| has(self.groupQuery)",
+                    GROUPS_REQUIRED,
                     ".groups",
-                )
+                ),
+                cel("self.from == 'Groups' || !has(self.groupQuery)", QUERY_NEEDS_GROUPS, ".groupQuery"),
+                cel(
+                    f'!has(self.groupQuery) || self.groupQuery.matches(r"{GROUP_QUERY}")',
+                    QUERY_SYNTAX,
+                    ".groupQuery",
+                ),
             ]
         }
     }
@@ -272,6 +295,15 @@ class Members(ApiModel):
         default=MemberSource.ALL_USERS,
         alias="from",
         description="AllUsers: every user of the organization. Groups: the members of groups.",
+    )
+    group_query: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="A Directory API group query (groups.list `query`) whose groups' members are "
+        "provisioned, besides those of groups, with from: Groups: clauses `email:prefix*`, "
+        "`email=address`, `name:'Display prefix*'` or `name='Display name'`, separated by spaces "
+        "(all must hold). A query that finds no group fails the sync.",
     )
     groups: list[Email] = Field(
         default_factory=list,
@@ -284,11 +316,24 @@ class Members(ApiModel):
         description="Provision suspended and archived users too; by default they count as removed.",
     )
 
+    @field_validator("group_query")
+    @classmethod
+    def _query_of_groups(cls, query: str | None, info: ValidationInfo) -> str | None:
+        if query is None:
+            return None
+        if info.data.get("from_") is not MemberSource.GROUPS:
+            raise ValueError(QUERY_NEEDS_GROUPS)
+        if not re.fullmatch(GROUP_QUERY, query):
+            raise ValueError(QUERY_SYNTAX)
+        return query
+
     @field_validator("groups")
     @classmethod
     def _groups_when_from_groups(cls, groups: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("from_") is MemberSource.GROUPS and not groups:
-            raise ValueError("groups is required when from is Groups: list at least one group email")
+        # A groupQuery that failed its own check is absent here: it was reported, not missing.
+        query = info.data.get("group_query", "")
+        if info.data.get("from_") is MemberSource.GROUPS and not groups and query is None:
+            raise ValueError(GROUPS_REQUIRED)
         return groups
 
 

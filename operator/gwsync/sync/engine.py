@@ -28,7 +28,7 @@ from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.interpreter import tuned_for_syncs
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
-from gwsync.sync.plan import Plan, UserStep, make_plan, source_groups, trusted_entries
+from gwsync.sync.plan import Plan, UserStep, make_plan, member_selection, source_groups, trusted_entries
 from gwsync.sync.ports import (
     Source,
     SourceUnavailable,
@@ -132,7 +132,11 @@ async def _run_sync(
     target_read = asyncio.ensure_future(read_target_early())
     try:
         directory = await asyncio.to_thread(
-            source.read, source_groups(spec), source_fields(spec.attributes), early.page
+            source.read,
+            source_groups(spec),
+            source_fields(spec.attributes),
+            early.page,
+            member_selection(spec, ledger),
         )
     except BaseException as exc:
         target_read.cancel()

@@ -37,7 +37,7 @@ from gwsync.api.attributes import (
 )
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
 from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
-from gwsync.directory import Directory, Person
+from gwsync.directory import Directory, Person, Selection
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolve_managers, supported_mappings
 from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
@@ -116,11 +116,21 @@ def source_groups(spec: GoogleProvisioningSpec) -> list[str]:
     return list(dict.fromkeys(address_key(g) for g in groups))
 
 
+def member_selection(spec: GoogleProvisioningSpec, ledger: Ledger) -> Selection | None:
+    """What the source may read instead of everyone: with from: Groups, the chosen groups'
+    members, and the users the ledger holds (a leaver of the groups is then told apart from a
+    deleted account, and a re-created account from a renamed one, as with a full read)."""
+    if spec.members.from_ is not MemberSource.GROUPS:
+        return None
+    groups = tuple(dict.fromkeys(address_key(g) for g in spec.members.groups))
+    return Selection(groups, spec.members.group_query, frozenset(ledger.users))
+
+
 def desired_people(directory: Directory, spec: GoogleProvisioningSpec) -> dict[str, Person]:
     """Rule 2: everyone or the chosen groups' members; suspended/archived out unless asked."""
     people = directory.people
     if spec.members.from_ is MemberSource.GROUPS:
-        ids = directory.members_of(spec.members.groups)
+        ids = directory.members_of([*spec.members.groups, *directory.found])
         chosen = {pid: people[pid] for pid in ids if pid in people}
     else:
         chosen = dict(people)

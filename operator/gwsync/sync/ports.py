@@ -5,7 +5,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
-from gwsync.directory import Directory, Person
+from gwsync.directory import Directory, Person, Selection
 
 
 class SourceUnavailable(Exception):
@@ -20,8 +20,13 @@ class Source(Protocol):
         groups: Sequence[str],
         fields: Collection[str] = (),
         on_page: Callable[[Sequence[Person]], None] | None = None,
+        selection: Selection | None = None,
     ) -> Directory:
         """Every user, plus the transitive user members of each of `groups` (emails).
+
+        With a `selection` (from: Groups), the source may read only the people it chooses
+        and the ones it knows (Directory.complete is then False), and expands the groups its
+        query finds too (Directory.found).
 
         `fields`: source paths of spec.attributes (gwsync.api.attributes) beyond those every
         Person carries; each person's values of them go into `Person.extra`. `on_page` is

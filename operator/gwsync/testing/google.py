@@ -11,6 +11,11 @@ it, so the reader in gwsync.sources.google is exercised over real HTTP with Goog
   insufficientPermissions;
 - users.list (``maxResults`` ≤ 500, default 100), groups.list (≤ 200), members.list (≤ 200),
   page tokens, ``fields`` partial responses, ``query`` for users and groups, customers.get;
+- users.get by id or primary email, with the same ``fields`` and projections: 404
+  "Resource Not Found: userKey" for a user the org lacks, 403 forbidden for an address of
+  another domain;
+- groups.list ``query``: clauses ``email`` or ``name`` with ``=`` (equals) or ``:prefix*``,
+  values quoted with ``'`` when they hold spaces, all of them to hold (case-insensitive);
 - a user's phones, externalIds, relations (its manager) and customSchemas; custom schema
   fields only with ``projection=custom`` (the schemas of ``customFieldMask``) or ``full``;
 - ``POST /v1/projects/-/serviceAccounts/{email}:signJwt`` (IAM Credentials) for keyless
@@ -359,6 +364,8 @@ class Snapshot:
         self.users = [user_resource(u, self.admins) for u in org.users]
         self.custom = {u.id: u for u in org.users if u.custom_schemas}
         self.user_by_email = {u.primary_email.lower(): u for u in org.users}
+        self.user_by_id = {u.id: u for u in org.users}
+        self.user_resources = {resource["id"]: resource for resource in self.users}
         self.groups = [group_resource(g) for g in org.groups]
         self.group_by_key: dict[str, tuple[OrgGroup, dict[str, Any]]] = {}
         for group, resource in zip(org.groups, self.groups, strict=True):
@@ -368,6 +375,8 @@ class Snapshot:
     def member(self, email: str) -> dict[str, Any]:
         key = email.lower()
         base = {"kind": "admin#directory#member", "email": email, "role": "MEMBER", "status": "ACTIVE"}
+        if key == self.org.customer.id.lower():  # the whole organization, as Google lists it
+            return {"kind": base["kind"], "id": self.org.customer.id, "role": "MEMBER", "type": "CUSTOMER"}
         if key in self.user_by_email:
             return {**base, "id": self.user_by_email[key].id, "type": "USER"}
         if key in self.group_by_key:
@@ -449,6 +458,7 @@ class GoogleEmulator:
         app.router.add_post("/token", self._token)
         app.router.add_get(API + "/customers/{key}", self._customer)
         app.router.add_get(API + "/users", self._users)
+        app.router.add_get(API + "/users/{key}", self._user)
         app.router.add_get(API + "/groups", self._groups)
         app.router.add_get(API + "/groups/{key}", self._group)
         app.router.add_get(API + "/groups/{key}/members", self._members)
@@ -614,6 +624,23 @@ class GoogleEmulator:
 
         return await self._answer(request, "users", page, answer)
 
+    async def _user(self, request: web.Request) -> web.Response:
+        """users.get: the user whose id or primary email is the key, with the projection asked."""
+
+        def answer() -> web.Response:
+            self._grant(request, "users")
+            snapshot, key = self._snapshot, request.match_info["key"].lower()
+            domain = snapshot.org.customer.primary_domain.lower()
+            if "@" in key and key.rpartition("@")[2] != domain:
+                # Google answers so for an address of a domain this customer does not own.
+                raise GoogleError(403, "Not Authorized to access this resource/api", "forbidden")
+            user = snapshot.user_by_email.get(key) or snapshot.user_by_id.get(key)
+            if user is None:
+                raise GoogleError(404, "Resource Not Found: userKey", "notFound")
+            return _json(request, _projected(snapshot, request, [snapshot.user_resources[user.id]])[0])
+
+        return await self._answer(request, "users", None, answer)
+
     async def _groups(self, request: web.Request) -> web.Response:
         page, offset = _page(request, "groups")
 
@@ -717,21 +744,24 @@ def _json(request: web.Request, body: dict[str, Any]) -> web.Response:
     return web.Response(body=json.dumps(body, ensure_ascii=False).encode(), content_type="application/json")
 
 
-def _projected(snapshot: Snapshot, request: web.Request) -> list[dict[str, Any]]:
-    """The users with the custom schema fields `projection` asks for: none for basic (the
-    default, customFieldMask or not), all for full, those of customFieldMask for custom."""
+def _projected(
+    snapshot: Snapshot, request: web.Request, users: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The users (all, or these) with the custom schema fields `projection` asks for: none for
+    basic (the default, customFieldMask or not), all for full, those of customFieldMask for custom."""
     projection = request.query.get("projection", "basic")
     if projection not in ("basic", "full", "custom"):
         raise GoogleError(400, "Invalid value for: projection", "invalid")
+    users = snapshot.users if users is None else users
     if projection == "basic" or not snapshot.custom:
-        return snapshot.users
+        return users
     mask = request.query.get("customFieldMask")
     schemas = None if projection == "full" else {name for name in (mask or "").split(",") if name}
     return [
         with_custom_schemas(resource, snapshot.custom[resource["id"]], schemas)
         if resource["id"] in snapshot.custom
         else resource
-        for resource in snapshot.users
+        for resource in users
     ]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gwsync.directory import Directory, Person
+from gwsync.directory import Directory, Person, Selection
 from gwsync.sync.ports import SourceUnavailable, TargetError, TargetGroup, TargetUser, UserAttributes
 
 NAMES = {
@@ -45,6 +45,7 @@ class StaticSource:
         groups: Sequence[str],
         fields: Collection[str] = (),
         on_page: Callable[[Sequence[Person]], None] | None = None,
+        selection: Selection | None = None,
     ) -> Directory:
         self.reads.append(list(groups))
         if self.failure is not None:

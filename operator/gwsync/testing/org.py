@@ -53,7 +53,8 @@ class OrgUser(ApiModel):
 
 
 class OrgGroup(ApiModel):
-    """A Google group; members are user or group emails (groups nest, cycles allowed)."""
+    """A Google group; members are user or group emails (groups nest, cycles allowed), or the
+    customer id: the whole organization (a member of type CUSTOMER)."""
 
     email: str = Field(min_length=3)
     name: str = ""

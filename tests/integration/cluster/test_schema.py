@@ -44,6 +44,10 @@ def broken(path: str, value: Any) -> dict[str, Any]:
 # case -> (spec, the field both messages must name)
 BAD = {
     "groups missing": (broken("members.groups", []), "spec.members.groups"),
+    "group query by member": (
+        broken("members.groupQuery", "memberKey=jane@acme.com"),
+        "spec.members.groupQuery",
+    ),
     "interval too short": (broken("schedule", {"interval": "5m"}), "spec.schedule.interval"),
     "duplicate team": (
         broken(

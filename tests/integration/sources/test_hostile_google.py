@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gwsync.directory import Directory
+from gwsync.directory import Directory, Selection
 from gwsync.sources.google import GoogleDirectory, static_token_credentials
 from gwsync.sync.ports import SourceUnavailable
 
@@ -254,3 +254,13 @@ def test_a_well_formed_answer_is_read(hostile: Hostile) -> None:
     assert (directory.customer_id, directory.primary_domain) == ("C03acme01", "acme.example")
     assert [p.primary_email for p in directory.people.values()] == ["jane@acme.example"]
     assert directory.groups == {GROUP: frozenset({"1"})}
+
+
+def test_a_users_get_answered_with_another_user_fails_the_read(hostile: Hostile) -> None:
+    # from: Groups reads a few members one by one: each answer must be the user asked for.
+    hostile.answers = {"users": ok({"id": "2", "primaryEmail": "eve@acme.example"})}
+    with pytest.raises(SourceUnavailable) as caught:
+        reader(hostile).read([GROUP], (), None, Selection((GROUP,)))
+    assert str(caught.value) == (
+        f"Reading user jane@acme.example failed: the answer of {hostile.url} is another user (2)."
+    )

@@ -66,7 +66,24 @@ def _broken(path: str, value: Any) -> dict[str, Any]:
 CASES = {
     "groups missing": (
         _broken("members.groups", []),
-        "groups is required when from is Groups: list at least one group email",
+        "groups or groupQuery is required when from is Groups: list at least one group email, "
+        "or a group query such as email:team*",
+    ),
+    "group query with every user": (
+        _broken("members", {"from": "AllUsers", "groupQuery": "email:team*"}),
+        "groupQuery is read only when from is Groups: set from: Groups, or remove groupQuery",
+    ),
+    "group query by member": (
+        _broken("members.groupQuery", "memberKey=jane@acme.com"),
+        "groupQuery must be clauses separated by spaces, each email or name, then = (equals) or : "
+        "(a prefix ending in *), then a value, quoted with ' when it holds spaces: "
+        "email:team* name:'Platform *'",
+    ),
+    "group query with an unclosed quote": (
+        _broken("members.groupQuery", "name:'Platform *"),
+        "groupQuery must be clauses separated by spaces, each email or name, then = (equals) or : "
+        "(a prefix ending in *), then a value, quoted with ' when it holds spaces: "
+        "email:team* name:'Platform *'",
     ),
     "interval too short": (
         _broken("schedule.interval", "5m"),
@@ -218,3 +235,22 @@ def test_the_crd_and_pydantic_accept_the_same_secret_names_and_keys(ref: str) ->
         assert _crd_accepts(properties["name"], name) is _pydantic_accepts(ref, name=name) is valid, name
     for key, valid in SECRET_KEYS.items():
         assert _crd_accepts(properties["key"], key) is _pydantic_accepts(ref, key=key) is valid, key
+
+
+@pytest.mark.parametrize("query", ["email:team*", "name:'Platform *'", "email=eng@acme.com name:Eng*"])
+def test_a_group_query_alone_chooses_the_members_in_both(query: str) -> None:
+    spec = _broken("members", {"from": "Groups", "groupQuery": query})
+    assert cel_refusals(defaulted(spec)) == []
+    assert GoogleProvisioningSpec.model_validate(spec).members.group_query == query
+
+
+def test_a_bad_group_query_is_refused_with_the_field_and_the_fix_named() -> None:
+    with pytest.raises(ValidationError) as refused:
+        GoogleProvisioningSpec.model_validate(_broken("members.groupQuery", "team*"))
+    error = refused.value.errors()[0]
+    assert error["loc"] == ("members", "groupQuery")
+    assert error["msg"] == (
+        "Value error, groupQuery must be clauses separated by spaces, each email or name, then = "
+        "(equals) or : (a prefix ending in *), then a value, quoted with ' when it holds spaces: "
+        "email:team* name:'Platform *'"
+    )

@@ -42,8 +42,9 @@ def test_groups_are_required_when_members_come_from_groups(tmp_path: Path) -> No
     code, _, err = _validate(path)
     assert code == 1
     assert (
-        f"{path}: GoogleProvisioning default/acme: spec.members.groups: groups is required when "
-        "from is Groups: list at least one group email"
+        f"{path}: GoogleProvisioning default/acme: spec.members.groups: groups or groupQuery is "
+        "required when from is Groups: list at least one group email, or a group query such as "
+        "email:team*"
     ) in err
 
 
@@ -235,7 +236,8 @@ def test_json_output_lists_what_was_checked_skipped_and_wrong(tmp_path: Path) ->
                 "file": str(path),
                 "object": "GoogleProvisioning default/acme",
                 "path": "spec.members.groups",
-                "message": "groups is required when from is Groups: list at least one group email",
+                "message": "groups or groupQuery is required when from is Groups: list at least one group "
+                "email, or a group query such as email:team*",
             }
         ],
     }
