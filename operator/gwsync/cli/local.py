@@ -408,7 +408,9 @@ def interrupted_outcome(outcome: SyncOutcome) -> SyncOutcome:
         1 for item in outcome.items if item.result is Result.SUCCEEDED and item.action is not Action.UNCHANGED
     )
     skipped = sum(1 for item in outcome.items if item.result is Result.SKIPPED)
-    message = f"Interrupted (Ctrl-C) after {counted(done, 'write')}; {counted(skipped, 'item')} not applied."
+    message = (
+        f"Ctrl-C stopped the sync after {counted(done, 'write')}; {counted(skipped, 'item')} not applied."
+    )
     return replace(outcome, phase="Interrupted", message=message)
 
 
