@@ -115,7 +115,7 @@ def _run(request: LocalSync, title: str) -> SyncOutcome:
             bar.stop()
             where = f" in {request.state}" if request.state is not None else ""
             fail(
-                f"Stopped at once (a second Ctrl-C): the ledger{where} holds what was written up to its "
+                f"Stopped at once (Ctrl-C): the ledger{where} holds what was written up to its "
                 "last checkpoint, and the next sync finds the rest by externalId",
                 130,
             )

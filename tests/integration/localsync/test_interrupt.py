@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from gwsync.sync.ledger import Verdict, read_state, state_file_key
-from gwsync.testing.faults import Delay, FaultProxy, fault_proxy_in_thread
+from gwsync.testing.faults import Delay, FaultProxy, Hang, fault_proxy_in_thread
 from gwsync.testing.scim import run_scim_server
 
 from .test_sync_command import ACTIVE_PEOPLE, TOKEN, Workspace, flat, provisioning
@@ -96,4 +96,47 @@ def test_ctrl_c_saves_the_ledger_and_the_partial_report_and_exits_130(work: Work
     again = json.loads((work.root / "rerun.json").read_text(encoding="utf-8"))
     actions = [i["action"] for i in again["status"]["items"] if i["type"] == "User"]
     assert (actions.count("Unchanged"), actions.count("Create")) == (done, ACTIVE_PEOPLE - done)
+    assert len(work.scim.users()) == ACTIVE_PEOPLE  # nobody created twice
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_rerun_adopts_what_was_created(work: Workspace) -> None:
+    base = work.scim.url.removesuffix("/v2")
+    log = work.root / "stderr.txt"
+    with fault_proxy_in_thread(base, "/v2") as proxy:
+        proxy.inject(Delay(0.05), method="POST", path="/Users", times=2)
+        proxy.inject(Hang(applied=True), method="POST", path="/Users", times=1)  # created, never answered
+        slow = provisioning(proxy.url)
+        slow["spec"]["target"]["scim"].update({"maxConcurrency": 1, "bulk": False})
+        work.manifest = work.write("slow.yaml", yaml.safe_dump(slow))
+        args = ["sync", "-f", str(work.manifest), "--directory-file", str(work.org)]
+        args += ["--scim-token-file", str(work.token), "--state", str(work.state)]
+        with log.open("w", encoding="utf-8") as stderr:
+            sync = subprocess.Popen([str(GWSYNC), *args], stdout=subprocess.PIPE, stderr=stderr, text=True)
+            try:
+                wait_for(lambda: len(work.scim.users()) == 3)  # the hung create is applied
+                sync.send_signal(signal.SIGINT)  # waits for the hung create's answer...
+                wait_for(lambda: "Stopping (Ctrl-C)" in log.read_text(encoding="utf-8"))
+                sync.send_signal(signal.SIGINT)  # ...so a second Ctrl-C stops at once
+                sync.communicate(timeout=30)
+            finally:
+                sync.kill()
+        assert sync.returncode == 130
+        assert flat(log.read_text(encoding="utf-8")).endswith(
+            "press Ctrl-C again to stop at once. "
+            f"error: Stopped at once (Ctrl-C): the ledger in {work.state} holds what was written up "
+            "to its last checkpoint, and the next sync finds the rest by externalId."
+        )
+        assert len(work.scim.users()) == 3 and not work.state.exists()  # no checkpoint came
+        proxy.clear()
+        rerun = work.run("sync", "-o", str(work.root / "rerun.json"))
+
+    assert rerun.exit_code == 0, rerun.output
+    report = json.loads((work.root / "rerun.json").read_text(encoding="utf-8"))
+    users = [i for i in report["status"]["items"] if i["type"] == "User"]
+    adopted = [i for i in users if i["action"] == "Adopt"]
+    assert (len(adopted), sum(i["action"] == "Create" for i in users)) == (3, ACTIVE_PEOPLE - 3)
+    assert adopted[0]["details"] == (
+        "Found by its externalId, not in the ledger (a sync stopped before saving it, or the ledger was "
+        "lost): taken into the ledger, nothing written."
+    )
     assert len(work.scim.users()) == ACTIVE_PEOPLE  # nobody created twice
