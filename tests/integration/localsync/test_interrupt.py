@@ -50,7 +50,7 @@ def test_ctrl_c_saves_the_ledger_and_the_partial_report_and_exits_130(work: Work
     report = work.root / "report.json"
     base = work.scim.url.removesuffix("/v2")
     with fault_proxy_in_thread(base, "/v2") as proxy:
-        proxy.inject(Delay(0.15), method="POST", path="/Users", times=None)  # one create at a time
+        proxy.inject(Delay(0.05), method="POST", path="/Users", times=None)  # one create at a time
         slow = provisioning(proxy.url)
         slow["spec"]["target"]["scim"].update({"maxConcurrency": 1, "bulk": False})
         work.manifest = work.write("slow.yaml", yaml.safe_dump(slow))
