@@ -112,7 +112,9 @@ def visible_json(document: str) -> str:
 
     def escaped(match: re.Match[str]) -> str:
         found = match.group()
-        if unicodedata.category(found) not in ESCAPED_CATEGORIES:
+        # A raw newline, tab or return is never inside a JSON string (it would be invalid there):
+        # it is indentation between tokens, and an escape there is no JSON.
+        if found in "\n\r\t" or unicodedata.category(found) not in ESCAPED_CATEGORIES:
             return found
         units = found.encode("utf-16-be", "surrogatepass")
         return "".join(f"\\u{int.from_bytes(units[i : i + 2]):04x}" for i in range(0, len(units), 2))

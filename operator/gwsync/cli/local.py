@@ -12,10 +12,11 @@ so the whole path, the real Google client included, runs without a Google accoun
 import asyncio
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,12 +24,30 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from gwsync.api.provisioning import GoogleProvisioningSpec
-from gwsync.api.report import ProvisioningRef, SyncReport, SyncReportSpec, SyncReportStatus, Trigger
+from gwsync.api.report import (
+    Action,
+    ProvisioningRef,
+    Result,
+    SyncReport,
+    SyncReportSpec,
+    SyncReportStatus,
+    Trigger,
+)
+from gwsync.api.target import normalize_target_url
 from gwsync.api.validation import validate_text
+from gwsync.cli.text import counted
 from gwsync.kube.labels import provisioning_annotations, provisioning_labels
 from gwsync.sources.google import GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
-from gwsync.sync.ledger import Ledger, LedgerError, Verdict, read_state, signed_state, state_file_key
+from gwsync.sync.ledger import (
+    Ledger,
+    LedgerError,
+    Verdict,
+    read_state,
+    signed_state,
+    state_file_key,
+    state_target,
+)
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.text import address_key
 
@@ -41,10 +60,16 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]
 Warn = Callable[[str], None]
+Stopping = Callable[[], None]
 IGNORED = (
     "so it is ignored: users are matched by externalId only and teams by name, and the next state "
     "saved is signed."
 )
+
+
+INTERRUPTED = "Interrupted (Ctrl-C)."
+"""Why the target stops taking requests after Ctrl-C (ScimTarget.halt): the reason in the
+details of every item not applied."""
 
 
 class LocalSyncError(Exception):
@@ -109,6 +134,72 @@ def load_manifest(path: Path) -> Manifest:
     return Manifest(path, str(metadata["name"]), str(metadata.get("namespace") or "default"), spec)
 
 
+def default_state_file(manifest: Manifest) -> Path:
+    """Where the ledger is kept when --state is not given: in the current folder, named after
+    the GoogleProvisioning, as Terraform keeps terraform.tfstate (docs/local.md)."""
+    return Path(f"{manifest.namespace}-{manifest.name}.ledger.json")
+
+
+def target_of(spec: GoogleProvisioningSpec) -> dict[str, str]:
+    """The target a state file records (ledger.state_target): normalized URL and accountId."""
+    scim = spec.target.scim
+    account = {"accountId": scim.account_id} if scim.account_id else {}
+    return {"url": normalize_target_url(scim.url), **account}
+
+
+def _named(target: dict[str, str]) -> str:
+    account = target.get("accountId")
+    return target.get("url", "?") + (f" (accountId {account})" if account else "")
+
+
+def check_state(request: LocalSync) -> None:
+    """Before anything is asked of Google or the target: the state file is this target's, and
+    (unless nothing is to be written) it can be written, so a sync never writes users it then
+    cannot record."""
+    state = request.state
+    if state is None:
+        return
+    if state.is_dir():
+        raise LocalSyncError(f"State file {state} is a folder: pass a file, such as {state / 'ledger.json'}.")
+    if state.exists():
+        try:
+            recorded = state_target(state.read_bytes())
+        except OSError as exc:
+            raise LocalSyncError(f"State file {state} cannot be read: {exc.strerror}.") from None
+        ours = target_of(request.manifest.spec)
+        if recorded is not None and recorded != ours:
+            raise LocalSyncError(
+                f"State file {state} is the ledger of {_named(recorded)}, not of {_named(ours)} "
+                f"(GoogleProvisioning {request.manifest.name}'s target): pass this target's ledger with "
+                "--state FILE, or a new file name to start one."
+            )
+    if not (request.dry_run or request.manifest.spec.dry_run):
+        check_writable(state)
+
+
+def check_writable(state: Path) -> None:
+    """Create and remove a file beside `state` (as save_ledger replaces it), or LocalSyncError."""
+    folder = state.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise LocalSyncError(
+            f"State file {state} cannot be written: {existing} is a file, not a folder; pass --state a "
+            "file in a folder you can write."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=f".{state.name}.", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise LocalSyncError(
+            f"State file {state} cannot be written: {exc.strerror or exc}; pass --state a file in a "
+            "folder you can write."
+        ) from None
+
+
 def load_ledger(state: Path | None, key: bytes, warn: Warn | None = None) -> Ledger:
     """The ledger of the state file when its signature verifies; else none, and `warn` says why."""
     if state is None or not state.exists():
@@ -138,13 +229,13 @@ def state_warning(state: Path, verdict: Verdict) -> str:
     )
 
 
-def save_ledger(state: Path, ledger: Ledger, key: bytes) -> None:
+def save_ledger(state: Path, ledger: Ledger, key: bytes, target: dict[str, str] | None = None) -> None:
     """Replace the state file atomically: a crash leaves the old or the new, never half."""
     state.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{state.name}.", dir=state.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(signed_state(ledger, key))
+            out.write(signed_state(ledger, key, target))
         os.replace(temporary, state)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -220,7 +311,11 @@ def scim_target(request: LocalSync, token: str) -> "ScimTarget":
 
 
 async def _sync(
-    request: LocalSync, source: GoogleDirectory, progress: Progress | None, warn: Warn | None
+    request: LocalSync,
+    source: GoogleDirectory,
+    progress: Progress | None,
+    warn: Warn | None,
+    stopping: Stopping | None = None,
 ) -> SyncOutcome:
     """The sync, within spec.syncTimeout: past it, a Failed outcome saying so (the state file
     keeps the ledger's last checkpoint)."""
@@ -229,7 +324,7 @@ async def _sync(
     ledger = load_ledger(request.state, key, warn)
     try:
         async with sync_deadline(request.manifest.spec):
-            return await _sync_within(request, source, progress, ledger, token, key)
+            return await _sync_within(request, source, progress, ledger, token, key, stopping)
     except SyncTimedOut as exc:
         return SyncOutcome("Failed", str(exc), ledger=ledger)
 
@@ -241,6 +336,7 @@ async def _sync_within(
     ledger: Ledger,
     token: str,
     key: bytes,
+    stopping: Stopping | None = None,
 ) -> SyncOutcome:
     spec = request.manifest.spec
     dry_run = request.dry_run or spec.dry_run
@@ -258,37 +354,83 @@ async def _sync_within(
 
         async def checkpoint(current: Ledger) -> None:
             if request.state is not None and not dry_run:
-                await asyncio.to_thread(save_ledger, request.state, current, key)
+                await asyncio.to_thread(save_ledger, request.state, current, key, target_of(spec))
 
-        outcome = await run_sync(
-            source,
-            target,
-            spec,
-            ledger,
-            dry_run=dry_run,
-            approved_removals=list(ledger.users) if request.approve_removals else (),
-            checkpoint=checkpoint,
-            progress=progress,
-            approve_hint="`gwsync sync ... --approve-removals`",
-        )
+        with interruptible(target, stopping) as interrupted:
+            outcome = await run_sync(
+                source,
+                target,
+                spec,
+                ledger,
+                dry_run=dry_run,
+                approved_removals=list(ledger.users) if request.approve_removals else (),
+                checkpoint=checkpoint,
+                progress=progress,
+                approve_hint="`gwsync sync ... --approve-removals`",
+            )
         await checkpoint(outcome.ledger)
-        return outcome
+        return interrupted_outcome(outcome) if interrupted else outcome
     finally:
         await target.aclose()
 
 
+@contextmanager
+def interruptible(target: "ScimTarget", stopping: Callable[[], None] | None) -> Iterator[list[bool]]:
+    """Ctrl-C (SIGINT) during the block stops the sync the way a target gone does: nothing more
+    is sent, the writes in flight are answered, the ledger is saved, every step not done is
+    Skipped, and the sync returns (the list it yields then holds True). A second Ctrl-C is
+    Python's own KeyboardInterrupt: stop at once, the state file keeps its last checkpoint."""
+    interrupted: list[bool] = []
+    loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        interrupted.append(True)
+        target.halt(INTERRUPTED)
+        loop.remove_signal_handler(signal.SIGINT)  # the next Ctrl-C is KeyboardInterrupt
+        if stopping is not None:
+            stopping()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
+        yield interrupted
+        return
+    try:
+        yield interrupted
+    finally:
+        if not interrupted:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def interrupted_outcome(outcome: SyncOutcome) -> SyncOutcome:
+    """The outcome of a sync stopped by Ctrl-C: Interrupted, saying how many writes were done."""
+    done = sum(
+        1 for item in outcome.items if item.result is Result.SUCCEEDED and item.action is not Action.UNCHANGED
+    )
+    skipped = sum(1 for item in outcome.items if item.result is Result.SKIPPED)
+    message = (
+        f"Ctrl-C stopped the sync after {counted(done, 'write')}; {counted(skipped, 'item')} not applied."
+    )
+    return replace(outcome, phase="Interrupted", message=message)
+
+
 def run_local_sync(
-    request: LocalSync, progress: Progress | None = None, warn: Warn | None = None
+    request: LocalSync,
+    progress: Progress | None = None,
+    warn: Warn | None = None,
+    stopping: Stopping | None = None,
 ) -> SyncOutcome:
     """Run one sync; LocalSyncError for anything the person can fix before it starts. `warn`
-    gets the sentence saying a state file was ignored."""
+    gets the sentence saying a state file was ignored; `stopping` is told when Ctrl-C stops the
+    sync (which then returns Interrupted)."""
+    check_state(request)
     with ExitStack() as stack:
         try:
             source = stack.enter_context(google_source(request))
             source.check_connection()
         except SourceUnavailable as exc:
             raise LocalSyncError(str(exc)) from None
-        return asyncio.run(_sync(request, source, progress, warn))
+        return asyncio.run(_sync(request, source, progress, warn, stopping))
 
 
 def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime) -> dict[str, Any]:
@@ -339,4 +481,5 @@ def write_report(path: Path, document: dict[str, Any]) -> None:
         raise LocalSyncError(f"The report cannot be written to {path}: {exc.strerror}.") from None
 
 
-EXIT_CODES = {"Succeeded": 0, "Failed": 1, "PartiallySucceeded": 2, "Blocked": 3}
+EXIT_CODES = {"Succeeded": 0, "Failed": 1, "PartiallySucceeded": 2, "Blocked": 3, "Interrupted": 130}
+"""130 for Ctrl-C, as shells report a command ended by SIGINT (128 + 2)."""

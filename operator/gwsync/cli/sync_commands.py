@@ -27,7 +27,12 @@ DirectoryOption = Annotated[
 ]
 StateOption = Annotated[
     Path | None,
-    typer.Option(help="The ledger of managed users and teams; created when missing, updated as it goes."),
+    typer.Option(
+        help="NAMESPACE-NAME.ledger.json in the current folder unless given (named after the "
+        "GoogleProvisioning): the ledger of managed users and teams, which removals are planned from; "
+        "created when missing, updated as it goes.",
+        show_default=False,
+    ),
 ]
 
 
@@ -64,7 +69,8 @@ def sync(
     """Run one sync outside the cluster and print its report.
 
     Exit code: 0 Succeeded, 1 Failed (or a mistake in the command), 2 PartiallySucceeded (some
-    items failed), 3 Blocked (removals held by the safety limit).
+    items failed), 3 Blocked (removals held by the safety limit), 130 Interrupted (Ctrl-C: the
+    writes in flight are answered, the ledger and the report are saved).
     """
     _no_pydantic_plugins()
     from gwsync.cli.sync_view import check_report_output, local_sync, run_sync
@@ -106,7 +112,9 @@ def plan(
 
     if output not in PLAN_FORMATS:
         fail(f"-o {output!r} is not an output format of plan; use table or json")
-    request = local_sync(filename, google_credentials, scim_token_file, directory_file, state, dry_run=True)
+    request = local_sync(
+        filename, google_credentials, scim_token_file, directory_file, state, dry_run=True, planning=True
+    )
     run_plan(request, show_unchanged=show_unchanged, summary=summary, output=output)
 
 

@@ -4,7 +4,9 @@ Imported by the command bodies in `sync_commands.py` when one runs: a local sync
 Google and SCIM clients and the emulators, which `--help` and completion must not pay for.
 """
 
+import os
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,6 +22,7 @@ from gwsync.cli.local import (
     EXIT_CODES,
     LocalSync,
     LocalSyncError,
+    default_state_file,
     load_manifest,
     report_document,
     run_local_sync,
@@ -47,27 +50,88 @@ def summary_table(summary: SyncSummary, message: str = "") -> Group:
     return Group(*lines)
 
 
+PROGRESS_SECONDS = "GWSYNC_PROGRESS_SECONDS"
+"""Seconds between progress lines when standard error is not a terminal (default 5)."""
+
+
+class ProgressLines:
+    """Without a terminal (CI, a pipe, `2> log`) rich draws no bar: a line every few seconds
+    says what the sync is doing instead, so a long sync never looks hung."""
+
+    def __init__(self, title: str) -> None:
+        self.title, self.stage, self.done, self.total = title, "reading Google and the target", 0, 0
+        self.started = time.monotonic()
+        self.every = float(os.environ.get(PROGRESS_SECONDS) or 5)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._print, name="gwsync-progress", daemon=True)
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.done, self.total = stage, done, total
+
+    def _print(self) -> None:
+        while not self.stopped.wait(self.every):
+            counts = f" {self.done}/{self.total}" if self.total else ""
+            elapsed = round(time.monotonic() - self.started)
+            err.print(plain(f"{self.title}: {self.stage}{counts} ({elapsed}s)"), soft_wrap=True)
+
+    def __enter__(self) -> "ProgressLines":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
 def _run(request: LocalSync, title: str) -> SyncOutcome:
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,
-    ) as bar:  # fmt: skip
+    ) as bar, ProgressLines(title) if not err.is_terminal else _NoLines() as lines:  # fmt: skip
         task = bar.add_task(title, total=None)
         lock = threading.Lock()
 
         def progress(stage: str, done: int, total: int) -> None:
             with lock:
                 bar.update(task, description=f"{title}: {stage}", completed=done, total=total or None)
+                lines.update(stage, done, total)
 
         def warn(message: str) -> None:
             err.print(Text.assemble(("warning:", "bold yellow"), " ", printable(message)), soft_wrap=True)
 
+        def stopping() -> None:
+            err.print(
+                "Stopping (Ctrl-C): waiting for the writes in flight to be answered, then saving the "
+                "ledger; press Ctrl-C again to stop at once.",
+                soft_wrap=True,
+            )
+
         try:
-            return run_local_sync(request, progress, warn)
+            return run_local_sync(request, progress, warn, stopping)
         except LocalSyncError as exc:
             bar.stop()
             fail(str(exc))
-            raise  # unreachable: fail() exits
+        except KeyboardInterrupt:
+            bar.stop()
+            where = f" in {request.state}" if request.state is not None else ""
+            fail(
+                f"Stopped at once (Ctrl-C): the ledger{where} holds what was written up to its "
+                "last checkpoint, and the next sync finds the rest by externalId",
+                130,
+            )
+
+
+class _NoLines:
+    """A terminal: rich's bar shows the progress."""
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        pass
+
+    def __enter__(self) -> "_NoLines":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
 
 
 def local_sync(
@@ -79,15 +143,40 @@ def local_sync(
     *,
     dry_run: bool,
     approve_removals: bool = False,
+    planning: bool = False,
 ) -> LocalSync:
-    """The sync the options describe; an unreadable or invalid manifest ends the command."""
+    """The sync the options describe; an unreadable or invalid manifest ends the command.
+
+    Without --state the ledger is the GoogleProvisioning's default file in the current folder
+    (default_state_file), named on standard error. When there is no ledger yet, `plan` says in
+    one line that removals cannot be planned: only the ledger knows who left.
+    """
     try:
         manifest = load_manifest(filename)
     except LocalSyncError as exc:
         fail(str(exc))
+    if state is None:
+        state = default_state_file(manifest)
+        if planning and not state.exists():
+            note(
+                f"No --state given and no ./{state} here: removals cannot be planned without the "
+                "ledger `gwsync sync` keeps; pass it with --state FILE."
+            )
+        else:
+            owner = f"{manifest.namespace}/{manifest.name}"
+            note(f"State file: ./{state} (no --state given: the default for {owner}).")
+    elif planning and not state.exists():
+        note(
+            f"State file {state} does not exist yet: removals cannot be planned until a sync has "
+            "written it."
+        )
     return LocalSync(
         manifest, google_credentials, scim_token_file, directory_file, state, dry_run, approve_removals
     )
+
+
+def note(message: str) -> None:
+    err.print(Text.assemble(("note:", "bold"), " ", printable(message)), soft_wrap=True)
 
 
 def check_report_output(output: str | None) -> None:
@@ -132,6 +221,14 @@ def run_sync(request: LocalSync, output: str | None) -> NoReturn:
     if output is not None and output != STDIO:
         screen.print(
             plain(f"Wrote the SyncReport with {counted(len(outcome.items), 'item')} to {output}."),
+            soft_wrap=True,
+        )
+    if outcome.phase == "Interrupted" and request.state is not None and not request.dry_run:
+        screen.print(
+            plain(
+                f"The ledger of what was written is saved in {request.state}: run the same command "
+                "again to go on from there."
+            ),
             soft_wrap=True,
         )
     raise typer.Exit(EXIT_CODES.get(outcome.phase, 1))

@@ -35,7 +35,4 @@ def json_text(document: object) -> str:
     """`document` as indented JSON, UTF-8 names kept readable, and every control, format and
     separator character written as its `\\uXXXX` escape (`gwsync.text.visible_json`), so JSON
     printed to a terminal cannot act on it; a parser reads the same values."""
-    # json.dumps writes a newline inside a string as \\n, so each line break here is the
-    # indentation's: escape within the lines, keep the lines.
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-    return "\n".join(visible_json(line) for line in text.split("\n"))
+    return visible_json(json.dumps(document, ensure_ascii=False, indent=2))

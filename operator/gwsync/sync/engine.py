@@ -198,11 +198,13 @@ async def _run_sync(
 
 
 def writes_nothing(step: UserStep) -> bool:
-    """An unchanged user, as planned, or a create written while the source was read
-    (sync.early): apply has nothing to send for it."""
+    """An unchanged user, as planned, a user only taken into the ledger (plan.refound), or a
+    create written while the source was read (sync.early): apply has nothing to send for it."""
     action, result = step.item.action, step.item.result
-    return (action is Action.UNCHANGED and result is Result.PLANNED) or (
-        action is Action.CREATE and result is not Result.PLANNED
+    return (
+        (action is Action.UNCHANGED and result is Result.PLANNED)
+        or (action is Action.ADOPT and result is Result.PLANNED and step.desired is None)
+        or (action is Action.CREATE and result is not Result.PLANNED)
     )
 
 

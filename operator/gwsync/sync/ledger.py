@@ -29,6 +29,9 @@ FORMAT_VERSION = 1
 SIGNATURE_KEY = "signature"
 """The state file's signature, beside the ledger it signs (older gwsync versions ignore it)."""
 SIGNATURE_PREFIX = "hmac-sha256:"
+TARGET_KEY = "target"
+"""The target a state file belongs to (normalized SCIM URL and accountId), so that one target's
+ledger is never applied to another (issue 24)."""
 STATE_FILE_OWNER = "gwsync sync --state"
 """Who owns a state file, in its signature: one token signs one target's state files."""
 
@@ -141,9 +144,26 @@ def state_file_key(token: str) -> bytes:
     return hmac.new(token.encode(), b"gwsync ledger v1", hashlib.sha256).digest()
 
 
-def signed_state(ledger: Ledger, key: bytes) -> bytes:
-    """The state file's bytes: the ledger and its signature."""
-    return ledger.to_json(sign(key, STATE_FILE_OWNER, 0, ledger.to_json()))
+def signed_state(ledger: Ledger, key: bytes, target: dict[str, str] | None = None) -> bytes:
+    """The state file's bytes: the ledger, the target it belongs to (`state_target`) and the
+    signature over both."""
+    document = json.loads(ledger.to_json())
+    if target is not None:
+        document[TARGET_KEY] = target
+    return canonical({**document, SIGNATURE_KEY: sign(key, STATE_FILE_OWNER, 0, canonical(document))})
+
+
+def state_target(raw: bytes | str) -> dict[str, str] | None:
+    """The target a state file says it belongs to ({"url": normalized URL, "accountId": ...}),
+    signed or not; None when it names none (an older gwsync wrote it) or is no JSON object."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    target = document.get(TARGET_KEY) if isinstance(document, dict) else None
+    if not isinstance(target, dict):
+        return None
+    return {str(k): str(v) for k, v in target.items()}
 
 
 def read_state(raw: bytes | str, key: bytes) -> tuple[Ledger, Verdict]:

@@ -646,6 +646,7 @@ def plan_users(
                 person, current, adopting, replaces, duplicates.get(person.id, ()), unsupported, mapping
             )
         )
+    plan.users = refound(plan.users, ledger)
     leaving = sorted(set(managed) - set(desired), key=lambda g: managed[g].user_name)
     # The grace period (spec.deprovision.gracePeriod): a leaver whose removal would write
     # something waits, its first absence kept in the ledger; one back in time leaves no trace.
@@ -682,6 +683,34 @@ def plan_users(
             for duplicate in duplicates.get(gid, ())
         )
     return plan
+
+
+REFOUND = (
+    "Found by its externalId, not in the ledger (a sync stopped before saving it, or the ledger was "
+    "lost): taken into the ledger, nothing written."
+)
+
+
+def refound_details(step: UserStep) -> str:
+    return " ".join(part for part in (REFOUND, step.item.details) if part)
+
+
+def refound(steps: list[UserStep], ledger: Ledger) -> list[UserStep]:
+    """A user with nothing to write that the ledger does not pair with this target user (found
+    by externalId: a sync interrupted before its checkpoint wrote it, or a lost ledger) is an
+    Adopt, not Unchanged: the report shows that gwsync takes it (back) into the ledger
+    (issue 24). Apply writes nothing for it (engine.writes_nothing)."""
+    return [
+        replace(
+            step, item=step.item.model_copy(update={"action": Action.ADOPT, "details": refound_details(step)})
+        )
+        if step.item.action is Action.UNCHANGED
+        and step.item.result is Result.PLANNED
+        and step.target_id is not None
+        and ledger.users.get(step.item.source_id or "") != step.target_id
+        else step
+        for step in steps
+    ]
 
 
 def user_mapping(

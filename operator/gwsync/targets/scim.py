@@ -351,6 +351,8 @@ class ScimTransport(BaseAsyncSCIMClient):
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self.counters = counters
+        self.halted: str | None = None
+        """Set by ScimTarget.halt: why no request may be sent any more."""
 
     def _stays_under_base_url(self, endpoint: str) -> bool:
         return not endpoint.startswith(("http://", "https://", "//"))
@@ -395,6 +397,8 @@ class ScimTransport(BaseAsyncSCIMClient):
         async with self.pacer.slot() as ticket:
             if wanted is not None and not wanted():
                 raise Withdrawn
+            if self.halted is not None:  # apply stops as for a target gone (sync.apply)
+                raise TargetUnavailable(self.halted)
             self.counters.requests += 1
             if method in WRITE_METHODS:
                 self.counters.writes += 1
@@ -507,6 +511,13 @@ class ScimTarget:
 
     def __repr__(self) -> str:  # never show the token
         return f"ScimTarget({self.url!r})"
+
+    def halt(self, reason: str) -> None:
+        """Send nothing more: each request not sent yet raises TargetUnavailable(reason), so apply
+        stops as when the target is gone (the rest Skipped, the ledger checkpointed). Requests
+        in flight are answered first, so every write the target applied is known (Ctrl-C in
+        `gwsync sync`)."""
+        self._scim.halted = reason
 
     async def aclose(self) -> None:
         if self._batcher is not None:

@@ -41,6 +41,7 @@ def sync(tmp_path: Path, scim: ScimServer, token_file: Path) -> tuple[int, str]:
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
     (tmp_path / "org.yaml").write_text(sample_org().to_yaml(), encoding="utf-8")
     args = ["sync", "-f", str(tmp_path / "acme.yaml"), "--directory-file", str(tmp_path / "org.yaml")]
+    args += ["--state", str(tmp_path / "ledger.json")]
     result = runner.invoke(app, [*args, "--scim-token-file", str(token_file)])
     return result.exit_code, " ".join(result.stderr.split())  # rich's line wrapping undone
 

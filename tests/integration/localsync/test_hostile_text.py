@@ -84,6 +84,7 @@ def test_lone_surrogates_from_google_and_the_target_leave_the_report_whole(tmp_p
         (tmp_path / "token").write_text(TOKEN, encoding="utf-8")
         args = ["sync", "-f", str(tmp_path / "acme.yaml"), "--google-credentials", str(tmp_path / "key.json")]
         args += ["--scim-token-file", str(tmp_path / "token"), "-o", str(tmp_path / "report.json")]
+        args += ["--state", str(tmp_path / "ledger.json")]
         result = CliRunner().invoke(app, args)
         created = {user["userName"] for user in scim.users.resources.values()}
 

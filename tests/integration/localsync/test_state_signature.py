@@ -79,4 +79,8 @@ def test_a_state_file_that_does_not_verify_is_named_and_a_leaver_stays(
     assert flat(result.stderr) == f"warning: State file {work.state} {why}, {IGNORED}"
     # Without a ledger it trusts, the leaver is no longer known as managed: left as is.
     assert "sam.taylor" not in result.stdout
-    assert "Dry run, would apply: 1 user created, 1 updated, 1 renamed" in flat(result.stdout)
+    # The users it finds by externalId are taken into the ledger again: Adopt (issue 24), visibly.
+    assert (
+        "Dry run, would apply: 1 user created, 1 updated, 1 renamed, 35 adopted, 1 team adopted, 2 members "
+        "added (0 users unchanged)." in flat(result.stdout)
+    )

@@ -219,7 +219,8 @@ def test_mistakes_are_one_sentence_and_exit_1(work: Workspace, args: list[str], 
     invalid = provisioning(work.scim.url, deprovision={"action": "Remove"})
     work.write("invalid.yaml", yaml.safe_dump(invalid))
     resolved = [str(work.root / a) if a.endswith((".yaml", ".json")) or a == "token" else a for a in args]
-    result = runner.invoke(app, ["sync", *resolved])
+    state = [] if "--state" in args else ["--state", str(work.state)]
+    result = runner.invoke(app, ["sync", *resolved, *state])
     assert result.exit_code == 1
     assert flat(result.stderr) == message.format(root=work.root, scim=work.scim.url)
     assert work.scim.writes == []
@@ -241,6 +242,7 @@ def test_a_service_account_key_file_reads_google_itself(work: Workspace) -> None
             yaml.safe_dump(provisioning(work.scim.url, google=google_spec(api_endpoint=google.url))),
         )
         args = ["sync", "-f", str(work.manifest), "--google-credentials", str(key)]
+        args += ["--state", str(work.state)]
         result = runner.invoke(app, [*args, "--scim-token-file", str(work.token)])
     assert result.exit_code == 0, result.output
     assert len(work.scim.users()) == ACTIVE_PEOPLE
@@ -248,7 +250,7 @@ def test_a_service_account_key_file_reads_google_itself(work: Workspace) -> None
 
 def test_a_key_file_that_is_not_a_key_is_named(work: Workspace) -> None:
     key = work.write("key.json", "{}")
-    args = ["sync", "-f", str(work.manifest), "--google-credentials", str(key)]
+    args = ["sync", "-f", str(work.manifest), "--google-credentials", str(key), "--state", str(work.state)]
     result = runner.invoke(app, [*args, "--scim-token-file", str(work.token)])
     assert result.exit_code == 1
     assert flat(result.stderr) == (

@@ -268,7 +268,13 @@ async def test_empty_ledger_re_adopts_by_external_id_and_keeps_departed(
     outcome = await run_sync(StaticSource(org(people[:2])), target, spec(), Ledger.empty())
 
     assert outcome.phase == "Succeeded"
-    assert {i.action for i in outcome.items} == {Action.UNCHANGED}
+    # Adopt, not Unchanged (issue 24): the report shows they are taken back into the ledger.
+    assert {(i.action, i.result) for i in outcome.items} == {(Action.ADOPT, Result.SUCCEEDED)}
+    assert outcome.items[0].details == (
+        "Found by its externalId, not in the ledger (a sync stopped before saving it, or the ledger was "
+        "lost): taken into the ledger, nothing written."
+    )
+    assert outcome.message == "2 adopted (0 users unchanged)."
     assert sorted(outcome.ledger.users) == ["100000", "100001"]
     assert scim.writes == []
     assert all(u["active"] for u in scim.users())

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 # A path a person would look for: a folder/file.ext or a bare FILE.md, e.g. docs/reference.md.
 FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]+\.(?:md|py|yaml|yml|json|toml))\b")
 # Example names a help text may use for the person's own files, not the repository's.
-THEIRS = {"report.json", "ORG.yaml", "key.json"}
+THEIRS = {"report.json", "ORG.yaml", "key.json", "NAMESPACE-NAME.ledger.json"}
 
 
 def every_command() -> list[list[str]]:

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from gwsync.api.target import normalize_target_url
 from gwsync.controller.exclusivity import (
     Claim,
     active_holder,
     authentication_time,
     inactive_message,
-    normalize_target_url,
     target_digest,
 )
 
