@@ -147,8 +147,12 @@ def test_completion_completes_commands_and_options() -> None:
 
 
 def test_show_completion_prints_the_script_that_calls_gwsync_back() -> None:
+    # `--show-completion` names the shell it runs in (typer asks shellingham, which walks up the
+    # parent processes), so it runs from bash here, as a user types it: run straight from a test
+    # it would find whatever started pytest (`sh` under make: "Shell sh not supported").
+    # `; exit $?` keeps bash from exec-ing gwsync in its own place.
     done = subprocess.run(
-        [str(BIN / "gwsync"), "--show-completion", "bash"],
+        ["bash", "-c", '"$0" --show-completion; exit $?', str(BIN / "gwsync")],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
