@@ -35,6 +35,7 @@ from gwsync.api.report import (
 )
 from gwsync.api.target import normalize_target_url
 from gwsync.api.validation import validate_text
+from gwsync.cli.files import UnreadableFile, read_text
 from gwsync.cli.text import counted
 from gwsync.kube.labels import provisioning_annotations, provisioning_labels
 from gwsync.sources.google import GoogleDirectory, directory_for
@@ -102,15 +103,9 @@ class LocalSync:
 def _read(path: Path, what: str) -> str:
     """The text of a file the person named; LocalSyncError naming that file if it cannot be had."""
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LocalSyncError(f"{what} {path} does not exist.") from None
-    except IsADirectoryError:
-        raise LocalSyncError(f"{what} {path} is a folder: pass the file itself.") from None
-    except UnicodeDecodeError:
-        raise LocalSyncError(f"{what} {path} is not UTF-8 text.") from None
-    except OSError as exc:
-        raise LocalSyncError(f"{what} {path} cannot be read: {exc.strerror or exc}.") from None
+        return read_text(path, f"{what} {path}", "pass the file itself")
+    except UnreadableFile as exc:
+        raise LocalSyncError(str(exc)) from None
 
 
 def load_manifest(path: Path) -> Manifest:

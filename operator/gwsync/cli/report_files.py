@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from gwsync.api.report import ReportItem, SyncReport
+from gwsync.cli.files import UnreadableFile, read_text
 
 STDIO = "-"
 REPORT_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -67,15 +68,9 @@ def _load(path: str) -> Any:
     else:
         name = f"The report file {path}"
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ReportFileError(f"{name} does not exist.") from None
-        except IsADirectoryError:
-            raise ReportFileError(f"{name} is a folder: pass the file `gwsync sync -o` wrote.") from None
-        except UnicodeDecodeError:
-            raise ReportFileError(f"{name} is not UTF-8 text.") from None
-        except OSError as exc:
-            raise ReportFileError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+            text = read_text(Path(path), name, "pass the file `gwsync sync -o` wrote")
+        except UnreadableFile as exc:
+            raise ReportFileError(str(exc)) from None
     try:
         # JSON first: it is what `-o x.json` and `-o -` write, and json reads it far faster.
         return json.loads(text)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
+from gwsync.testing.lightscim import on_loopback
 from gwsync.testing.threads import serving_in_thread
 
 Mode = Literal["cursor-cycle", "cursor-same-ids", "new-ids"]
@@ -123,14 +124,9 @@ class EndlessScim:
 
     @contextlib.asynccontextmanager
     async def serving(self, port: int = 0) -> AsyncIterator[EndlessScim]:
-        runner = web.AppRunner(self.app(), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v2"
-        try:
+        async with on_loopback(self.app(), port) as base:
+            self.url = f"{base}/v2"
             yield self
-        finally:
-            await runner.cleanup()
 
 
 def scim_json(payload: dict[str, Any]) -> web.Response:

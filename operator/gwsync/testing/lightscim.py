@@ -409,14 +409,21 @@ class LightScim:
 
     @contextlib.asynccontextmanager
     async def serving(self, port: int = 0) -> AsyncIterator[LightScim]:
-        runner = web.AppRunner(self.app(), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v2"
-        try:
+        async with on_loopback(self.app(), port) as base:
+            self.url = f"{base}/v2"
             yield self
-        finally:
-            await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def on_loopback(app: web.Application, port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 (a free port by default) while the context lasts; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @contextlib.contextmanager
