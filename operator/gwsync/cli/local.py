@@ -39,7 +39,6 @@ from gwsync.cli.files import UnreadableFile, read_text
 from gwsync.cli.text import counted
 from gwsync.kube.labels import provisioning_annotations, provisioning_labels
 from gwsync.sources.google import GoogleDirectory, directory_for
-from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import (
     Ledger,
     LedgerError,
@@ -53,6 +52,7 @@ from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.text import address_key
 
 if TYPE_CHECKING:
+    from gwsync.sync.engine import SyncOutcome
     from gwsync.targets.scim import ScimTarget
 
 # The SCIM client (scim2-models builds ~100 pydantic models as it loads), the Kubernetes client
@@ -311,9 +311,11 @@ async def _sync(
     progress: Progress | None,
     warn: Warn | None,
     stopping: Stopping | None = None,
-) -> SyncOutcome:
+) -> "SyncOutcome":
     """The sync, within spec.syncTimeout: past it, a Failed outcome saying so (the state file
     keeps the ledger's last checkpoint)."""
+    from gwsync.sync.engine import SyncOutcome, SyncTimedOut, sync_deadline  # after Google's first answer
+
     token = scim_token(request)
     key = state_file_key(token)
     ledger = load_ledger(request.state, key, warn)
@@ -332,7 +334,9 @@ async def _sync_within(
     token: str,
     key: bytes,
     stopping: Stopping | None = None,
-) -> SyncOutcome:
+) -> "SyncOutcome":
+    from gwsync.sync.engine import run_sync
+
     spec = request.manifest.spec
     dry_run = request.dry_run or spec.dry_run
     target = scim_target(request, token)
@@ -397,7 +401,7 @@ def interruptible(target: "ScimTarget", stopping: Callable[[], None] | None) -> 
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def interrupted_outcome(outcome: SyncOutcome) -> SyncOutcome:
+def interrupted_outcome(outcome: "SyncOutcome") -> "SyncOutcome":
     """The outcome of a sync stopped by Ctrl-C: Interrupted, saying how many writes were done."""
     done = sum(
         1 for item in outcome.items if item.result is Result.SUCCEEDED and item.action is not Action.UNCHANGED
@@ -414,7 +418,7 @@ def run_local_sync(
     progress: Progress | None = None,
     warn: Warn | None = None,
     stopping: Stopping | None = None,
-) -> SyncOutcome:
+) -> "SyncOutcome":
     """Run one sync; LocalSyncError for anything the person can fix before it starts. `warn`
     gets the sentence saying a state file was ignored; `stopping` is told when Ctrl-C stops the
     sync (which then returns Interrupted)."""
@@ -428,7 +432,7 @@ def run_local_sync(
         return asyncio.run(_sync(request, source, progress, warn, stopping))
 
 
-def report_document(request: LocalSync, outcome: SyncOutcome, started: datetime) -> dict[str, Any]:
+def report_document(request: LocalSync, outcome: "SyncOutcome", started: datetime) -> dict[str, Any]:
     """The SyncReport object of a local run, with every item in status.items.
 
     In a cluster, status keeps 200 notable items and the rest sit in ConfigMaps; a file has

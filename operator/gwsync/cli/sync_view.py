@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Group, RenderableType
@@ -32,7 +32,9 @@ from gwsync.cli.output import err, fail, out, plain, printable
 from gwsync.cli.report_files import STDIO, ReportFileError, report_format
 from gwsync.cli.reports import item_table
 from gwsync.cli.text import counted, json_text
-from gwsync.sync.engine import SyncOutcome
+
+if TYPE_CHECKING:  # the engine loads after Google's first answer (cli/local.py)
+    from gwsync.sync.engine import SyncOutcome
 
 
 def summary_table(summary: SyncSummary, message: str = "") -> Group:
@@ -83,7 +85,7 @@ class ProgressLines:
         self.thread.join()
 
 
-def _run(request: LocalSync, title: str) -> SyncOutcome:
+def _run(request: LocalSync, title: str) -> "SyncOutcome":
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,
