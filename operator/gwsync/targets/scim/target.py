@@ -107,8 +107,8 @@ from gwsync.sync.ports import (
     UserAttributes,
     Value,
 )
-from gwsync.targets.bulk import Batcher, BulkRefused, Operation, member_patch
-from gwsync.targets.pacing import Pacer
+from gwsync.targets.scim.bulk import Batcher, BulkRefused, Operation, member_patch
+from gwsync.targets.scim.pacing import Pacer
 from gwsync.text import address_key, same_address, visible, without_surrogates
 
 __all__ = ["ScimTarget", "TargetError", "TargetUnavailable"]
