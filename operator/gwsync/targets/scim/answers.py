@@ -76,4 +76,3 @@ def quoted(value: str, limit: int) -> str:
     (`gwsync.text.visible`: U+202E would reorder what a reader sees), at most `limit` long."""
     shown = visible(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
-

@@ -103,7 +103,6 @@ class Capabilities:
     """bulk.maxPayloadSize in bytes when bulk.supported."""
 
 
-
 async def discover(
     scim: ScimTransport, url: str, profile: str, user_extensions: dict[str, frozenset[str]] | None
 ) -> tuple[Capabilities, dict[str, frozenset[str]] | None]:
@@ -280,4 +279,3 @@ def subs(attribute: Any) -> list[dict[str, Any]]:
     """The subAttributes a schema attribute declares."""
     found = attribute.get("subAttributes") if isinstance(attribute, dict) else None
     return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
-

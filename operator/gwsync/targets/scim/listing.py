@@ -103,7 +103,7 @@ class ListingBounds:
 
 
 def kept_text(kept: object) -> int:
-    """The characters a listed resource keeps, as `ScimTarget._list` keeps it."""
+    """The characters a listed resource keeps, as `ScimReads._list` keeps it."""
     if isinstance(kept, TargetUser):
         a = kept.attributes
         values = (kept.id, a.user_name, a.external_id, a.given_name, a.family_name, a.display_name)
@@ -202,7 +202,6 @@ async def cancelled(requests: Iterable[asyncio.Future[Any]]) -> None:
     for request in pending:
         request.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-
 
 
 class ScimReads:
@@ -420,4 +419,3 @@ class ScimReads:
                 self.notes.remove(old)
         self._notes_by_topic[topic] = notes
         self.notes.extend(notes)
-

@@ -163,6 +163,7 @@ def group_of(resource: Any) -> TargetGroup:
 
 # --- reading untrusted answers -----------------------------------------------------------------
 
+
 def not_scim(where: str, value: Any, expected: str) -> TargetError:
     kind = "missing" if value is None else f"a {type(value).__name__}"
     return TargetError(f"The target's answer is not SCIM: {where} is {kind}, not {expected}.")

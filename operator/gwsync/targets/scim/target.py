@@ -207,4 +207,3 @@ class ScimTarget(ScimReads, ScimWrites):
             return self.capabilities
         async with self._checking:  # a concurrent read waits for the first one's check
             return self.capabilities or await self.check()
-

@@ -91,7 +91,6 @@ def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
 # --- the attribute mapping (DESIGN §3 rule 2) ------------------------------------------------
 
 
-
 def user_resource(user: UserAttributes) -> dict[str, Any]:
     """The SCIM User (with the enterprise extension when there is a department)."""
     resource: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": user.user_name, "active": user.active}
@@ -247,4 +246,3 @@ def change_members(group: dict[str, Any], add: Iterable[str], remove: Iterable[s
         return False
     group["members"] = kept + [{"value": uid} for uid in added]
     return True
-

@@ -63,7 +63,7 @@ BULK_REFUSALS = frozenset({400, 403, 404, 405, 413, 415, 422, 501})
 """Answers to POST /Bulk that refuse Bulk as a whole (not there, not allowed, too large...)."""
 MAX_MEMBER_OPS = 100
 MAX_REFERENCES = 20
-"""PATCHes naming a create by bulkId in one Bulk request (ScimTarget.add_created_members)."""
+"""PATCHes naming a create by bulkId in one Bulk request (ScimWrites.add_created_members)."""
 PRECONDITION_ATTEMPTS = 4
 
 
@@ -242,9 +242,7 @@ class ScimWrites:
 
     async def delete_user(self, target_id: str) -> None:
         async def single() -> None:
-            await call(
-                self._scim.delete("User", target_id, expected_status_codes=None), "deleting the user"
-            )
+            await call(self._scim.delete("User", target_id, expected_status_codes=None), "deleting the user")
 
         await self._write("DELETE", f"/Users/{target_id}", "deleting the user", single)
 
@@ -478,9 +476,7 @@ class ScimWrites:
         self, resource_type: str, target_id: str, operations: list[dict[str, Any]], doing: str
     ) -> None:
         payload = {"schemas": [PATCH_SCHEMA], "Operations": operations}
-        await call(
-            self._scim.modify(resource_type, target_id, payload, expected_status_codes=None), doing
-        )
+        await call(self._scim.modify(resource_type, target_id, payload, expected_status_codes=None), doing)
 
 
 def created_id(found: str | None, doing: str) -> str:
@@ -512,4 +508,3 @@ def bulk_result(operation: Operation, result: dict[str, Any]) -> str | None:
         return text(response.get("id"), "the created resource's id")
     location = text(result.get("location"), "the operation's location") or ""
     return created_id(location.rstrip("/").rsplit("/", 1)[-1], operation.doing)
-
