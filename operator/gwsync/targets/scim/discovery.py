@@ -36,15 +36,15 @@ from __future__ import annotations
 import dataclasses
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import httpx
 from scim2_client import SCIMClientException
 from scim2_models import ServiceProviderConfig
 
 from gwsync.sync.ports import (
     TargetUnavailable,
 )
-from gwsync.targets.scim.transport import ScimTransport
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -103,8 +103,15 @@ class Capabilities:
     """bulk.maxPayloadSize in bytes when bulk.supported."""
 
 
+class Requests(Protocol):
+    """How discovery asks the target (`transport.ScimTransport.request`): discovery says what
+    to ask and what the answers mean, never how a request is sent or retried."""
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response: ...
+
+
 async def discover(
-    scim: ScimTransport, url: str, profile: str, user_extensions: dict[str, frozenset[str]] | None
+    scim: Requests, url: str, profile: str, user_extensions: dict[str, frozenset[str]] | None
 ) -> tuple[Capabilities, dict[str, frozenset[str]] | None]:
     """GET ServiceProviderConfig (and, for the generic profile, /ResourceTypes and /Schemas):
     the capabilities and `Target.user_extensions` (those known so far when the target does
@@ -139,7 +146,7 @@ async def discover(
     return capabilities, user_extensions
 
 
-async def user_extensions_of(scim: ScimTransport) -> dict[str, frozenset[str]] | None:
+async def user_extensions_of(scim: Requests) -> dict[str, frozenset[str]] | None:
     """The User schema extensions /ResourceTypes declares (their attributes filled in by
     `user_schema`); None when it has no User type or cannot say. Some providers refuse a User
     carrying the enterprise extension when their User type lacks it."""
@@ -157,7 +164,7 @@ async def user_extensions_of(scim: ScimTransport) -> dict[str, frozenset[str]] |
     return None
 
 
-async def user_schema(scim: ScimTransport, user_extensions: dict[str, frozenset[str]] | None) -> UserSchema:
+async def user_schema(scim: Requests, user_extensions: dict[str, frozenset[str]] | None) -> UserSchema:
     """The core User schema from /Schemas (`user_schema_of`); nothing when it cannot be read.
     The attributes of the User extensions /ResourceTypes declares go to `user_extensions`."""
     try:
@@ -176,7 +183,7 @@ async def user_schema(scim: ScimTransport, user_extensions: dict[str, frozenset[
     return user_schema_of(payload)
 
 
-async def check_token(scim: ScimTransport, url: str, capabilities: Capabilities) -> None:
+async def check_token(scim: Requests, url: str, capabilities: Capabilities) -> None:
     """Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users.
 
     A provider that fails on `count` (Canaille compares it as a string: a 500) but lists
