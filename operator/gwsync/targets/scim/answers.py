@@ -14,10 +14,7 @@ from typing import Any
 import httpx
 from scim2_client import SCIMClientException
 
-from gwsync.sync.ports import (
-    TargetError,
-    TargetUnavailable,
-)
+from gwsync.sync.ports import TargetError, TargetUnavailable
 from gwsync.text import visible
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"

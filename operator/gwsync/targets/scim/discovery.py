@@ -42,9 +42,7 @@ import httpx
 from scim2_client import SCIMClientException
 from scim2_models import ServiceProviderConfig
 
-from gwsync.sync.ports import (
-    TargetUnavailable,
-)
+from gwsync.sync.ports import TargetUnavailable
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

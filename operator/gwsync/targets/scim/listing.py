@@ -29,11 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from gwsync.api.provisioning import ListLimits
-from gwsync.sync.ports import (
-    TargetError,
-    TargetGroup,
-    TargetUser,
-)
+from gwsync.sync.ports import TargetError, TargetGroup, TargetUser
 from gwsync.targets.scim.answers import call
 from gwsync.targets.scim.discovery import Capabilities
 from gwsync.targets.scim.read import group_of, listed_resources, resource_id_of, user_of

@@ -8,20 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwsync.api.attributes import (
-    ENTERPRISE_TARGETS,
-    MANAGER,
-    PHONE_TYPES,
-    is_custom_target,
-    phone_target,
-)
-from gwsync.sync.ports import (
-    TargetError,
-    TargetGroup,
-    TargetUser,
-    UserAttributes,
-    Value,
-)
+from gwsync.api.attributes import ENTERPRISE_TARGETS, MANAGER, PHONE_TYPES, is_custom_target, phone_target
+from gwsync.sync.ports import TargetError, TargetGroup, TargetUser, UserAttributes, Value
 from gwsync.targets.scim.discovery import ENTERPRISE
 from gwsync.text import without_surrogates
 

@@ -31,9 +31,7 @@ from typing import Any
 import httpx
 
 from gwsync.api.provisioning import ListLimits
-from gwsync.sync.ports import (
-    TargetUser,
-)
+from gwsync.sync.ports import TargetUser
 from gwsync.targets.scim.bulk import Batcher, Operation
 from gwsync.targets.scim.discovery import PROFILES, Capabilities, check_token, discover
 from gwsync.targets.scim.listing import ScimReads

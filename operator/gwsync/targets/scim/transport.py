@@ -26,9 +26,7 @@ from scim2_client.client import BaseAsyncSCIMClient, RawResponse, describe_resou
 from scim2_models import EnterpriseUser, Group, ScimProvider, User
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
-from gwsync.sync.ports import (
-    TargetUnavailable,
-)
+from gwsync.sync.ports import TargetUnavailable
 from gwsync.targets.scim.pacing import Pacer
 
 RETRIED_STATUSES = frozenset({429, 503})

@@ -18,10 +18,7 @@ from gwsync.api.attributes import (
     phone_target,
     split_custom,
 )
-from gwsync.sync.ports import (
-    UserAttributes,
-    Value,
-)
+from gwsync.sync.ports import UserAttributes, Value
 from gwsync.targets.scim.discovery import ENTERPRISE, SCHEMA_FIELDS, USER_SCHEMA, Capabilities
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

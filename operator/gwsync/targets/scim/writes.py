@@ -32,11 +32,7 @@ from typing import Any, cast
 import httpx
 from scim2_client import SCIMClientException
 
-from gwsync.sync.ports import (
-    TargetError,
-    TargetUnavailable,
-    UserAttributes,
-)
+from gwsync.sync.ports import TargetError, TargetUnavailable, UserAttributes
 from gwsync.targets.scim.answers import ERROR_SCHEMA, answer, call, quoted, refusal
 from gwsync.targets.scim.bulk import Batcher, BulkRefused, Operation, member_patch
 from gwsync.targets.scim.discovery import Capabilities
