@@ -130,7 +130,7 @@ async def test_adding_a_present_member_duplicates_it_and_one_removal_takes_every
 async def test_bulk_resolves_one_reference_per_operation_and_echoes_bulk_ids_of_posts_only(
     scimmy: HttpBackend,
 ) -> None:
-    # Why gwsync names one created user per PATCH and matches results by position (targets/scim.py).
+    # Why gwsync names one created user per PATCH and matches results by position (targets/scim/writes.py).
     group = scimmy.seed_group("Team", [])
     user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}
     add_both = {

@@ -3,8 +3,8 @@
 import pytest
 
 from gwsync.sync.ports import TargetError
-from gwsync.targets.bulk import Operation
 from gwsync.targets.scim import bulk_result
+from gwsync.targets.scim.bulk import Operation
 
 
 async def nothing(_: list[str]) -> None:

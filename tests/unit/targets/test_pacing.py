@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from gwsync.targets.pacing import Pacer, Ticket
+from gwsync.targets.scim.pacing import Pacer, Ticket
 
 
 class Clock:
