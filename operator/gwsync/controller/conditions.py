@@ -6,7 +6,7 @@ condition with the same status (a new message, a new generation) must therefore 
 old time; only a status change moves it.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -58,3 +58,18 @@ def conditions_from_status(status: Any) -> list[Condition]:
 def conditions_to_wire(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
     """The conditions as stored in the cluster (camelCase, RFC 3339 times)."""
     return [condition.to_wire() for condition in conditions]
+
+
+def set_conditions(
+    status: Mapping[str, Any],
+    changes: Mapping[str, tuple[str, str, str]],
+    *,
+    now: datetime,
+    generation: int | None,
+) -> list[dict[str, Any]]:
+    """The status' conditions with `changes` (type -> status, reason, message) merged in."""
+    conditions = conditions_from_status(status)
+    for type_, (state, reason, message) in changes.items():
+        new = make_condition(type_, state, reason, message, now=now, generation=generation)  # type: ignore[arg-type]
+        conditions = merge_condition(conditions, new)
+    return conditions_to_wire(conditions)

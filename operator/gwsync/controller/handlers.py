@@ -14,8 +14,9 @@
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, TypedDict, Unpack, cast
 
 import kopf
@@ -25,20 +26,15 @@ from gwsync.api import constants as c
 from gwsync.api.provisioning import GoogleProvisioningSpec, GoogleProvisioningStatus
 from gwsync.api.report import ACTIVE_PHASES, SyncReport, Trigger
 from gwsync.controller import metrics
-from gwsync.controller.conditions import (
-    conditions_from_status,
-    conditions_to_wire,
-    make_condition,
-    merge_condition,
-)
+from gwsync.controller.conditions import set_conditions
 from gwsync.controller.exclusivity import Claim, active_holder, authentication_time, inactive_message
 from gwsync.controller.locking import LEASE, held_by_another, process_identity, sync_lock, wall_clock
 from gwsync.controller.schedule import RETRY_BASE, next_sync
+from gwsync.controller.status_writer import StatusWriter
 from gwsync.controller.syncing import SyncResult, run_provisioning_sync
 from gwsync.kube import reports as kube_reports
-from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError, KubeNotFound
+from gwsync.kube.client import Kube, KubeApiError, KubeNotFound
 from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE
-from gwsync.kube.status import merge_status, patch_status
 
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
@@ -58,21 +54,6 @@ def iso(moment: datetime) -> str:
 
 def sync_now_command(namespace: str, name: str) -> str:
     return f'kubectl annotate gprov/{name} -n {namespace} {c.SYNC_REQUESTED_AT}="$(date -Is)" --overwrite'
-
-
-def set_conditions(
-    status: Mapping[str, Any],
-    changes: Mapping[str, tuple[str, str, str]],
-    *,
-    now: datetime,
-    generation: int | None,
-) -> list[dict[str, Any]]:
-    """The status' conditions with `changes` (type -> status, reason, message) merged in."""
-    conditions = conditions_from_status(status)
-    for type_, (state, reason, message) in changes.items():
-        new = make_condition(type_, state, reason, message, now=now, generation=generation)  # type: ignore[arg-type]
-        conditions = merge_condition(conditions, new)
-    return conditions_to_wire(conditions)
 
 
 def pending_configuration(
@@ -243,7 +224,7 @@ def register_provisioning_handlers(
                 generation=generation, status=status, now=now, namespace=str(namespace), name=name
             )
 
-        written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, str(namespace), name, change)
+        written = await StatusWriter(kube, str(namespace), name).patch(change)
         announce_pending(body, written, now)
 
     @kopf.index(*RESOURCE, id="claims", registry=registry)
@@ -261,7 +242,7 @@ def register_provisioning_handlers(
             # The API server refused or could not be reached: one line, no traceback, and
             # the next tick (not Kopf's default minute) tries again.
             if exc.status == 403:
-                await _report_forbidden(kube, kwargs["body"], namespace, name, exc, clock)
+                await _report_forbidden(StatusWriter(kube, namespace, name), kwargs["body"], exc, clock)
                 # A restarted API server answers 403 for a few seconds while it loads RBAC: try
                 # again soon, then back off to every 30 s while the permission stays missing.
                 streak = int(memo.get("forbidden") or 0)
@@ -271,78 +252,35 @@ def register_provisioning_handlers(
             raise kopf.TemporaryError(str(exc), delay=tick) from None
 
     async def tick_once(namespace: str, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
+        """The tick's steps, in order; each returns early, its condition written, to stop it."""
         claims = cast(kopf.Index[str, Claim], kwargs["claims"])  # the index below, by its id
-        # Decide on a fresh read, not on Kopf's cached body: the last sync's status may not
-        # have come back through the watch yet, and a stale lastSync would sync twice.
-        try:
-            body = await asyncio.to_thread(kube.get, PROVISIONINGS, namespace, name)
-        except KubeNotFound:
+        writer = StatusWriter(kube, namespace, name)
+        seen = await read_fresh(writer, clock)
+        if seen is None:
             return
-        meta = body["metadata"]
-        now = clock()
-        generation = meta.get("generation")
-        current = dict(body.get("status") or {})
-        try:
-            spec = GoogleProvisioningSpec.model_validate(dict(body.get("spec") or {}))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(["spec", *(str(part) for part in first["loc"])])
-            message = (
-                f"GoogleProvisioning {namespace}/{name} has an invalid {where}: {first['msg']}; "
-                "fix the manifest (gwsync validate FILE shows every problem) and apply it again."
-            )
-            await _write_conditions(
-                kube, current, {c.READY: ("False", "InvalidSpec", message)}, now, generation, namespace, name
-            )
+        spec = await valid_spec(writer, seen)
+        if spec is None:
             return
-        mine = claim_of(body)
-        holder = active_holder(mine, claims.get(mine.target, []), cluster_wide=cluster_wide_exclusivity)
-        if holder.key != mine.key:
-            message = inactive_message(mine, holder)
-            await _write_conditions(
-                kube,
-                current,
-                {c.ACTIVE: ("False", c.ANOTHER_PROVISIONING_ACTIVE, message)},
-                now,
-                generation,
-                namespace,
-                name,
-            )
+        if not await is_active(writer, seen, claims, cluster_wide=cluster_wide_exclusivity):
             return
-        await _write_conditions(
-            kube,
-            current,
-            {c.ACTIVE: ("True", "Active", "This provisioning is the active one for its target.")},
-            now,
-            generation,
-            namespace,
-            name,
-        )
-        parsed = GoogleProvisioningStatus.model_validate(current)
-        annotations = dict(meta.get("annotations") or {})
-        upcoming = next_sync(spec, parsed, annotations, now, retry_base)
-        recovered = bool(memo.get("recovered"))  # False on the first tick of this process
-        if not upcoming.is_due(now):
-            due = iso(upcoming.due) if upcoming.due else None
-            if current.get("nextSyncTime") != due:
-                await asyncio.to_thread(
-                    merge_status, kube, PROVISIONINGS, namespace, name, {"nextSyncTime": due}
-                )
-            if recovered:
+        upcoming = next_sync(spec, seen.parsed, seen.annotations, seen.now, retry_base)
+        if not upcoming.is_due(seen.now):
+            await publish_next_sync(writer, seen, upcoming.due)
+            if memo.get("recovered"):  # not on the first tick of this process: see below
                 return
-        if held_by_another(current, me, wall_clock(), lease) is not None:
+        if held_by_another(seen.status, me, wall_clock(), lease) is not None:
             return  # another replica's sync runs (a paused leader's): it records its own outcome
         async with sync_lock(kube, namespace, name, me, lease=lease) as locked:
             if not locked:
                 return
             # No sync of this object runs anywhere now: a report still Running is an orphan.
             memo["recovered"] = True
-            if await _recover_interrupted(kube, namespace, name, clock) or not upcoming.is_due(now):
+            if await _recover_interrupted(writer, clock) or not upcoming.is_due(seen.now):
                 return  # the next tick decides afresh on what recovery wrote
             await _sync(
-                kube,
+                writer,
                 kwargs["body"],
-                body,
+                seen.body,
                 spec,
                 upcoming.trigger,
                 upcoming.request,
@@ -355,29 +293,98 @@ def register_provisioning_handlers(
             )
 
 
+@dataclass
+class Seen:
+    """The object as a tick read it, and when."""
+
+    body: dict[str, Any]
+    now: datetime
+
+    @property
+    def generation(self) -> int | None:
+        return cast(int | None, self.body["metadata"].get("generation"))
+
+    @cached_property
+    def status(self) -> dict[str, Any]:  # updated in place when conditions are written
+        return dict(self.body.get("status") or {})
+
+    @property
+    def parsed(self) -> GoogleProvisioningStatus:
+        return GoogleProvisioningStatus.model_validate(self.status)
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return dict(self.body["metadata"].get("annotations") or {})
+
+
+async def read_fresh(writer: StatusWriter, clock: Clock) -> Seen | None:
+    """The object read afresh, not Kopf's cached body: the last sync's status may not have come
+    back through the watch yet, and a stale lastSync would sync twice. None when it is gone."""
+    try:
+        return Seen(await writer.read(), clock())
+    except KubeNotFound:
+        return None
+
+
+async def valid_spec(writer: StatusWriter, seen: Seen) -> GoogleProvisioningSpec | None:
+    """The spec, or None and Ready=False (InvalidSpec) naming the first problem."""
+    try:
+        return GoogleProvisioningSpec.model_validate(dict(seen.body.get("spec") or {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(["spec", *(str(part) for part in first["loc"])])
+        message = (
+            f"GoogleProvisioning {writer.namespace}/{writer.name} has an invalid {where}: {first['msg']}; "
+            "fix the manifest (gwsync validate FILE shows every problem) and apply it again."
+        )
+        changes = {c.READY: ("False", "InvalidSpec", message)}
+        await writer.conditions(seen.status, changes, now=seen.now, generation=seen.generation)
+        return None
+
+
+async def is_active(
+    writer: StatusWriter, seen: Seen, claims: kopf.Index[str, Claim], *, cluster_wide: bool
+) -> bool:
+    """Active=True when this object is the active integration of its target, else Active=False
+    (AnotherProvisioningActive) naming the one that is (controller/exclusivity.py)."""
+    mine = claim_of(seen.body)
+    holder = active_holder(mine, claims.get(mine.target, []), cluster_wide=cluster_wide)
+    if holder.key != mine.key:
+        changes = {c.ACTIVE: ("False", c.ANOTHER_PROVISIONING_ACTIVE, inactive_message(mine, holder))}
+    else:
+        changes = {c.ACTIVE: ("True", "Active", "This provisioning is the active one for its target.")}
+    await writer.conditions(seen.status, changes, now=seen.now, generation=seen.generation)
+    return holder.key == mine.key
+
+
+async def publish_next_sync(writer: StatusWriter, seen: Seen, due: datetime | None) -> None:
+    """status.nextSyncTime, when it changed."""
+    when = iso(due) if due else None
+    if seen.status.get("nextSyncTime") != when:
+        await writer.merge({"nextSyncTime": when})
+
+
 async def _report_forbidden(
-    kube: Kube, event_body: kopf.Body, namespace: str, name: str, exc: KubeApiError, clock: Clock
+    writer: StatusWriter, event_body: kopf.Body, exc: KubeApiError, clock: Clock
 ) -> None:
     """Ready=False (PermissionDenied) and a Warning Event, once per distinct refusal."""
     message = permission_denied(exc)
     try:
-        body = await asyncio.to_thread(kube.get, PROVISIONINGS, namespace, name)
-        status = dict(body.get("status") or {})
+        seen = Seen(await writer.read(), clock())
         ready: dict[str, Any] = next(
-            (x for x in status.get("conditions") or [] if x.get("type") == c.READY), {}
+            (x for x in seen.status.get("conditions") or [] if x.get("type") == c.READY), {}
         )
         if ready.get("message") == message:
             return
-        generation = (body.get("metadata") or {}).get("generation")
         changes = {c.READY: ("False", c.PERMISSION_DENIED, message)}
-        await _write_conditions(kube, status, changes, clock(), generation, namespace, name)
+        await writer.conditions(seen.status, changes, now=seen.now, generation=seen.generation)
     except KubeApiError as also:  # not even the status may be written: the log line must do
         log.error("%s (and the condition could not be written: %s)", message, also)
         return
     kopf.event(event_body, type="Warning", reason=c.PERMISSION_DENIED, message=message)
 
 
-async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clock) -> bool:
+async def _recover_interrupted(writer: StatusWriter, clock: Clock) -> bool:
     """Make status.lastSync name the newest SyncReport; True when it did not already.
 
     Called in a tick when no sync of this object runs in this process, so a report still
@@ -386,7 +393,7 @@ async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clo
     status write failed is recorded now. Either way the schedule then retries with back-off
     instead of starting the same sync again at once.
     """
-    now = clock()
+    kube, namespace, name, now = writer.kube, writer.namespace, writer.name, clock()
     await asyncio.to_thread(kube_reports.interrupt_reports, kube, namespace, name, now=now)
     reports = await asyncio.to_thread(kube_reports.list_reports, kube, namespace, name)
     if not reports:
@@ -418,44 +425,12 @@ async def _recover_interrupted(kube: Kube, namespace: str, name: str, clock: Clo
             patch["lastSuccessfulSyncTime"] = iso(newest.status.completion_time)
         return patch
 
-    await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    await writer.patch(change)
     return wrote[0]
 
 
-async def _write_conditions(
-    kube: Kube,
-    status: dict[str, Any],
-    changes: Mapping[str, tuple[str, str, str]],
-    now: datetime,
-    generation: int | None,
-    namespace: str,
-    name: str,
-) -> None:
-    """Write conditions only when they say something new (no status churn on every tick)."""
-
-    def news(conditions: list[dict[str, Any]]) -> bool:
-        existing = {x["type"]: x for x in conditions}
-        return any(
-            (existing.get(t) or {}).get("status") != state
-            or (existing.get(t) or {}).get("message") != message
-            for t, (state, _reason, message) in changes.items()
-        )
-
-    if not news(status.get("conditions") or []):
-        return
-
-    def change(current: dict[str, Any]) -> dict[str, Any] | None:
-        fresh = current.get("status") or {}
-        if not news(fresh.get("conditions") or []):
-            return None
-        return {"conditions": set_conditions(fresh, changes, now=now, generation=generation)}
-
-    written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
-    status["conditions"] = (written.get("status") or {}).get("conditions") or []
-
-
 async def _sync(
-    kube: Kube,
+    writer: StatusWriter,
     event_body: kopf.Body,
     body: dict[str, Any],
     spec: GoogleProvisioningSpec,
@@ -472,8 +447,7 @@ async def _sync(
     """Run one sync, then record it in status, Events and metrics (`event_body`: Kopf's, for Events).
 
     `request` and `approval`: the annotation values this sync answers, recorded as handled."""
-    meta = body["metadata"]
-    namespace, name, generation = meta["namespace"], meta["name"], meta.get("generation")
+    namespace, name, generation = writer.namespace, writer.name, body["metadata"].get("generation")
     started_at = clock()
 
     def started(report: SyncReport) -> None:
@@ -485,7 +459,7 @@ async def _sync(
         )
 
     result = await run_provisioning_sync(
-        kube,
+        writer.kube,
         body,
         trigger,
         clock=clock,
@@ -499,7 +473,7 @@ async def _sync(
     answered = (("lastHandledSyncRequest", request), ("lastHandledApproval", approval))
     handled = {key: value for key, value in answered if value is not None}
     if handled:
-        await asyncio.to_thread(merge_status, kube, PROVISIONINGS, namespace, name, handled)
+        await writer.merge(handled)
     now = clock()
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
@@ -515,7 +489,7 @@ async def _sync(
             retry_base=retry_base,
         )
 
-    written = await asyncio.to_thread(patch_status, kube, PROVISIONINGS, namespace, name, change)
+    written = await writer.patch(change)
     announce_pending(event_body, written, now)  # the spec changed while this sync ran
     report_name = result.report.metadata["name"]
     if result.phase == "Failed":

@@ -43,7 +43,7 @@ from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE, LedgerKeyUnavaila
 from gwsync.kube.secrets import SecretNotLabelled, SecretUnavailable, read_secret_value
 from gwsync.kube.status import patch_status
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
-from gwsync.sync.engine import SyncTimedOut, run_sync, sync_deadline
+from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
 from gwsync.targets.scim import ScimTarget
@@ -224,6 +224,37 @@ def count_items(namespace: str, name: str, items: list[ReportItem]) -> None:
         ).inc()
 
 
+@dataclass
+class SyncRun:
+    """One sync under way: the object it syncs, and what it found out so far."""
+
+    kube: Kube
+    body: dict[str, Any]
+    spec: GoogleProvisioningSpec
+    clock: Callable[[], datetime]
+    result: SyncResult
+    operator_namespace: str
+    items: list[ReportItem] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a sync reads before it sends anything anywhere."""
+
+    google_key: str | None
+    token: str
+    ca_bundle: str | None
+    signing_key: bytes
+
+
 async def run_provisioning_sync(
     kube: Kube,
     body: dict[str, Any],
@@ -241,118 +272,167 @@ async def run_provisioning_sync(
     its label), and only then is anything sent anywhere. `operator_namespace` holds the key
     that signs the ledger.
     """
-    meta = body["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
     spec = GoogleProvisioningSpec.model_validate(body.get("spec") or {})
     report = await asyncio.to_thread(kube_reports.start_report, kube, body, trigger, now=clock())
     if on_started is not None:
         on_started(report)
     result = SyncResult(report=report, phase="Failed", message="")
-    items: list[ReportItem] = []
+    run = SyncRun(kube, body, spec, clock, result, operator_namespace)
     try:
         async with sync_deadline(spec):
-            refuse_unbound_keyless(spec, namespace, keyless_accounts or {})
-            if not allow_endpoint_overrides:
-                refuse_overrides(spec, namespace, None)
-            key = await google_key(kube, namespace, spec)
-            if not allow_endpoint_overrides:
-                refuse_overrides(spec, namespace, key)
-            token, ca_bundle = await target_secrets(kube, namespace, spec)
-            signing_key = await ledger_key(kube, operator_namespace)
-            try:
-                source = directory_for(spec.google, key)
-                customer, domain = await asyncio.to_thread(source.check_connection)
-            except SourceUnavailable as exc:
-                reason = "GoogleAuthFailed" if isinstance(exc, GoogleAuthError) else "GoogleUnavailable"
-                raise SyncAborted(str(exc), condition=c.CONNECTED, reason=reason) from exc
-            result.google = GoogleConnection(customer_id=customer, primary_domain=domain, checked_at=clock())
-            result.conditions[c.CONNECTED] = ("True", "Connected", f"Connected to {domain} ({customer}).")
-            target = target_for(spec, token, ca_bundle)
-            try:
-                try:
-                    await target.check()
-                except TargetUnavailable as exc:
-                    if exc.status in (401, 403):
-                        await forget_authentication(kube, namespace, name)
-                    raise SyncAborted(
-                        str(exc), condition=c.TARGET_REACHABLE, reason="TargetUnreachable"
-                    ) from exc
-                await record_authentication(kube, namespace, name, spec, clock())
-                result.conditions[c.TARGET_REACHABLE] = (
-                    "True",
-                    "Reachable",
-                    f"{spec.target.scim.url} answers.",
-                )
-                store = LedgerStore(kube, Owner.of(body), namespace, key=signing_key)
-                trust = ledger_trust(await asyncio.to_thread(store.read), namespace, name, operator_namespace)
-                ledger = trust.ledger
-                result.conditions[c.LEDGER_VERIFIED] = trust.condition
-                if trust.rejected is not None:
-                    log.warning("%s", trust.rejected)
-                    result.warnings.append((c.LEDGER_REJECTED, trust.rejected))
-                approved = await approved_removals(kube, namespace, meta.get("annotations") or {}, name)
-                saved: list[str] = []
+            credentials = await read_credentials(run, allow_endpoint_overrides, keyless_accounts or {})
+            await sync_both_sides(run, credentials)
+    except Exception as exc:  # the report must end, whatever failed
+        record_failure(run, exc)
+    await _finish(kube, result, run.items, clock)
+    count_items(run.namespace, run.name, run.items)
+    await prune_history(run)
+    return result
 
-                async def checkpoint(current: Ledger) -> None:
-                    if not spec.dry_run:
-                        saved[:] = await asyncio.to_thread(store.save, current.to_json())
 
-                outcome = await run_sync(
-                    source,
-                    target,
-                    spec,
-                    ledger,
-                    dry_run=spec.dry_run,
-                    approved_removals=approved,
-                    checkpoint=checkpoint,
-                    approve_hint=approve_command(namespace, name, str(report.metadata["name"])),
-                )
-                await checkpoint(outcome.ledger)
-            finally:
-                await target.aclose()
-                metrics.API_REQUESTS.labels("google").inc(source.counts.requests)
-                metrics.API_ERRORS.labels("google").inc(source.counts.errors)
-                metrics.API_REQUESTS.labels("scim").inc(target.counters.requests)
-                metrics.API_RETRIES.labels("scim").inc(target.counters.retries)
-            items = outcome.items
-            result.phase, result.message, result.summary = outcome.phase, outcome.message, outcome.summary
-            if outcome.target_unavailable is not None:
-                # The target stopped answering mid-sync (a revoked token): the items done so far
-                # and the checkpointed ledger stand, and the condition names the cause.
-                result.conditions[c.TARGET_REACHABLE] = (
-                    "False",
-                    "TargetUnreachable",
-                    outcome.target_unavailable,
-                )
-            result.ledger = LedgerStatus(
-                config_maps=saved, users=len(outcome.ledger.users), teams=len(outcome.ledger.teams)
-            )
-    except SyncAborted as exc:
+async def read_credentials(
+    run: SyncRun, allow_endpoint_overrides: bool, keyless_accounts: Mapping[str, frozenset[str]]
+) -> Credentials:
+    """Refuse what the operator does not allow, then read every Secret and the ledger key."""
+    spec, namespace = run.spec, run.namespace
+    refuse_unbound_keyless(spec, namespace, keyless_accounts)
+    if not allow_endpoint_overrides:
+        refuse_overrides(spec, namespace, None)
+    key = await google_key(run.kube, namespace, spec)
+    if not allow_endpoint_overrides:
+        refuse_overrides(spec, namespace, key)
+    token, ca_bundle = await target_secrets(run.kube, namespace, spec)
+    signing_key = await ledger_key(run.kube, run.operator_namespace)
+    return Credentials(key, token, ca_bundle, signing_key)
+
+
+async def sync_both_sides(run: SyncRun, credentials: Credentials) -> None:
+    """Connect to Google, then to the target, trust the ledger, run the engine, record it all."""
+    source = await check_google(run, credentials.google_key)
+    target = target_for(run.spec, credentials.token, credentials.ca_bundle)
+    try:
+        await check_target(run, target)
+        store = LedgerStore(run.kube, Owner.of(run.body), run.namespace, key=credentials.signing_key)
+        ledger = await trusted_ledger(run, store)
+        outcome, saved = await run_engine(run, source, target, store, ledger)
+    finally:
+        await target.aclose()
+        metrics.API_REQUESTS.labels("google").inc(source.counts.requests)
+        metrics.API_ERRORS.labels("google").inc(source.counts.errors)
+        metrics.API_REQUESTS.labels("scim").inc(target.counters.requests)
+        metrics.API_RETRIES.labels("scim").inc(target.counters.retries)
+    record_outcome(run, outcome, saved)
+
+
+async def check_google(run: SyncRun, key: str | None) -> GoogleDirectory:
+    """The directory, once Google answered who the customer is (Connected=True)."""
+    try:
+        source = directory_for(run.spec.google, key)
+        customer, domain = await asyncio.to_thread(source.check_connection)
+    except SourceUnavailable as exc:
+        reason = "GoogleAuthFailed" if isinstance(exc, GoogleAuthError) else "GoogleUnavailable"
+        raise SyncAborted(str(exc), condition=c.CONNECTED, reason=reason) from exc
+    run.result.google = GoogleConnection(customer_id=customer, primary_domain=domain, checked_at=run.clock())
+    run.result.conditions[c.CONNECTED] = ("True", "Connected", f"Connected to {domain} ({customer}).")
+    return source
+
+
+async def check_target(run: SyncRun, target: ScimTarget) -> None:
+    """The target accepts the token (TargetReachable=True), recorded in status.target."""
+    try:
+        await target.check()
+    except TargetUnavailable as exc:
+        if exc.status in (401, 403):
+            await forget_authentication(run.kube, run.namespace, run.name)
+        raise SyncAborted(str(exc), condition=c.TARGET_REACHABLE, reason="TargetUnreachable") from exc
+    await record_authentication(run.kube, run.namespace, run.name, run.spec, run.clock())
+    run.result.conditions[c.TARGET_REACHABLE] = ("True", "Reachable", f"{run.spec.target.scim.url} answers.")
+
+
+async def trusted_ledger(run: SyncRun, store: LedgerStore) -> Ledger:
+    """The stored ledger, ignored unless its signature verifies (controller/ledger_trust.py)."""
+    trust = ledger_trust(await asyncio.to_thread(store.read), run.namespace, run.name, run.operator_namespace)
+    run.result.conditions[c.LEDGER_VERIFIED] = trust.condition
+    if trust.rejected is not None:
+        log.warning("%s", trust.rejected)
+        run.result.warnings.append((c.LEDGER_REJECTED, trust.rejected))
+    return trust.ledger
+
+
+async def run_engine(
+    run: SyncRun, source: GoogleDirectory, target: ScimTarget, store: LedgerStore, ledger: Ledger
+) -> tuple[SyncOutcome, list[str]]:
+    """Read, plan, guard, apply; the ledger checkpointed as it goes. The outcome, and the
+    ConfigMaps the ledger was saved in last."""
+    spec, namespace, name = run.spec, run.namespace, run.name
+    approved = await approved_removals(
+        run.kube, namespace, run.body["metadata"].get("annotations") or {}, name
+    )
+    saved: list[str] = []
+
+    async def checkpoint(current: Ledger) -> None:
+        if not spec.dry_run:
+            saved[:] = await asyncio.to_thread(store.save, current.to_json())
+
+    outcome = await run_sync(
+        source,
+        target,
+        spec,
+        ledger,
+        dry_run=spec.dry_run,
+        approved_removals=approved,
+        checkpoint=checkpoint,
+        approve_hint=approve_command(namespace, name, str(run.result.report.metadata["name"])),
+    )
+    await checkpoint(outcome.ledger)
+    return outcome, saved
+
+
+def record_outcome(run: SyncRun, outcome: SyncOutcome, saved: list[str]) -> None:
+    """The engine's items, phase and summary, and the ledger's place, in the result."""
+    result = run.result
+    run.items = outcome.items
+    result.phase, result.message, result.summary = outcome.phase, outcome.message, outcome.summary
+    if outcome.target_unavailable is not None:
+        # The target stopped answering mid-sync (a revoked token): the items done so far
+        # and the checkpointed ledger stand, and the condition names the cause.
+        result.conditions[c.TARGET_REACHABLE] = ("False", "TargetUnreachable", outcome.target_unavailable)
+    result.ledger = LedgerStatus(
+        config_maps=saved, users=len(outcome.ledger.users), teams=len(outcome.ledger.teams)
+    )
+
+
+def record_failure(run: SyncRun, exc: Exception) -> None:
+    """One sentence for the report and, where a condition says what failed, that condition."""
+    result, namespace, name = run.result, run.namespace, run.name
+    if isinstance(exc, SyncAborted):
         result.message = str(exc)
         result.conditions[exc.condition] = ("False", exc.reason, str(exc))
-    except SyncTimedOut as exc:  # everything under way was cancelled: the report ends, the lock goes
+    elif isinstance(exc, SyncTimedOut):  # everything under way was cancelled: the report ends, the lock goes
         log.warning("Sync of %s/%s stopped: %s", namespace, name, exc)
         result.message = str(exc)
-    except LedgerConflict as exc:
+    elif isinstance(exc, LedgerConflict):
         result.message = f"{exc}."
-    except SourceUnavailable as exc:
+    elif isinstance(exc, SourceUnavailable):
         result.message = f"Google could not be read completely, so nothing was changed: {exc}"
         result.conditions[c.CONNECTED] = ("False", "GoogleUnavailable", str(exc))
-    except KubeApiError as exc:  # the API server refused or went away: a sentence, not a traceback
+    elif isinstance(exc, KubeApiError):  # the API server refused or went away: a sentence, not a traceback
         log.error("Sync of %s/%s stopped: %s", namespace, name, exc)
         result.message = f"The sync stopped: {exc}."
-    except Exception as exc:  # the report must end, whatever failed
+    else:  # called while `exc` is handled, so the log has its traceback
         log.exception("Sync of %s/%s failed unexpectedly.", namespace, name)
         result.message = f"The sync failed unexpectedly: {type(exc).__name__}: {exc}"
-    await _finish(kube, result, items, clock)
-    count_items(namespace, name, items)
+
+
+async def prune_history(run: SyncRun) -> None:
+    """Keep spec.history.keep SyncReports; a failure here leaves this sync's outcome as it is."""
+    namespace, name = run.namespace, run.name
     try:
-        await asyncio.to_thread(kube_reports.prune_reports, kube, namespace, name, spec.history.keep)
+        await asyncio.to_thread(kube_reports.prune_reports, run.kube, namespace, name, run.spec.history.keep)
     except KubeApiError as exc:  # pruning is retried after the next sync; this one's outcome stands
         log.warning("Old SyncReports of %s/%s could not be pruned: %s", namespace, name, exc)
     except Exception:
         log.warning("Old SyncReports of %s/%s could not be pruned.", namespace, name, exc_info=True)
-    return result
 
 
 async def _finish(

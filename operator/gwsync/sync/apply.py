@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 from gwsync.api.attributes import MANAGER
 from gwsync.api.report import Action, ReportItem, Result
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.plan import ITEM_FIELDS, MemberStep, Plan, TeamStep, UserStep
 from gwsync.sync.ports import (
     WRITE_BATCH,
     Batching,
@@ -35,6 +34,7 @@ from gwsync.sync.ports import (
     TargetUnavailable,
     UserAttributes,
 )
+from gwsync.sync.steps import ITEM_FIELDS, MemberStep, Plan, TeamStep, UserStep
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def result_fields(item: ReportItem, error: BaseException | None = None) -> dict[
 
 def updated(item: ReportItem, update: Mapping[str, object]) -> ReportItem:
     """`item.model_copy(update=update)` (which does not validate the values either), lighter:
-    the copy of an item that sets every field shares plan.ITEM_FIELDS instead of copying its
+    the copy of an item that sets every field shares steps.ITEM_FIELDS instead of copying its
     set of field names, 728 of the copy's 1,150 bytes. An initial sync of 100,000 users keeps
     an item per user until its report is stored (issue 23: 526 MiB at the peak in the
     operator, over the Deployment's 512Mi)."""
@@ -112,7 +112,7 @@ def updated(item: ReportItem, update: Mapping[str, object]) -> ReportItem:
 
 
 def sharing_fields(item: ReportItem) -> ReportItem:
-    """The item itself, its set of field names swapped for plan.ITEM_FIELDS when it names
+    """The item itself, its set of field names swapped for steps.ITEM_FIELDS when it names
     every field (as the planner's items do): one shared set instead of 728 bytes per item,
     for items kept from Google's read to the report's end (sync.early's creates)."""
     if item.__pydantic_fields_set__ == ITEM_FIELDS:
@@ -310,7 +310,7 @@ async def first_stop(futures: Sequence[asyncio.Future[Any]]) -> TargetUnavailabl
 
 
 async def apply_users(run: Run, steps: Sequence[UserStep]) -> list[ReportItem]:
-    """The user steps wave by wave (plan.order_user_names), items in plan order."""
+    """The user steps wave by wave (renames.order_user_names), items in plan order."""
     items: dict[int, ReportItem] = {}
     together = apply_together if run.batching else None
     for wave in sorted({step.wave for step in steps}):

@@ -39,8 +39,9 @@ from gwsync.directory import Person
 from gwsync.sync.apply import result_fields, sharing_fields
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import supported_mappings
-from gwsync.sync.plan import Plan, Settled, UserMapping, UserStep, plan_user
+from gwsync.sync.plan import UserMapping, plan_user
 from gwsync.sync.ports import Batching, Target, TargetError, TargetUnavailable, TargetUser
+from gwsync.sync.steps import Plan, Settled, UserStep
 from gwsync.sync.summary import counted
 from gwsync.text import address_key
 

@@ -28,7 +28,7 @@ from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.interpreter import tuned_for_syncs
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
-from gwsync.sync.plan import Plan, UserStep, make_plan, member_selection, source_groups, trusted_entries
+from gwsync.sync.plan import make_plan, member_selection, source_groups, trusted_entries
 from gwsync.sync.ports import (
     Source,
     SourceUnavailable,
@@ -38,6 +38,7 @@ from gwsync.sync.ports import (
     TargetUnavailable,
     TargetUser,
 )
+from gwsync.sync.steps import Plan, UserStep
 from gwsync.sync.summary import describe, not_applied, summarize
 
 
@@ -198,7 +199,7 @@ async def _run_sync(
 
 
 def writes_nothing(step: UserStep) -> bool:
-    """An unchanged user, as planned, a user only taken into the ledger (plan.refound), or a
+    """An unchanged user, as planned, a user only taken into the ledger (renames.refound), or a
     create written while the source was read (sync.early): apply has nothing to send for it."""
     action, result = step.item.action, step.item.result
     return (

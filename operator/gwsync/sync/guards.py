@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from gwsync.api.provisioning import Deprovision
 from gwsync.api.report import Action, Result
-from gwsync.sync.plan import MemberStep, Plan, UserStep
+from gwsync.sync.steps import MemberStep, Plan, UserStep
 from gwsync.sync.summary import HELD, counted
 
 DEFAULT_APPROVE_HINT = "kubectl annotate gprov/<name> gwsync.io/approve-deprovisioning=<report> --overwrite"

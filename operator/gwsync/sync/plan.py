@@ -9,24 +9,15 @@ No I/O here, so every ownership rule is a plain function tested with plain value
 - a new Google account with the email of a managed user whose account was deleted (a re-hire,
   a re-created account) takes that target user over (Adopt), as the target keys people by
   userName: deactivating one and failing to create the other would loop every day;
-- a mapped team's members = union of its groups' members ∩ desired users; only managed users
-  are added or removed, so a person added to a team by hand is left alone;
-- teams no mapping names are never read further;
-- a userName is freed before it is taken (order_user_names): the deactivated user of a departed
-  account holding it is renamed to `departed+<targetId>@<domain of the address>` (its work
-  email keeps the address, so renaming it back restores it), renames in a chain go in order,
-  and people swapping addresses pass through `gwsync-tmp+<googleId>@<domain>`;
-- only the mapped attributes are compared and written (spec.attributes, gwsync.sync.mapping); a
-  manager created in this sync is created before its reports (order_managers), so its id goes
-  in their creation, and a cycle of managers costs one request afterwards.
-Each step carries its report item (result Planned); apply fills in the outcome.
+- only the mapped attributes are compared and written (sync/fields.py);
+- the order of writes, names freed before they are taken and managers before their reports,
+  is sync/renames.py's; teams and their members are planned after the users (sync/teams.py).
+Each step (sync/steps.py) carries its report item (result Planned); apply fills in the outcome.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
-from operator import attrgetter, itemgetter
 
 from gwsync.api.attributes import (
     DEFAULT_MAPPINGS,
@@ -36,74 +27,43 @@ from gwsync.api.attributes import (
     omits_photos,
 )
 from gwsync.api.provisioning import DeprovisionAction, GoogleProvisioningSpec, MemberSource
-from gwsync.api.report import Action, FieldChange, ItemType, ReportItem, Result
+from gwsync.api.report import Action, FieldChange, Result
 from gwsync.directory import Directory, Person, Selection
+from gwsync.sync.fields import changed_fields, desired_attributes, same, shown, unchanged_by_default
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.mapping import ManagerRef, mapped_fields, mapped_values, resolve_managers, supported_mappings
-from gwsync.sync.ports import DEFAULT_SLOTS, USER_FIELDS, TargetGroup, TargetUser, UserAttributes, Value
-from gwsync.text import address_key, same_address
+from gwsync.sync.mapping import ManagerRef, mapped_fields, resolve_managers, supported_mappings
+from gwsync.sync.ports import USER_FIELDS, TargetGroup, TargetUser, UserAttributes
+from gwsync.sync.renames import order_managers, order_user_names, refound
+from gwsync.sync.steps import (
+    Plan,
+    Settled,
+    UserStep,
+    departure_reason,
+    unchanged_item,
+    user_item,
+)
+from gwsync.sync.teams import plan_teams
+from gwsync.text import address_key
 
-CASE_INSENSITIVE = frozenset({"userName", "emails"})
+# What other modules and tests use; Plan, UserStep (sync/steps.py) and the field comparison
+# (sync/fields.py) are re-exported from where they lived before.
+__all__ = [
+    "Plan",
+    "Settled",
+    "UserMapping",
+    "UserStep",
+    "changed_fields",
+    "desired_attributes",
+    "desired_people",
+    "make_plan",
+    "member_selection",
+    "plan_user",
+    "source_groups",
+    "trusted_entries",
+]
+
+
 PHOTOS = "photos"
-
-
-@dataclass(frozen=True, slots=True)
-class UserStep:
-    """One user: what to write (`fields` of `desired`) to which target user."""
-
-    item: ReportItem
-    desired: UserAttributes | None = None
-    target_id: str | None = None
-    fields: tuple[str, ...] = ()
-    wave: int = 0  # apply runs the waves in order: a userName must be freed before it is taken
-    after: tuple[str, ...] = ()  # target ids whose userName write must succeed first
-    prepares: bool = False  # moves a user out of the way (departed+..., gwsync-tmp+...)
-    manager: ManagerRef | None = None  # a manager created in this sync: its id is filled in by apply
-
-
-Settled = dict[str, tuple[Person, UserStep]]
-"""Google id -> (the Person, its step writing nothing or creating its user), made while the
-source was read (sync.early)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TeamStep:
-    """One mapped team: Create (no group yet), Adopt (same-named group) or Unchanged."""
-
-    item: ReportItem
-    team: str
-    group_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberStep:
-    """One membership change; the user's target id may only be known after its creation."""
-
-    item: ReportItem
-    team: str
-    source_id: str
-    add: bool
-
-
-@dataclass
-class Plan:
-    users: list[UserStep] = field(default_factory=list)
-    removals: list[UserStep] = field(default_factory=list)
-    teams: list[TeamStep] = field(default_factory=list)
-    members: list[MemberStep] = field(default_factory=list)
-    managed: dict[str, str] = field(default_factory=dict)  # Google id -> target id, before apply
-    pending: dict[str, str] = field(default_factory=dict)  # the ledger's pending removals after this sync
-    notes: list[str] = field(default_factory=list)  # sentences for the sync's message (mapped attributes)
-
-    @property
-    def items(self) -> list[ReportItem]:
-        steps: Iterable[UserStep | TeamStep | MemberStep] = [
-            *self.users,
-            *self.teams,
-            *self.members,
-            *self.removals,
-        ]
-        return [step.item for step in steps]
 
 
 def source_groups(spec: GoogleProvisioningSpec) -> list[str]:
@@ -137,141 +97,6 @@ def desired_people(directory: Directory, spec: GoogleProvisioningSpec) -> dict[s
     if not spec.members.include_suspended:
         chosen = {pid: p for pid, p in chosen.items() if not p.inactive}
     return chosen
-
-
-def photo_value(person: Person) -> str | None:
-    """The photo URL with the etag as fragment, so a new photo is a changed value."""
-    if not person.photo_url:
-        return None
-    return f"{person.photo_url}#etag={person.photo_etag}" if person.photo_etag else person.photo_url
-
-
-def desired_attributes(
-    person: Person, mappings: tuple[AttributeMapping, ...] = DEFAULT_MAPPINGS
-) -> UserAttributes:
-    """What gwsync writes for `person`: its identity, then each mapping (the manager apart)."""
-    if mappings is DEFAULT_MAPPINGS:  # the default mapping, spelled out: this runs for every user
-        return UserAttributes(
-            user_name=person.primary_email,
-            external_id=person.id,
-            email=person.primary_email,
-            given_name=person.given_name or None,
-            family_name=person.family_name or None,
-            display_name=person.display_name or None,
-            active=not person.inactive,
-            title=person.title or None,
-            department=person.department or None,
-            user_type=person.employee_type or None,
-            photo=photo_value(person),
-        )
-    slots, extra = mapped_values(person, mappings)
-    return UserAttributes(
-        user_name=person.primary_email,
-        external_id=person.id,
-        active=not person.inactive,
-        photo=photo_value(person),
-        extra=extra,
-        **slots,
-    )
-
-
-def shown(value: Value) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
-def same(field_name: str, left: Value, right: Value) -> bool:
-    if field_name in CASE_INSENSITIVE and isinstance(left, str) and isinstance(right, str):
-        return same_address(left, right)
-    return (left or None) == (right or None) if not isinstance(left, bool) else left == right
-
-
-@lru_cache(maxsize=64)
-def compared(fields: tuple[str, ...], unsupported: frozenset[str]) -> Callable[[UserAttributes], object]:
-    """The values of the compared `fields` of a user, as one object (the manager apart).
-
-    Two users whose values are equal differ in none of the fields (`same` holds for equal
-    values), so the planner settles each unchanged user with one comparison; only a user
-    whose values differ goes through `same`, field by field.
-    """
-    names = [name for name in fields if name != MANAGER and name not in unsupported]
-    slots = [DEFAULT_SLOTS[name] for name in names if name in DEFAULT_SLOTS]
-    extras = [name for name in names if name not in DEFAULT_SLOTS]
-    read_slots = attrgetter(*slots, "active") if slots else attrgetter("active")  # a tuple either way
-    if not extras:
-        return read_slots
-
-    def values(user: UserAttributes) -> object:
-        held = dict(user.extra)
-        return read_slots(user), [held.get(name) for name in extras]
-
-    return values
-
-
-DEFAULT_ORDER: tuple[str, ...] = tuple(DEFAULT_SLOTS[name] for name in USER_FIELDS)
-"""The UserAttributes slots of the default mapping, in USER_FIELDS order."""
-read_default = attrgetter(*DEFAULT_ORDER)
-
-
-def default_values(person: Person) -> tuple[Value, ...]:
-    """desired_attributes(person) with the default mapping, as the DEFAULT_ORDER values: the
-    planner compares them with the target user's before it builds anything."""
-    return (
-        person.primary_email,
-        person.primary_email,
-        person.id,
-        person.given_name or None,
-        person.family_name or None,
-        person.display_name or None,
-        not person.inactive,
-        person.title or None,
-        person.department or None,
-        person.employee_type or None,
-        photo_value(person),
-    )
-
-
-@lru_cache(maxsize=64)
-def default_compared(unsupported: frozenset[str]) -> Callable[[tuple[Value, ...]], object]:
-    """The part of DEFAULT_ORDER values the planner compares: the fields the target stores."""
-    kept = [i for i, name in enumerate(USER_FIELDS) if name not in unsupported]
-    if len(kept) == len(USER_FIELDS):
-        return lambda values: values
-    return itemgetter(*kept, 0)  # userName twice makes it a tuple even when it is alone
-
-
-def unchanged_by_default(person: Person, current: UserAttributes, unsupported: frozenset[str]) -> bool:
-    """Whether the default mapping writes nothing to `current`: every compared value is equal
-    (then changed_fields finds no change; when one differs, changed_fields decides)."""
-    part = default_compared(unsupported)
-    return part(default_values(person)) == part(read_default(current))
-
-
-def value_of(user: UserAttributes, name: str, extras: dict[str, Value]) -> Value:
-    """UserAttributes.value without building its table for every call."""
-    slot = DEFAULT_SLOTS.get(name)
-    return getattr(user, slot) if slot is not None else extras.get(name)
-
-
-def changed_fields(
-    desired: UserAttributes,
-    current: UserAttributes,
-    unsupported: frozenset[str] = frozenset(),
-    fields: tuple[str, ...] = USER_FIELDS,
-) -> list[FieldChange]:
-    """The fields that differ; those the target does not store (`unsupported`) never do."""
-    values = compared(fields, unsupported)
-    if values(desired) == values(current):
-        return []
-    wanted, held = dict(desired.extra), dict(current.extra)
-    return [
-        FieldChange(field=name, from_=shown(now), to=shown(new))
-        for name in fields
-        if name != MANAGER
-        and name not in unsupported
-        and not same(name, new := value_of(desired, name, wanted), now := value_of(current, name, held))
-    ]
 
 
 @dataclass(frozen=True)
@@ -454,68 +279,6 @@ def plan_user(
     return UserStep(item, desired, current.id, fields, manager=pending if MANAGER in fields else None)
 
 
-ITEM_FIELDS = set(ReportItem.model_fields)
-"""The fields every planned item sets, shared by the items of unchanged users: a set of its own
-would be most of each item's memory (100,000 of them in a daily sync). Never changed: a copy
-gets its own set, and setting an item's field adds a name already in it."""
-
-
-def unchanged_item(key: str, source_id: str, target_id: str, details: str) -> ReportItem:
-    """The item of a user with nothing to write, as user_item makes it, made as
-    `ReportItem.model_construct` makes an item (every value is already of its type) without
-    its per-field work, and with the shared ITEM_FIELDS: most items of a daily sync are these."""
-    item = ReportItem.__new__(ReportItem)
-    values = {
-        "type": ItemType.USER,
-        "key": key,
-        "source_id": source_id,
-        "target_id": target_id,
-        "action": Action.UNCHANGED,
-        "result": Result.PLANNED,
-        "data_changed": False,
-        "changes": [],
-        "details": details,
-    }
-    object.__setattr__(item, "__dict__", values)
-    object.__setattr__(item, "__pydantic_fields_set__", ITEM_FIELDS)
-    object.__setattr__(item, "__pydantic_extra__", None)
-    object.__setattr__(item, "__pydantic_private__", None)
-    return item
-
-
-def user_item(
-    key: str,
-    source_id: str | None,
-    target_id: str | None,
-    action: Action,
-    details: str,
-    changes: list[FieldChange] | None = None,
-    item_type: ItemType = ItemType.USER,
-) -> ReportItem:
-    return ReportItem(
-        type=item_type,
-        key=key,
-        source_id=source_id,
-        target_id=target_id,
-        action=action,
-        result=Result.PLANNED,
-        data_changed=action is not Action.UNCHANGED,
-        changes=changes or [],
-        details=details,
-    )
-
-
-def departure_reason(gid: str, directory: Directory) -> str:
-    person = directory.people.get(gid)
-    if person is None:
-        return "Deleted from Google"
-    if person.suspended:
-        return "Suspended in Google"
-    if person.archived:
-        return "Archived in Google"
-    return "No longer in the chosen groups"
-
-
 def plan_removal(
     gid: str,
     user: TargetUser,
@@ -685,34 +448,6 @@ def plan_users(
     return plan
 
 
-REFOUND = (
-    "Found by its externalId, not in the ledger (a sync stopped before saving it, or the ledger was "
-    "lost): taken into the ledger, nothing written."
-)
-
-
-def refound_details(step: UserStep) -> str:
-    return " ".join(part for part in (REFOUND, step.item.details) if part)
-
-
-def refound(steps: list[UserStep], ledger: Ledger) -> list[UserStep]:
-    """A user with nothing to write that the ledger does not pair with this target user (found
-    by externalId: a sync interrupted before its checkpoint wrote it, or a lost ledger) is an
-    Adopt, not Unchanged: the report shows that gwsync takes it (back) into the ledger
-    (issue 24). Apply writes nothing for it (engine.writes_nothing)."""
-    return [
-        replace(
-            step, item=step.item.model_copy(update={"action": Action.ADOPT, "details": refound_details(step)})
-        )
-        if step.item.action is Action.UNCHANGED
-        and step.item.result is Result.PLANNED
-        and step.target_id is not None
-        and ledger.users.get(step.item.source_id or "") != step.target_id
-        else step
-        for step in steps
-    ]
-
-
 def user_mapping(
     mappings: tuple[AttributeMapping, ...],
     chosen: list[tuple[Person, TargetUser | None, bool, str | None]],
@@ -728,286 +463,6 @@ def user_mapping(
     target_ids = {person.id: current.id if current else None for person, current, *_ in chosen}
     names = {user.id: user.user_name for user in target_users}
     return UserMapping(mappings, fields, resolve_managers(manager, people, directory, target_ids), names)
-
-
-def written_name(step: UserStep) -> str | None:
-    """The userName `step` writes, when it writes one."""
-    if step.desired is None:
-        return None
-    if step.item.action is Action.CREATE or "userName" in step.fields:
-        return step.desired.user_name
-    return None
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2] or "invalid"
-
-
-def moved_aside(user: TargetUser, gid: str, user_name: str, details: str) -> UserStep:
-    """A Rename of `user` to a userName that no one wants, to free its current one."""
-    change = FieldChange(field="userName", from_=user.user_name, to=user_name)
-    item = user_item(user_name, gid, user.id, Action.RENAME, details, [change])
-    desired = replace(user.attributes, user_name=user_name)
-    return UserStep(item, desired, user.id, ("userName",), prepares=True)
-
-
-def order_user_names(
-    steps: list[UserStep], target_users: Iterable[TargetUser], departing: dict[str, str], directory: Directory
-) -> list[UserStep]:
-    """Free each userName before it is written (DESIGN §3 rule 3; issue 16 bug 4). Pure.
-
-    The target refuses a userName in use (409), so a write whose address is held by another
-    target user waits for it to move: if the holder is renamed in this sync, the write goes
-    in a later wave than that rename (chains); a cycle of renames (a swap) is broken by first
-    renaming its member with the smallest Google id to `gwsync-tmp+<googleId>@<domain>`; a
-    holder that is a departing managed user (`departing`: target id -> Google id) is renamed
-    first to `departed+<targetId>@<domain of its address>`, which frees the address and is
-    reversible (its work email keeps the address). A holder gwsync does not manage is never
-    touched: that write fails with the target's refusal, as before.
-    Returns the steps, the moves-aside first, each with its wave and what it waits for.
-    """
-    written = {address_key(name) for step in steps if (name := written_name(step))}
-    holders: dict[str, TargetUser] = {}  # each written userName's holder: the smallest target id
-    if written:
-        for user in target_users:
-            key = address_key(user.attributes.user_name)
-            if key in written and ((held := holders.get(key)) is None or user.id < held.id):
-                holders[key] = user
-    moving = {  # target id -> index of the step renaming it
-        step.target_id: i for i, step in enumerate(steps) if step.target_id and written_name(step)
-    }
-    waits: dict[int, int] = {}  # step index -> index of the rename it waits for
-    after: dict[int, str] = {}  # step index -> target id it waits for
-    aside: list[UserStep] = []
-    for i, step in enumerate(steps):
-        name = written_name(step)
-        holder = holders.get(address_key(name)) if name else None
-        if name is None or holder is None or holder.id == step.target_id:
-            continue
-        if holder.id in moving:
-            waits[i], after[i] = moving[holder.id], holder.id
-        elif holder.id in departing:
-            gid = departing[holder.id]
-            freed = f"departed+{holder.id}@{domain_of(holder.user_name)}"
-            status = "deactivated" if not holder.attributes.active else "removed in this sync"
-            details = (
-                f"{departure_reason(gid, directory)} and {status}: renamed from {holder.user_name} to "
-                f"{freed} to free the address for {name} (its work email keeps {holder.user_name}; "
-                "rename it back to restore it)."
-            )
-            aside.append(moved_aside(holder, gid, freed, details))
-            after[i] = holder.id
-    # Cycles (swaps): each step waits for at most one, so walk each path once.
-    broken: set[int] = set()  # steps whose wait is served by a temporary rename instead
-    state: dict[int, int] = {}  # 1: on the current path, 2: done
-    for start in sorted(waits):  # a step that waits for none is on no cycle
-        path: list[int] = []
-        node: int | None = start
-        while node is not None and node not in state:
-            state[node] = 1
-            path.append(node)
-            node = waits.get(node)
-        if node is not None and state[node] == 1:  # a cycle: path[path.index(node):]
-            cycle = path[path.index(node) :]
-            first = min(cycle, key=lambda k: steps[k].item.source_id or "")
-            step = steps[first]
-            assert step.target_id is not None and step.desired is not None
-            current = next(u for u in target_users if u.id == step.target_id)
-            temporary = f"gwsync-tmp+{step.item.source_id}@{domain_of(step.desired.user_name)}"
-            details = (
-                f"Renamed from {current.user_name} to the temporary {temporary} first, so that "
-                f"{current.user_name} is free for the account renamed to it."
-            )
-            aside.append(moved_aside(current, step.item.source_id or "", temporary, details))
-            broken.update(k for k in cycle if waits[k] == first)
-            final = step.item.details.removesuffix(".") + f" (through {temporary})."
-            steps[first] = replace(step, item=step.item.model_copy(update={"details": final}))
-        for k in path:
-            state[k] = 2
-    waves: dict[int, int] = {}
-
-    def wave(i: int) -> int:
-        if i not in waves:
-            waves[i] = 1 if i in broken or (i in after and i not in waits) else 0
-            if i in waits and i not in broken:
-                waves[i] = wave(waits[i]) + 1
-        return waves[i]
-
-    ordered = [
-        replace(step, wave=wave(i), after=(after[i],) if i in after else ())
-        if i in after or i in waits or i in broken or step.wave or step.after
-        else step  # waits for nothing: wave 0, as it is (nearly every step)
-        for i, step in enumerate(steps)
-    ]
-    return [*aside, *ordered]
-
-
-def order_managers(steps: list[UserStep]) -> list[UserStep]:
-    """Managers are created before their reports, so each id goes in the create body. Pure.
-
-    A step whose manager is created in this sync (`step.manager`) runs in a later wave than that
-    creation. Steps the userName order pins (a move aside, a wave above 0, a user another step
-    waits for) keep their wave; apply sets their manager afterwards when it is not there yet. A
-    cycle of managers is cut at the step that closes it: that one is written without its
-    manager, which apply sets once the manager exists (the one request a cycle costs).
-    """
-    if all(step.manager is None for step in steps):
-        return steps  # no manager is created in this sync: every wave stays
-    creates = {
-        step.item.source_id: i
-        for i, step in enumerate(steps)
-        if step.item.action is Action.CREATE and not step.prepares
-    }
-    awaited = {tid for step in steps for tid in step.after}
-    pinned = {i for i, step in enumerate(steps) if step.prepares or step.wave or step.target_id in awaited}
-
-    def manager_step(i: int) -> int | None:
-        ref = steps[i].manager
-        if i in pinned or ref is None or ref.source_id is None:
-            return None
-        return creates.get(ref.source_id)
-
-    waves: dict[int, int] = {}
-    for start in range(len(steps)):
-        path: list[int] = []
-        on_path: set[int] = set()
-        node: int | None = start
-        while node is not None and node not in waves:
-            if node in on_path:  # a cycle: the last step of the path goes without its manager
-                cut = path.pop()
-                waves[cut] = steps[cut].wave
-                break
-            on_path.add(node)
-            path.append(node)
-            node = manager_step(node)
-        for i in reversed(path):
-            above = manager_step(i)
-            waves[i] = max(steps[i].wave, waves[above] + 1) if above is not None else steps[i].wave
-    return [replace(step, wave=waves[i]) if waves[i] != step.wave else step for i, step in enumerate(steps)]
-
-
-def plan_teams(
-    plan: Plan,
-    directory: Directory,
-    spec: GoogleProvisioningSpec,
-    ledger: Ledger,
-    target_groups: list[TargetGroup],
-) -> None:
-    """Rule 4 for teams, after the users (membership needs who will be managed)."""
-    if not spec.teams.enabled:
-        return
-    by_id = {group.id: group for group in target_groups}
-    people = [step for step in plan.users if not step.prepares]  # moves-aside are no one's own step
-    desired_ids = {step.item.source_id for step in people if step.item.source_id}
-    email_of: dict[str | None, str] = {}
-    for step in [*people, *plan.removals]:
-        email_of.setdefault(step.item.source_id, step.item.key)  # the live user's, not a duplicate's
-    # Who each target user will be once the users are applied: managed users, and the users
-    # adopted (by userName, or taken over) in this sync, so their memberships count already.
-    gid_of = {tid: gid for gid, tid in plan.managed.items()}
-    gid_of.update(
-        (step.target_id, step.item.source_id)
-        for step in plan.users
-        if step.target_id and step.item.source_id and step.item.action is Action.ADOPT
-    )
-    # A leaver within its grace period keeps its teams: nothing is written for it until it is due.
-    waiting = {step.item.source_id for step in plan.removals if step.item.action is Action.PENDING_REMOVAL}
-    for mapping in spec.teams.mappings:
-        team = mapping.team
-        group = by_id.get(ledger.teams.get(team, "")) or group_named(team, target_groups)
-        plan.teams.append(team_step(team, group, ledger))
-        members = directory.members_of(mapping.groups) & desired_ids
-        current = group.members if group is not None else frozenset()
-        current_gids = {gid_of[tid] for tid in current if tid in gid_of}
-        for gid in sorted(members - current_gids, key=lambda g: email_of.get(g, g)):
-            why = joining_reason(team, mapping.groups, gid, directory)
-            plan.members.append(member_step(team, gid, email_of.get(gid, gid), why, add=True))
-        for gid in sorted(current_gids - members - waiting, key=lambda g: email_of.get(g, g)):
-            why = leaving_reason(team, mapping.groups, gid, directory)
-            plan.members.append(member_step(team, gid, email_of.get(gid, gid), why, add=False))
-
-
-def group_named(team: str, groups: Iterable[TargetGroup]) -> TargetGroup | None:
-    """The group a mapped team adopts: same displayName, the exact spelling first, then any case.
-
-    Targets compare group names case-insensitively as people do ("engineering" is the team
-    Engineering); ties between case variants go to the smallest id, so the choice is stable.
-    """
-    same_name = sorted(
-        (group for group in groups if group.display_name.casefold() == team.casefold()),
-        key=lambda group: (group.display_name != team, group.id),
-    )
-    return same_name[0] if same_name else None
-
-
-def team_step(team: str, group: TargetGroup | None, ledger: Ledger) -> TeamStep:
-    if group is None:
-        item = user_item(
-            team, None, None, Action.CREATE, "Mapped team missing in the target.", None, ItemType.TEAM
-        )
-        return TeamStep(item, team, None)
-    if ledger.teams.get(team) != group.id:
-        details = f"Existing group {group.display_name} adopted as the team."
-        item = user_item(team, None, group.id, Action.ADOPT, details, None, ItemType.TEAM)
-        return TeamStep(item, team, group.id)
-    item = user_item(team, None, group.id, Action.UNCHANGED, "", None, ItemType.TEAM)
-    return TeamStep(item, team, group.id)
-
-
-ARROW = " \u2190 "
-"""Between the groups of a membership path: the group on the left holds the one on the right."""
-
-
-def membership_path(groups: Iterable[str], gid: str, directory: Directory) -> tuple[str, ...]:
-    """The shortest chain of groups that puts `gid` in one of `groups` (mapped groups).
-
-    From the mapped group to the group the user is a direct member of (Directory.path_to);
-    ties go to the group mapped first. Without nesting from the source, the mapped group
-    whose members include the user, alone; () when none does.
-    """
-    mapped = [address_key(group) for group in groups]
-    paths = [
-        (len(chain), index, chain)
-        for index, group in enumerate(mapped)
-        if (chain := directory.path_to(group, gid)) is not None
-    ]
-    if paths:
-        return min(paths)[2]
-    holder = next((group for group in mapped if gid in directory.groups.get(group, frozenset())), None)
-    return (holder,) if holder else ()
-
-
-def joining_reason(team: str, groups: Iterable[str], gid: str, directory: Directory) -> str:
-    """AddMember details: `In Engineering through eng@acme.com \u2190 platform@acme.com.`"""
-    chain = membership_path(groups, gid, directory)
-    if not chain:
-        return f"In a group mapped to {team}."
-    last = directory.nesting.get(chain[-1])
-    everyone = last is not None and last.everyone and gid not in last.users
-    suffix = " (which holds every user of the organization)" if everyone else ""
-    return f"In {team} through {ARROW.join(chain)}{suffix}."
-
-
-def either(groups: Iterable[str]) -> str:
-    names = [address_key(group) for group in groups]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
-
-
-def leaving_reason(team: str, groups: Iterable[str], gid: str, directory: Directory) -> str:
-    """RemoveMember details: the group the user left, or the user's own departure."""
-    mapped = list(groups)
-    chain = membership_path(mapped, gid, directory)
-    if chain:  # still in a mapped group: the user itself is leaving
-        reason = departure_reason(gid, directory)
-        reason = reason[0].lower() + reason[1:]
-        return f"Leaves {team} with the user ({reason}), though still in {ARROW.join(chain)}."
-    return f"No longer in {either(mapped)} (mapped to {team})."
-
-
-def member_step(team: str, gid: str, email: str, details: str, *, add: bool) -> MemberStep:
-    action = Action.ADD_MEMBER if add else Action.REMOVE_MEMBER
-    item = user_item(f"{team}/{email}", gid, None, action, details, None, ItemType.MEMBERSHIP)
-    return MemberStep(item, team, gid, add)
 
 
 def make_plan(

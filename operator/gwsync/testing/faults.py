@@ -14,6 +14,10 @@ Every request is logged with what the proxy did to it (`Entry.outcome`: forwarde
 reset, hung, delayed, trickled, rewritten), when, and the status the client got, so a test
 can count retries, measure back-off and prove that an injected fault really happened.
 
+With no fault scripted it is a recording proxy: the interoperability matrix puts it in front
+of third-party servers (Django, Flask, Node), which keep no request log a test can read, so
+"the second sync writes nothing" is measured on any server.
+
 The proxy changes nothing else in either direction except hop-by-hop headers. A fault
 matches by method, a substring of the path, of the query string and of the body; the first
 matching fault with hits left applies (`times=None`: every matching request).

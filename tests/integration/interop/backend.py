@@ -60,7 +60,7 @@ class HttpBackend(ScimAdmin):
     """A server reached over HTTP: seeding and reading back with the standard library.
 
     `direct` is the server's own URL (reads and seeds go there, unlogged); `url` is where
-    gwsync connects, usually a recording proxy in front of it.
+    gwsync connects, usually a fault proxy (gwsync.testing.faults) in front of it, logging every request.
     """
 
     name: str

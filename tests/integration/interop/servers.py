@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gwsync.testing.aws_scim import AwsIdentityCenter, aws_identity_center_in_thread
-from gwsync.testing.recorder import recording_in_thread
+from gwsync.testing.faults import fault_proxy_in_thread
 from gwsync.testing.scim import ScimServer, run_scim_server
 
 from .backend import GROUP_SCHEMA, Backend, HttpBackend, Logged
@@ -126,7 +126,7 @@ def django_scim2_server() -> Iterator[Backend]:
 
     with (
         django_scim2.serving() as url,
-        recording_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
+        fault_proxy_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
     ):
         yield HttpBackend(DJANGO, proxy.url, django_scim2.TOKEN, url, proxy, dict(DJANGO_LIMITS))
 
@@ -143,7 +143,7 @@ def scimmy_server() -> Iterator[Backend]:
 
     with (
         node.serving(SCIMMY_APP, "server.cjs", {"SCIMMY_TOKEN": SCIMMY_TOKEN}) as port,
-        recording_in_thread(f"http://127.0.0.1:{port}", "/scim/v2") as proxy,
+        fault_proxy_in_thread(f"http://127.0.0.1:{port}", "/scim/v2") as proxy,
     ):
         url = f"http://127.0.0.1:{port}/scim/v2"
         yield HttpBackend(SCIMMY, proxy.url, SCIMMY_TOKEN, url, proxy, {})
@@ -196,7 +196,7 @@ def canaille_server() -> Iterator[Backend]:
 
     with (
         canaille_iam.serving() as (url, token),
-        recording_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
+        fault_proxy_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
     ):
         yield CanailleBackend(CANAILLE, proxy.url, token, url, proxy, dict(CANAILLE_LIMITS))
 
