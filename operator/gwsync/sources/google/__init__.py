@@ -6,6 +6,8 @@ contract). Its modules, each importing only the ones listed after it:
 - `reader`: GoogleDirectory, the read and its strategy (the users listing, or users.get for
   the members of chosen groups) and the factory from spec.google;
 - `paging`: page chains, followed by page token, a thread asking ahead;
+- `groups`: group members as memberships, nesting and notes (the walk is
+  `gwsync.directory.reachable`), and the tally that starts the users listing early;
 - `calls`: one API call, its retries and Google's failures explained;
 - `auth`: the service-account key, keyless delegation, the token refresh, Google's refusals;
 - `http`: the bounded httplib2 transport and the quick JSON model;

@@ -13,7 +13,6 @@ service; they share one set of credentials, refreshed before the workers start.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -22,7 +21,7 @@ from google.auth import credentials as google_credentials
 
 from gwsync.api.attributes import custom_schema
 from gwsync.api.provisioning import GoogleSource
-from gwsync.directory import Directory, GroupMembers, Person, Selection
+from gwsync.directory import Directory, Person, Selection
 from gwsync.sources.google.auth import (
     DEFAULT_IAM_ENDPOINT,
     DEFAULT_TOKEN_URI,
@@ -38,6 +37,7 @@ from gwsync.sources.google.calls import (
     _UserNotFound,
     _UserRefused,
 )
+from gwsync.sources.google.groups import MemberTally, chosen_users, memberships, nesting
 from gwsync.sources.google.paging import pages
 from gwsync.sources.google.parse import (
     GROUP_FIELDS,
@@ -216,9 +216,9 @@ class GoogleDirectory(DirectoryApi):
             users_future = pool.submit(self._list_users, mapped, on_page)
             graph = self._read_groups(pool, wanted)
             people = users_future.result()
-        memberships, notes = _expand(wanted, graph, people)
+        expanded, notes = memberships(wanted, graph, people)
         log.info("Read %d users and %d groups from %s.", len(people), len(graph), customer[1])
-        return Directory(customer[0], customer[1], people, memberships, tuple(notes), _nesting(graph, people))
+        return Directory(customer[0], customer[1], people, expanded, tuple(notes), nesting(graph, people))
 
     def _read_chosen(
         self,
@@ -244,9 +244,9 @@ class GoogleDirectory(DirectoryApi):
             def list_everyone() -> None:
                 listing.append(pool.submit(self._list_users, fields, on_page))
 
-            tally = _MemberTally(chosen, self.fetch_limit, selection.known, list_everyone)
+            tally = MemberTally(chosen, self.fetch_limit, selection.known, list_everyone)
             graph = self._read_groups(pool, wanted, tally)
-            ids = None if tally.over else _chosen_users(chosen, graph)
+            ids = None if tally.over else chosen_users(chosen, graph)
             ids = None if ids is None else ids | selection.known
             people: dict[str, Person] | None = None
             if ids is not None and len(ids) <= self.fetch_limit:
@@ -258,12 +258,18 @@ class GoogleDirectory(DirectoryApi):
                 if not listing:
                     list_everyone()
                 people, ids = listing[0].result(), None
-        memberships, notes = _expand(wanted, graph, people, ids)
-        nesting = _nesting(graph, people)
+        expanded, notes = memberships(wanted, graph, people, ids)
         how = "each" if ids is not None else "the users listing"
         log.info("Read %d users (%s) and %d groups from %s.", len(people), how, len(graph), customer[1])
         return Directory(
-            customer[0], customer[1], people, memberships, tuple(notes), nesting, ids is None, found
+            customer[0],
+            customer[1],
+            people,
+            expanded,
+            tuple(notes),
+            nesting(graph, people),
+            ids is None,
+            found,
         )
 
     def search_groups(self, text: str, limit: int = 20) -> list[GroupInfo]:
@@ -330,7 +336,7 @@ class GoogleDirectory(DirectoryApi):
         custom = {"projection": "custom", "customFieldMask": ",".join(schemas)} if schemas else {}
         return {"fields": selector, "projection": "basic"} | custom
 
-    def _direct_members(self, group: str, tally: _MemberTally | None = None) -> list[Member]:
+    def _direct_members(self, group: str, tally: MemberTally | None = None) -> list[Member]:
         def request(api: Any, token: str | None) -> Any:
             return self.collection(api, "members").list(
                 groupKey=group, maxResults=MEMBERS_PAGE, pageToken=token, fields=MEMBER_FIELDS
@@ -344,7 +350,7 @@ class GoogleDirectory(DirectoryApi):
         return members
 
     def _read_groups(
-        self, pool: ThreadPoolExecutor, wanted: list[str], tally: _MemberTally | None = None
+        self, pool: ThreadPoolExecutor, wanted: list[str], tally: MemberTally | None = None
     ) -> dict[str, list[Member] | None]:
         """Direct members of every group reachable from `wanted` (None: a nested group not found)."""
         graph: dict[str, list[Member] | None] = {}
@@ -463,125 +469,6 @@ class GoogleDirectory(DirectoryApi):
         return person
 
 
-class _MemberTally:
-    """User members of the chosen groups read so far, page by page on the worker threads, so
-    that the users listing starts (`start`, once) as soon as they and the `known` users pass
-    `limit`, or a chosen group holds the whole customer, while the rest of the groups are read.
-    A user in two groups counts twice: the tally is a bound, the exact count comes after
-    (`_chosen_users`)."""
-
-    def __init__(
-        self, chosen: Collection[str], limit: int, known: Collection[str], start: Callable[[], None]
-    ) -> None:
-        self.chosen = set(chosen)  # grows with the groups nested in chosen ones (`nested`)
-        self.limit = limit
-        self.known = known
-        self.count = len(known)
-        self.over = False
-        self._start = start
-        self._lock = threading.Lock()
-        if self.count > limit:  # the known users alone are too many: list them all at once
-            self.over = True
-            start()
-
-    def page(self, group: str, members: Sequence[Member]) -> None:
-        with self._lock:
-            if self.over or group not in self.chosen:
-                return
-            self.count += sum(m.kind == "USER" and m.id not in self.known for m in members)
-            if self.count > self.limit or any(member.kind == "CUSTOMER" for member in members):
-                self.over = True
-                self._start()
-
-    def nested(self, group: str, members: Sequence[Member]) -> None:
-        """A group's members are read: the groups in a chosen group are chosen too."""
-        with self._lock:
-            if group in self.chosen:
-                self.chosen.update(address_key(m.email) for m in members if m.kind == "GROUP")
-
-
 def _cancel(pending: Mapping[Future[Any], str]) -> None:
     for future in pending:
         future.cancel()
-
-
-def _nesting(
-    graph: Mapping[str, list[Member] | None], people: Mapping[str, Person]
-) -> dict[str, GroupMembers]:
-    """Each group's direct members, so a report can say through which groups a person is in a team."""
-    return {
-        group: GroupMembers(
-            users=frozenset(m.id for m in members if m.kind == "USER" and m.id in people),
-            groups=tuple(address_key(m.email) for m in members if m.kind == "GROUP"),
-            everyone=any(m.kind == "CUSTOMER" for m in members),
-        )
-        for group, members in graph.items()
-        if members is not None
-    }
-
-
-def _unasked(member: Member, asked: Collection[str] | None) -> bool:
-    """A user member of a team's group that was not read (not chosen): kept, without a note."""
-    return asked is not None and member.kind == "USER" and bool(member.id) and member.id not in asked
-
-
-def _chosen_users(chosen: Sequence[str], graph: Mapping[str, list[Member] | None]) -> set[str] | None:
-    """The ids of the user members of the chosen groups, nested ones included; None when one
-    of them holds the whole customer (a CUSTOMER member: everyone)."""
-    ids: set[str] = set()
-    seen: set[str] = set()
-    stack = list(chosen)
-    while stack:
-        group = stack.pop()
-        if group in seen:
-            continue
-        seen.add(group)
-        for member in graph.get(group) or ():
-            if member.kind == "CUSTOMER":
-                return None
-            if member.kind == "GROUP":
-                stack.append(address_key(member.email))
-            elif member.kind == "USER" and member.id:
-                ids.add(member.id)
-    return ids
-
-
-def _expand(
-    wanted: Sequence[str],
-    graph: Mapping[str, list[Member] | None],
-    people: Mapping[str, Person],
-    asked: Collection[str] | None = None,
-) -> tuple[dict[str, frozenset[str]], list[str]]:
-    """Transitive user members of each wanted group (cycles and diamonds visit once).
-
-    `asked`: the users read one by one (None: every user was listed). A user member not asked
-    for (in a team's group only) is kept without a note: the plan keeps only desired people."""
-    notes: dict[str, None] = {}
-    memberships: dict[str, frozenset[str]] = {}
-    for root in wanted:
-        ids: set[str] = set()
-        seen: set[str] = set()
-        stack = [root]
-        while stack:
-            group = stack.pop()
-            if group in seen:
-                continue
-            seen.add(group)
-            members = graph.get(group)
-            if members is None:
-                nested = _quoted(group, limit=120)
-                notes[f"Nested group {nested} is not in this organization; its members were ignored."] = None
-                continue
-            for member in members:
-                if member.kind == "GROUP":
-                    stack.append(address_key(member.email))
-                elif member.kind == "CUSTOMER":
-                    ids.update(people)
-                elif member.id in people or _unasked(member, asked):
-                    ids.add(member.id)
-                else:
-                    who = _quoted(member.email or member.id or "a member", limit=120)
-                    where = _quoted(group, limit=120)
-                    notes[f"{who} (in {where}) is not a user of this organization and was ignored."] = None
-        memberships[root] = frozenset(ids)
-    return memberships, list(notes)
