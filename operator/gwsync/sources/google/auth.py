@@ -21,7 +21,7 @@ from google.oauth2 import credentials as oauth2_credentials
 from google.oauth2 import service_account
 
 from gwsync.sources.google.http import BoundedHttp
-from gwsync.sources.google.parse import _quoted, _reason
+from gwsync.sources.google.parse import exception_text, quoted
 from gwsync.sync.ports import SourceUnavailable
 
 SCOPES: tuple[str, ...] = tuple(
@@ -112,9 +112,9 @@ class KeylessDelegation(google_credentials.Credentials):
 
 def _error_text(data: bytes) -> str:
     try:
-        return _quoted(str(json.loads(data)["error"]["message"]))
+        return quoted(str(json.loads(data)["error"]["message"]))
     except (ValueError, KeyError, TypeError, RecursionError):
-        return _quoted(data.decode("utf-8", "replace"))
+        return quoted(data.decode("utf-8", "replace"))
 
 
 def static_token_credentials(token: str) -> google_credentials.Credentials:
@@ -176,7 +176,9 @@ def refresh_token(credentials: google_credentials.Credentials, timeout: float, s
     except google_exceptions.RefreshError as exc:
         raise refused(exc, sa, admin) from None
     except (OSError, httplib2.HttpLib2Error, google_exceptions.TransportError) as exc:
-        raise SourceUnavailable(f"Google's token endpoint could not be reached: {_reason(exc)}.") from None
+        raise SourceUnavailable(
+            f"Google's token endpoint could not be reached: {exception_text(exc)}."
+        ) from None
 
 
 def refused(exc: google_exceptions.RefreshError, sa: str, admin: str) -> GoogleAuthError:
@@ -208,6 +210,4 @@ def refused(exc: google_exceptions.RefreshError, sa: str, admin: str) -> GoogleA
             f"The operator's Google identity may not sign as {sa}; grant it "
             "roles/iam.serviceAccountTokenCreator on that service account."
         )
-    return GoogleAuthError(
-        f"Google did not issue an access token for {sa} acting as {admin}: {_quoted(text)}"
-    )
+    return GoogleAuthError(f"Google did not issue an access token for {sa} acting as {admin}: {quoted(text)}")

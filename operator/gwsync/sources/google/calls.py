@@ -26,7 +26,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from gwsync.sources.google.auth import SCOPES, GoogleAuthError, refresh_token, refused
 from gwsync.sources.google.http import AnswerTooLarge, BoundedHttp, QuickJson
-from gwsync.sources.google.parse import Malformed, _kind, _quoted, _reason
+from gwsync.sources.google.parse import Malformed, exception_text, kind_of, quoted
 from gwsync.sync.ports import SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,15 @@ class RequestCounts:
             self.errors += failed
 
 
-class _GroupNotFound(SourceUnavailable):
+class GroupNotFound(SourceUnavailable):
     """members.list answered 404 (a requested group is an error; a nested external one a note)."""
 
 
-class _UserNotFound(SourceUnavailable):
+class UserNotFound(SourceUnavailable):
     """users.get answered 404: no such user in this organization (never raised out of a read)."""
 
 
-class _UserRefused(SourceUnavailable):
+class UserRefused(SourceUnavailable):
     """users.get answered 403 forbidden: the read falls back to the users listing."""
 
 
@@ -160,7 +160,7 @@ class DirectoryApi:
                     if not isinstance(answer, dict):
                         raise SourceUnavailable(
                             f"{what} failed: the answer of {self.api_endpoint} is not a JSON object "
-                            f"({_kind(answer)}); is google.apiEndpoint the Directory API?"
+                            f"({kind_of(answer)}); is google.apiEndpoint the Directory API?"
                         )
                     return cast(dict[str, Any], answer)
         except _UNREADABLE as exc:
@@ -180,7 +180,7 @@ class DirectoryApi:
         except (OSError, httplib2.HttpLib2Error, google_exceptions.TransportError) as exc:
             raise SourceUnavailable(
                 f"{what} failed: Google Workspace at {self.api_endpoint} could not be reached "
-                f"({_reason(exc)})."
+                f"({exception_text(exc)})."
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -200,9 +200,9 @@ class DirectoryApi:
     def _explain(self, what: str, exc: HttpError) -> SourceUnavailable:
         status, reason, message = _details(exc)
         if status == 404 and what.startswith("Reading user "):
-            return _UserNotFound(what)
+            return UserNotFound(what)
         if status == 403 and reason == "forbidden" and what.startswith("Reading user "):
-            return _UserRefused(what)  # the listing says whether the admin may read users at all
+            return UserRefused(what)  # the listing says whether the admin may read users at all
         if status == 401:
             return GoogleAuthError(
                 f"Google refused the access token of service account {self.service_account} acting as "
@@ -224,7 +224,7 @@ class DirectoryApi:
                 "my_customer or to the id shown in the Admin console under Account settings."
             )
         if status == 404 and what.startswith("Reading members of "):
-            return _GroupNotFound(what)
+            return GroupNotFound(what)
         plural = "s" if self.max_attempts > 1 else ""
         attempts = f" after {self.max_attempts} attempt{plural}" if _transient(exc) else ""
         head = f"HTTP {status} {reason}".strip()
@@ -238,9 +238,9 @@ def _details(exc: HttpError) -> tuple[int, str, str]:
         error = json.loads(exc.content)["error"]
         first = (error.get("errors") or [{}])[0]
         reason = first.get("reason") or error.get("status", "")
-        return status, _quoted(str(reason), limit=80), _quoted(str(error.get("message", "")))
+        return status, quoted(str(reason), limit=80), quoted(str(error.get("message", "")))
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
-        return status, "", _quoted(str(exc.reason or ""))
+        return status, "", quoted(str(exc.reason or ""))
 
 
 def _transient(exc: BaseException) -> bool:
@@ -258,7 +258,7 @@ def _short(exc: BaseException | None) -> str:
     if isinstance(exc, HttpError):
         status, reason, _ = _details(exc)
         return f"HTTP {status} {reason}".strip()
-    return _reason(exc) if exc else "nothing"
+    return exception_text(exc) if exc else "nothing"
 
 
 def _unreadable(exc: BaseException) -> str:

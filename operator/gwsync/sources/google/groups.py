@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 from gwsync.directory import GroupMembers, Person, reachable
-from gwsync.sources.google.parse import Member, _quoted
+from gwsync.sources.google.parse import Member, quoted
 from gwsync.text import address_key
 
 Graph = Mapping[str, list[Member] | None]
@@ -112,7 +112,7 @@ def memberships(
         for group in reachable([root], nested):
             members = graph.get(group)
             if members is None:
-                missing = _quoted(group, limit=120)
+                missing = quoted(group, limit=120)
                 notes[f"Nested group {missing} is not in this organization; its members were ignored."] = None
                 continue
             for member in members:
@@ -123,8 +123,8 @@ def memberships(
                 elif member.id in people or _unasked(member, asked):
                     ids.add(member.id)
                 else:
-                    who = _quoted(member.email or member.id or "a member", limit=120)
-                    where = _quoted(group, limit=120)
+                    who = quoted(member.email or member.id or "a member", limit=120)
+                    where = quoted(group, limit=120)
                     notes[f"{who} (in {where}) is not a user of this organization and was ignored."] = None
         found[root] = frozenset(ids)
     return found, list(notes)

@@ -41,7 +41,7 @@ class Member:
     id: str = ""
 
 
-def _quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     """Text from an answer, fit for a message: control and format characters escaped
     (`gwsync.text.visible`), at most `limit` long."""
     shown = visible(text)
@@ -57,7 +57,8 @@ class GroupInfo:
     members: int
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """What a JSON value is, for a message: "a string", "null", "a list"..."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
@@ -68,7 +69,7 @@ def _kind(value: object) -> str:
 
 def _object(value: object, where: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise Malformed(f"{where} is {_kind(value)}, not an object")
+        raise Malformed(f"{where} is {kind_of(value)}, not an object")
     return value
 
 
@@ -77,7 +78,7 @@ def _list(page: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     if value is None:  # Google leaves the key out of an empty page
         return []
     if not isinstance(value, list):
-        raise Malformed(f"{key} is {_kind(value)}, not a list")
+        raise Malformed(f"{key} is {kind_of(value)}, not a list")
     return [_object(item, f"{key}[{index}]") for index, item in enumerate(value)]
 
 
@@ -86,7 +87,7 @@ def _text(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise Malformed(f"{where}.{key} is {_kind(value)}, not a string")
+        raise Malformed(f"{where}.{key} is {kind_of(value)}, not a string")
     return value
 
 
@@ -102,7 +103,7 @@ def _flag(obj: Mapping[str, Any], key: str, where: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise Malformed(f"{where}.{key} is {_kind(value)}, not true or false")
+        raise Malformed(f"{where}.{key} is {kind_of(value)}, not true or false")
     return value
 
 
@@ -161,14 +162,14 @@ def source_value(user: Mapping[str, Any], path: str, where: str) -> str | bool |
         if isinstance(value, int | float):
             return str(value)
         if not isinstance(value, str):
-            raise Malformed(f"{where}.customSchemas.{schema} holds {_kind(value)} for {path}")
+            raise Malformed(f"{where}.customSchemas.{schema} holds {kind_of(value)} for {path}")
         return value or None
     listed = _LIST_PATH.match(path)
     if listed is not None and listed.group(1) in LIST_SOURCES:
         name, kind, key = listed.groups()
         entries = user.get(name) or []
         if not isinstance(entries, list):
-            raise Malformed(f"{where}.{name} is {_kind(entries)}, not a list")
+            raise Malformed(f"{where}.{name} is {kind_of(entries)}, not a list")
         objects = [_object(entry, f"{where}.{name}[{index}]") for index, entry in enumerate(entries)]
         if kind is not None:
             chosen = [
@@ -292,7 +293,7 @@ def to_person(
     name = _object(user.get("name") or {}, f"{where}.name")
     organizations = user.get("organizations") or []
     if not isinstance(organizations, list):
-        raise Malformed(f"{where}.organizations is {_kind(organizations)}, not a list")
+        raise Malformed(f"{where}.organizations is {kind_of(organizations)}, not a list")
     orgs = [_object(o, f"{where}.organizations[{index}]") for index, o in enumerate(organizations)]
     index, organization = next(
         ((i, o) for i, o in enumerate(orgs) if _flag(o, "primary", f"{where}.organizations[{i}]")),
@@ -349,7 +350,7 @@ def groups_page(page: Mapping[str, Any]) -> tuple[list[GroupInfo], str | None]:
         if isinstance(count, str) and count.isascii() and count.isdigit():  # int64 travels as a JSON string
             count = int(count)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise Malformed(f"{where}.directMembersCount is {_kind(count)}, not a count")
+            raise Malformed(f"{where}.directMembersCount is {kind_of(count)}, not a count")
         email = address_key(_required(group, "email", where))
         groups.append(GroupInfo(email, _text(group, "name", where) or "", count))
     return groups, _page_token(page)
@@ -360,5 +361,6 @@ def customer_of(answer: Mapping[str, Any]) -> tuple[str, str]:
     return _required(answer, "id", "the customer"), _text(answer, "customerDomain", "the customer") or ""
 
 
-def _reason(exc: BaseException) -> str:
-    return _quoted(str(exc)) or type(exc).__name__
+def exception_text(exc: BaseException) -> str:
+    """An error's own text, fit for a message (its class name when it has none)."""
+    return quoted(str(exc)) or type(exc).__name__

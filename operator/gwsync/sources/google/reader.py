@@ -1,13 +1,12 @@
-"""Google Workspace, read through the Admin SDK Directory API with read-only scopes.
+"""The read of one Google Workspace organization: GoogleDirectory and its strategy.
 
-The only module importing googleapiclient, google-auth and httplib2. It turns the API into
-a `Directory` (every user, plus the transitive user members of the groups asked for) and
-Google's failures into one sentence a person can act on. A read is all or nothing: any
-page that still fails after bounded retries raises `SourceUnavailable`, so a failed read is
-never mistaken for people leaving.
+It turns the Directory API into a `Directory` (every user, plus the transitive user members of
+the groups asked for; with a `Selection`, the chosen groups' members only, one users.get each
+when they are few) and Google's failures into one sentence a person can act on. A read is all
+or nothing: any page that still fails after bounded retries raises `SourceUnavailable`, so a
+failed read is never mistaken for people leaving.
 
-googleapiclient's HTTP object is not thread-safe, so every worker thread builds its own
-service; they share one set of credentials, refreshed before the workers start.
+Groups and users are read on a pool of worker threads, each with its own service (`calls`).
 """
 
 from __future__ import annotations
@@ -33,9 +32,9 @@ from gwsync.sources.google.auth import (
 from gwsync.sources.google.calls import (
     DEFAULT_ENDPOINT,
     DirectoryApi,
-    _GroupNotFound,
-    _UserNotFound,
-    _UserRefused,
+    GroupNotFound,
+    UserNotFound,
+    UserRefused,
 )
 from gwsync.sources.google.groups import MemberTally, chosen_users, memberships, nesting
 from gwsync.sources.google.paging import pages
@@ -46,11 +45,11 @@ from gwsync.sources.google.parse import (
     Common,
     GroupInfo,
     Member,
-    _quoted,
     customer_of,
     groups_page,
     mapped_user_fields,
     members_page,
+    quoted,
     to_person,
     users_page,
 )
@@ -285,7 +284,7 @@ class GoogleDirectory(DirectoryApi):
                     customer=self.customer_id, query=query, maxResults=size, fields=GROUP_FIELDS
                 )
 
-            what = f"Searching groups for {_quoted(text)!r}"
+            what = f"Searching groups for {quoted(text)!r}"
             groups, _ = self.parse_answer(what, groups_page, self.call(what, search))
             found.update((group.email, group) for group in groups)
         return sorted(found.values(), key=lambda g: (g.name.lower(), g.email))[:limit]
@@ -343,7 +342,7 @@ class GoogleDirectory(DirectoryApi):
             )
 
         members: list[Member] = []
-        for page in pages(self, f"members of {_quoted(group)}", request, members_page):
+        for page in pages(self, f"members of {quoted(group)}", request, members_page):
             members.extend(page)
             if tally is not None:
                 tally.page(group, page)
@@ -369,7 +368,7 @@ class GoogleDirectory(DirectoryApi):
                 email = pending.pop(future)
                 try:
                     members = future.result()
-                except _GroupNotFound:
+                except GroupNotFound:
                     if email in requested:
                         _cancel(pending)
                         raise SourceUnavailable(
@@ -397,11 +396,11 @@ class GoogleDirectory(DirectoryApi):
                 customer=self.customer_id, query=query, maxResults=200, pageToken=token, fields=GROUP_FIELDS
             )
 
-        what = f"groups matching members.groupQuery {_quoted(query)!r}"
+        what = f"groups matching members.groupQuery {quoted(query)!r}"
         emails = [group.email for page in pages(self, what, request, groups_page) for group in page]
         if not emails:
             raise SourceUnavailable(
-                f"members.groupQuery {_quoted(query)!r} selects no group of this Google Workspace "
+                f"members.groupQuery {quoted(query)!r} selects no group of this Google Workspace "
                 "organization; fix the query (gwsync groups search shows the groups a text finds)."
             )
         return tuple(dict.fromkeys(emails))
@@ -435,7 +434,7 @@ class GoogleDirectory(DirectoryApi):
                 person = future.result()
                 if person is not None:
                     people[person.id] = person
-        except _UserRefused:
+        except UserRefused:
             _cancel(futures)
             log.info("Google refused to show a member's user; reading the users listing instead.")
             return None
@@ -452,19 +451,19 @@ class GoogleDirectory(DirectoryApi):
         return people
 
     def _get_user(self, uid: str, name: str, fields: tuple[str, ...], common: Common) -> Person | None:
-        what = f"Reading user {_quoted(name, limit=120)}"
+        what = f"Reading user {quoted(name, limit=120)}"
 
         def request(api: Any) -> Any:
             return self.collection(api, "users").get(userKey=uid, **self._user_options(fields, "get"))
 
         try:
             answer = self.call(what, request)
-        except _UserNotFound:
+        except UserNotFound:
             return None
         person = self.parse_answer(what, lambda user: to_person(user, "the user", fields, common), answer)
         if person.id != uid:
             raise SourceUnavailable(
-                f"{what} failed: the answer of {self.api_endpoint} is another user ({_quoted(person.id)})."
+                f"{what} failed: the answer of {self.api_endpoint} is another user ({quoted(person.id)})."
             )
         return person
 
