@@ -5,7 +5,7 @@ where the data came from, so the planner can be tested with plain values.
 """
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from gwsync.text import address_key
@@ -127,6 +127,24 @@ class Directory:
         return None
 
 
+def reachable(roots: Iterable[str], nested: Callable[[str], Iterable[str]]) -> Iterator[str]:
+    """Every group reachable from `roots` through nested groups, the roots included, each once.
+
+    `nested` gives a group's direct nested groups; it is asked when the walk leaves the group
+    (after the group is yielded), so a caller may stop early. Depth first: the last root and
+    the last nested group named are visited first. Cycles and diamonds are harmless.
+    """
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        group = stack.pop()
+        if group in seen:
+            continue
+        seen.add(group)
+        yield group
+        stack.extend(nested(group))
+
+
 def expand(nesting: Mapping[str, GroupMembers], group_email: str, people: Iterable[str]) -> frozenset[str]:
     """The transitive user members of one group, from the direct members of every group.
 
@@ -134,19 +152,17 @@ def expand(nesting: Mapping[str, GroupMembers], group_email: str, people: Iterab
     holds them all, and a member id that is no user of it is left out. Cycles are harmless.
     """
     everyone = frozenset(people)
+
+    def nested(group: str) -> tuple[str, ...]:
+        members = nesting.get(group)
+        return members.groups if members is not None else ()
+
     ids: set[str] = set()
-    seen: set[str] = set()
-    stack = [group_email.lower()]
-    while stack:
-        group = stack.pop()
-        if group in seen:
-            continue
-        seen.add(group)
+    for group in reachable([group_email.lower()], nested):
         members = nesting.get(group)
         if members is None:
             continue
         if members.everyone:
             ids |= everyone
         ids |= members.users & everyone
-        stack.extend(members.groups)
     return frozenset(ids)
