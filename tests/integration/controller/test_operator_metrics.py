@@ -30,6 +30,9 @@ async def test_a_sync_shows_in_the_metrics_and_the_probe_answers(world: World) -
     await world.start(liveness=probe)
     await world.create(world.provisioning("metered"))
     await eventually(lambda: world.finished("metered"))
+    # The report ends before the handler writes the status and counts the sync: wait for the count.
+    counted = {"namespace": NS, "provisioning": "metered", "trigger": "Initial", "phase": "Succeeded"}
+    await eventually(lambda: prometheus_client.REGISTRY.get_sample_value("gwsync_syncs_total", counted))
 
     server, thread = prometheus_client.start_http_server(0, addr="127.0.0.1")  # what `gwsync run` serves
     try:
