@@ -207,32 +207,37 @@ class Kube:
                         name, namespace, dict(body), _content_type=MERGE_PATCH, **_RAW
                     )
                 )
-            return _json(
-                self._custom.patch_namespaced_custom_object(
-                    namespace=namespace,
-                    name=name,
-                    body=dict(body),
-                    _content_type=MERGE_PATCH,
-                    **self._custom_args(resource),
-                    **_RAW,
-                )
-            )
+            patch = self._custom.patch_namespaced_custom_object
+            return self._merge_patch(patch, resource, namespace, name, body)
 
     def patch_status(
         self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A merge patch through the status subresource (custom resources only)."""
         with _translated(f"updating the status of {resource.kind} {namespace}/{name}"):
-            return _json(
-                self._custom.patch_namespaced_custom_object_status(
-                    namespace=namespace,
-                    name=name,
-                    body=dict(body),
-                    _content_type=MERGE_PATCH,
-                    **self._custom_args(resource),
-                    **_RAW,
-                )
+            return self._merge_patch(
+                self._custom.patch_namespaced_custom_object_status, resource, namespace, name, body
             )
+
+    def _merge_patch(
+        self,
+        call: Callable[..., Any],
+        resource: Resource,
+        namespace: str,
+        name: str,
+        body: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """A merge patch of a custom object (or its status, as `call` says)."""
+        return _json(
+            call(
+                namespace=namespace,
+                name=name,
+                body=dict(body),
+                _content_type=MERGE_PATCH,
+                **self._custom_args(resource),
+                **_RAW,
+            )
+        )
 
     def get_cluster_scoped(self, resource: Resource, name: str) -> dict[str, Any]:
         """A cluster-scoped custom object (the operator's ClusterKopfPeering)."""
