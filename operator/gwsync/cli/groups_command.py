@@ -14,6 +14,7 @@ from gwsync.cli.options import (
     KubeconfigOption,
     NamespaceOption,
     ServerOption,
+    command_group,
 )
 
 DEFAULT_GROUP_LIMIT = 20
@@ -43,10 +44,9 @@ def groups_search(
 
 def register(app: typer.Typer) -> None:
     """Add `groups search` to the CLI."""
-    groups_app = typer.Typer(
-        name="groups",
-        help="Look up Google groups with a GoogleProvisioning's credentials.",
-        no_args_is_help=True,
+    command_group(
+        app,
+        "groups",
+        "Look up Google groups with a GoogleProvisioning's credentials.",
+        {"search": groups_search},
     )
-    groups_app.command("search")(groups_search)
-    app.add_typer(groups_app)

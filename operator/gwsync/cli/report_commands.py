@@ -17,6 +17,9 @@ from gwsync.cli.options import (
     KubeconfigOption,
     NamespaceOption,
     ServerOption,
+    command_group,
+    output_option,
+    value_option,
 )
 
 DEFAULT_ITEM_LIMIT = 500
@@ -25,30 +28,25 @@ DEFAULT_ITEM_LIMIT = 500
 
 ResultOption = Annotated[
     list[str] | None,
-    typer.Option(
+    value_option(
         "--result",
         metavar="RESULT",
         help="Only items with this result (repeatable): Succeeded, Failed, Skipped, Planned.",
-        show_default=False,
     ),
 ]
 ActionOption = Annotated[
     list[str] | None,
-    typer.Option(
+    value_option(
         "--action",
         metavar="ACTION",
         help="Only items with this action (repeatable): Create, Update, Rename, Adopt, Deprovision, "
         "Delete, Unchanged, AddMember, RemoveMember.",
-        show_default=False,
     ),
 ]
 TypeOption = Annotated[
     list[str] | None,
-    typer.Option(
-        "--type",
-        metavar="TYPE",
-        help="Only items of this type (repeatable): User, Team, Membership.",
-        show_default=False,
+    value_option(
+        "--type", metavar="TYPE", help="Only items of this type (repeatable): User, Team, Membership."
     ),
 ]
 ChangedOption = Annotated[
@@ -61,11 +59,8 @@ ChangedOption = Annotated[
 ]
 SearchOption = Annotated[
     str,
-    typer.Option(
-        "--search",
-        metavar="TEXT",
-        help="Only items whose key, details or ids contain this text (any case).",
-        show_default=False,
+    value_option(
+        "--search", metavar="TEXT", help="Only items whose key, details or ids contain this text (any case)."
     ),
 ]
 
@@ -99,12 +94,11 @@ NameArgument = Annotated[
 ]
 FileOption = Annotated[
     str | None,
-    typer.Option(
+    value_option(
         "--file",
         metavar="FILE",
         help="Read the SyncReport from FILE, as `gwsync sync -o FILE` wrote it (JSON or YAML; - reads "
         "standard input), instead of from the cluster.",
-        show_default=False,
     ),
 ]
 
@@ -159,23 +153,19 @@ def report_export(
     file: FileOption = None,
     output: Annotated[
         str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="File to write, .csv or .jsonl (default, or -: standard output).",
-            show_default=False,
+        output_option(
+            "FILE",
+            "File to write, .csv or .jsonl (default, or -: standard output).",
         ),
     ] = None,
     format_: Annotated[
         str | None,
-        typer.Option(
+        value_option(
             "--format",
             metavar="FORMAT",
             help="csv, or jsonl: one JSON object per item (camelCase, as `kubectl get syncreport` "
             "shows the notable ones), for jq and scripts; to a terminal, control and format characters "
             "are written as JSON \\u escapes. Default: the -o file's extension, else csv.",
-            show_default=False,
         ),
     ] = None,
     result: ResultOption = None,
@@ -207,12 +197,9 @@ def report_export(
 
 def register(app: typer.Typer) -> None:
     """Add `report list|show|export` to the CLI."""
-    report_app = typer.Typer(
-        name="report",
-        help="Read SyncReports: list them, show one with its items, export its items as CSV or JSON lines.",
-        no_args_is_help=True,
+    command_group(
+        app,
+        "report",
+        "Read SyncReports: list them, show one with its items, export its items as CSV or JSON lines.",
+        {"list": report_list, "show": report_show, "export": report_export},
     )
-    report_app.command("list")(report_list)
-    report_app.command("show")(report_show)
-    report_app.command("export")(report_export)
-    app.add_typer(report_app)
