@@ -1,11 +1,14 @@
-"""What the command modules declare their commands with: the options every cluster-reading
-command takes (namespace, kubeconfig, context, server), `value_option` for an option taking a
-value, `output_option` for -o, `command_group` for a group of subcommands.
+"""What the command modules declare their commands with: `cluster_command` for a command that
+reads the cluster (the same four options: namespace, kubeconfig, context, server),
+`value_option` for an option taking a value, `output_option` for -o, `command_group` for a
+group of subcommands.
 
 Declarations only: the command tree imports this module to build `--help` and completions, so
 it must not import the Kubernetes client (`gwsync.cli.cluster` connects, when a command runs).
 """
 
+import functools
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,3 +85,36 @@ class ClusterOptions:
     kubeconfig: Path | None = None
     context: str | None = None
     server: str | None = None
+
+
+CLUSTER_OPTIONS = (
+    ("namespace", NamespaceOption),
+    ("kubeconfig", KubeconfigOption),
+    ("context", ContextOption),
+    ("server", ServerOption),
+)
+
+
+def cluster_command(command: Callable[..., None]) -> Callable[..., None]:
+    """`command`, which takes `cluster: ClusterOptions`, as the CLI declares it: with
+    --namespace, --kubeconfig, --context and --server where `cluster` stands.
+
+    typer reads a command's options from its signature only, so the signature it is given
+    has the four options in place of `cluster`, and they reach `command` as one ClusterOptions.
+    """
+    signature = inspect.signature(command)
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name != "cluster":
+            parameters.append(parameter)
+            continue
+        for name, option in CLUSTER_OPTIONS:
+            parameters.append(inspect.Parameter(name, parameter.kind, default=None, annotation=option))
+
+    @functools.wraps(command)
+    def run(**given: Any) -> None:
+        cluster = ClusterOptions(*(given.pop(name) for name, _ in CLUSTER_OPTIONS))
+        command(**given, cluster=cluster)
+
+    setattr(run, "__signature__", signature.replace(parameters=parameters))  # noqa: B010 (mypy: no such attribute)
+    return run

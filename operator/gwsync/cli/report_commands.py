@@ -13,10 +13,7 @@ import typer
 
 from gwsync.cli.options import (
     ClusterOptions,
-    ContextOption,
-    KubeconfigOption,
-    NamespaceOption,
-    ServerOption,
+    cluster_command,
     command_group,
     output_option,
     value_option,
@@ -65,6 +62,7 @@ SearchOption = Annotated[
 ]
 
 
+@cluster_command
 def report_list(
     provisioning: Annotated[
         str | None,
@@ -72,10 +70,8 @@ def report_list(
             "--provisioning", "-p", metavar="NAME", help="Only the reports of this GoogleProvisioning."
         ),
     ] = None,
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
     wide: Annotated[
         bool, typer.Option("--wide", "-w", help="Add each report's one-sentence message.")
     ] = False,
@@ -83,7 +79,7 @@ def report_list(
     """List the SyncReports of a namespace, oldest first (the newest is the last row)."""
     from gwsync.cli.report_views import print_report_list
 
-    print_report_list(ClusterOptions(namespace, kubeconfig, context, server), provisioning, wide=wide)
+    print_report_list(cluster, provisioning, wide=wide)
 
 
 NameArgument = Annotated[
@@ -118,6 +114,7 @@ def _name_or_file(name: str | None, file: str | None) -> None:
         )
 
 
+@cluster_command
 def report_show(
     name: NameArgument = None,
     file: FileOption = None,
@@ -132,10 +129,8 @@ def report_show(
             "--limit", min=1, metavar="N", help="Show at most this many items (export has them all)."
         ),
     ] = DEFAULT_ITEM_LIMIT,
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
 ) -> None:
     """Show a finished sync: its outcome and counts, then its items (every stored item, filtered)."""
     _name_or_file(name, file)
@@ -145,9 +140,10 @@ def report_show(
     if file is not None:
         print_report_file(file, item_filter, limit)
     else:
-        print_report(ClusterOptions(namespace, kubeconfig, context, server), str(name), item_filter, limit)
+        print_report(cluster, str(name), item_filter, limit)
 
 
+@cluster_command
 def report_export(
     name: NameArgument = None,
     file: FileOption = None,
@@ -173,10 +169,8 @@ def report_export(
     type_: TypeOption = None,
     changed: ChangedOption = None,
     search: SearchOption = "",
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
 ) -> None:
     """Export every item of a finished sync as CSV (UTF-8, RFC 4180) or JSON lines, filtered
     like `report show`.
@@ -191,8 +185,7 @@ def report_export(
     if file is not None:
         export_report_file(file, item_filter, output, format_)
     else:
-        options = ClusterOptions(namespace, kubeconfig, context, server)
-        export_report(options, str(name), item_filter, output, format_)
+        export_report(cluster, str(name), item_filter, output, format_)
 
 
 def register(app: typer.Typer) -> None:
