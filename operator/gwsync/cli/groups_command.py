@@ -8,17 +8,12 @@ from typing import Annotated
 
 import typer
 
-from gwsync.cli.options import (
-    ClusterOptions,
-    ContextOption,
-    KubeconfigOption,
-    NamespaceOption,
-    ServerOption,
-)
+from gwsync.cli.options import ClusterOptions, cluster_command, command_group
 
 DEFAULT_GROUP_LIMIT = 20
 
 
+@cluster_command
 def groups_search(
     text: Annotated[str, typer.Argument(help="The start of a group's name or email, e.g. eng.")],
     provisioning: Annotated[
@@ -30,23 +25,20 @@ def groups_search(
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=200, metavar="N", help="Show at most this many groups.")
     ] = DEFAULT_GROUP_LIMIT,
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
 ) -> None:
     """Find Google groups by the start of their name or email (to fill members.groups or teams)."""
     from gwsync.cli.groups_view import print_groups
 
-    print_groups(ClusterOptions(namespace, kubeconfig, context, server), provisioning, text, limit)
+    print_groups(cluster, provisioning, text, limit)
 
 
 def register(app: typer.Typer) -> None:
     """Add `groups search` to the CLI."""
-    groups_app = typer.Typer(
-        name="groups",
-        help="Look up Google groups with a GoogleProvisioning's credentials.",
-        no_args_is_help=True,
+    command_group(
+        app,
+        "groups",
+        "Look up Google groups with a GoogleProvisioning's credentials.",
+        {"search": groups_search},
     )
-    groups_app.command("search")(groups_search)
-    app.add_typer(groups_app)

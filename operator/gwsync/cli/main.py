@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from gwsync import __version__
 from gwsync.cli import groups_command, report_commands, status_command, sync_commands
 from gwsync.cli.emulate import emulate_app
+from gwsync.cli.options import no_pydantic_plugins, output_option
 from gwsync.text import escape_logs
 
 
@@ -253,22 +254,15 @@ def validate(
     ],
     output: Annotated[
         str,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FORMAT",
-            help="text (default), or json (or -): one object on standard output with every checked "
+        output_option(
+            "FORMAT",
+            "text (default), or json (or -): one object on standard output with every checked "
             "and skipped object and every problem, for scripts.",
-            show_default=False,
         ),
     ] = "text",
 ) -> None:
     """Check GoogleProvisioning manifests offline against the CRD schema and its rules."""
-    import os
-
-    # Pydantic looks for plugins among every installed package's entry points when it builds
-    # the first model; an offline check has none to load (the user's own setting wins).
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    no_pydantic_plugins()
     from gwsync.cli.validate import FORMATS, validate_paths
 
     if output not in FORMATS:  # plain: validate prints without rich (gwsync.cli.validate)

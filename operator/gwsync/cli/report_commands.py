@@ -13,10 +13,10 @@ import typer
 
 from gwsync.cli.options import (
     ClusterOptions,
-    ContextOption,
-    KubeconfigOption,
-    NamespaceOption,
-    ServerOption,
+    cluster_command,
+    command_group,
+    output_option,
+    value_option,
 )
 
 DEFAULT_ITEM_LIMIT = 500
@@ -25,30 +25,25 @@ DEFAULT_ITEM_LIMIT = 500
 
 ResultOption = Annotated[
     list[str] | None,
-    typer.Option(
+    value_option(
         "--result",
         metavar="RESULT",
         help="Only items with this result (repeatable): Succeeded, Failed, Skipped, Planned.",
-        show_default=False,
     ),
 ]
 ActionOption = Annotated[
     list[str] | None,
-    typer.Option(
+    value_option(
         "--action",
         metavar="ACTION",
         help="Only items with this action (repeatable): Create, Update, Rename, Adopt, Deprovision, "
         "Delete, Unchanged, AddMember, RemoveMember.",
-        show_default=False,
     ),
 ]
 TypeOption = Annotated[
     list[str] | None,
-    typer.Option(
-        "--type",
-        metavar="TYPE",
-        help="Only items of this type (repeatable): User, Team, Membership.",
-        show_default=False,
+    value_option(
+        "--type", metavar="TYPE", help="Only items of this type (repeatable): User, Team, Membership."
     ),
 ]
 ChangedOption = Annotated[
@@ -61,15 +56,13 @@ ChangedOption = Annotated[
 ]
 SearchOption = Annotated[
     str,
-    typer.Option(
-        "--search",
-        metavar="TEXT",
-        help="Only items whose key, details or ids contain this text (any case).",
-        show_default=False,
+    value_option(
+        "--search", metavar="TEXT", help="Only items whose key, details or ids contain this text (any case)."
     ),
 ]
 
 
+@cluster_command
 def report_list(
     provisioning: Annotated[
         str | None,
@@ -77,10 +70,8 @@ def report_list(
             "--provisioning", "-p", metavar="NAME", help="Only the reports of this GoogleProvisioning."
         ),
     ] = None,
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
     wide: Annotated[
         bool, typer.Option("--wide", "-w", help="Add each report's one-sentence message.")
     ] = False,
@@ -88,7 +79,7 @@ def report_list(
     """List the SyncReports of a namespace, oldest first (the newest is the last row)."""
     from gwsync.cli.report_views import print_report_list
 
-    print_report_list(ClusterOptions(namespace, kubeconfig, context, server), provisioning, wide=wide)
+    print_report_list(cluster, provisioning, wide=wide)
 
 
 NameArgument = Annotated[
@@ -99,12 +90,11 @@ NameArgument = Annotated[
 ]
 FileOption = Annotated[
     str | None,
-    typer.Option(
+    value_option(
         "--file",
         metavar="FILE",
         help="Read the SyncReport from FILE, as `gwsync sync -o FILE` wrote it (JSON or YAML; - reads "
         "standard input), instead of from the cluster.",
-        show_default=False,
     ),
 ]
 
@@ -124,6 +114,7 @@ def _name_or_file(name: str | None, file: str | None) -> None:
         )
 
 
+@cluster_command
 def report_show(
     name: NameArgument = None,
     file: FileOption = None,
@@ -138,10 +129,8 @@ def report_show(
             "--limit", min=1, metavar="N", help="Show at most this many items (export has them all)."
         ),
     ] = DEFAULT_ITEM_LIMIT,
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
 ) -> None:
     """Show a finished sync: its outcome and counts, then its items (every stored item, filtered)."""
     _name_or_file(name, file)
@@ -151,31 +140,28 @@ def report_show(
     if file is not None:
         print_report_file(file, item_filter, limit)
     else:
-        print_report(ClusterOptions(namespace, kubeconfig, context, server), str(name), item_filter, limit)
+        print_report(cluster, str(name), item_filter, limit)
 
 
+@cluster_command
 def report_export(
     name: NameArgument = None,
     file: FileOption = None,
     output: Annotated[
         str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="File to write, .csv or .jsonl (default, or -: standard output).",
-            show_default=False,
+        output_option(
+            "FILE",
+            "File to write, .csv or .jsonl (default, or -: standard output).",
         ),
     ] = None,
     format_: Annotated[
         str | None,
-        typer.Option(
+        value_option(
             "--format",
             metavar="FORMAT",
             help="csv, or jsonl: one JSON object per item (camelCase, as `kubectl get syncreport` "
             "shows the notable ones), for jq and scripts; to a terminal, control and format characters "
             "are written as JSON \\u escapes. Default: the -o file's extension, else csv.",
-            show_default=False,
         ),
     ] = None,
     result: ResultOption = None,
@@ -183,10 +169,8 @@ def report_export(
     type_: TypeOption = None,
     changed: ChangedOption = None,
     search: SearchOption = "",
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    *,
+    cluster: ClusterOptions,
 ) -> None:
     """Export every item of a finished sync as CSV (UTF-8, RFC 4180) or JSON lines, filtered
     like `report show`.
@@ -201,18 +185,14 @@ def report_export(
     if file is not None:
         export_report_file(file, item_filter, output, format_)
     else:
-        options = ClusterOptions(namespace, kubeconfig, context, server)
-        export_report(options, str(name), item_filter, output, format_)
+        export_report(cluster, str(name), item_filter, output, format_)
 
 
 def register(app: typer.Typer) -> None:
     """Add `report list|show|export` to the CLI."""
-    report_app = typer.Typer(
-        name="report",
-        help="Read SyncReports: list them, show one with its items, export its items as CSV or JSON lines.",
-        no_args_is_help=True,
+    command_group(
+        app,
+        "report",
+        "Read SyncReports: list them, show one with its items, export its items as CSV or JSON lines.",
+        {"list": report_list, "show": report_show, "export": report_export},
     )
-    report_app.command("list")(report_list)
-    report_app.command("show")(report_show)
-    report_app.command("export")(report_export)
-    app.add_typer(report_app)

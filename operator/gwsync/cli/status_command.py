@@ -7,26 +7,17 @@ from typing import Annotated
 
 import typer
 
-from gwsync.cli.options import (
-    ClusterOptions,
-    ContextOption,
-    KubeconfigOption,
-    NamespaceOption,
-    ServerOption,
-)
+from gwsync.cli.options import ClusterOptions, cluster_command
 
 
+@cluster_command
 def status(
-    name: Annotated[str, typer.Argument(help="Name of the GoogleProvisioning.")],
-    namespace: NamespaceOption = None,
-    kubeconfig: KubeconfigOption = None,
-    context: ContextOption = None,
-    server: ServerOption = None,
+    name: Annotated[str, typer.Argument(help="Name of the GoogleProvisioning.")], cluster: ClusterOptions
 ) -> None:
     """Show a GoogleProvisioning's conditions, last and next sync, and Google connection."""
     from gwsync.cli.status_view import print_status
 
-    print_status(ClusterOptions(namespace, kubeconfig, context, server), name)
+    print_status(cluster, name)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,12 @@ Declares the commands only; their bodies import `sync_view` (the Google and SCIM
 the emulators) when one runs.
 """
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from gwsync.cli.options import no_pydantic_plugins, output_option
 
 ManifestOption = Annotated[
     Path, typer.Option("--filename", "-f", help="The GoogleProvisioning YAML (one object).")
@@ -36,13 +37,6 @@ StateOption = Annotated[
 ]
 
 
-def _no_pydantic_plugins() -> None:
-    """Pydantic looks for plugins among every installed package's entry points when it builds
-    the first model, before the first request; a local sync has none to load (the user's own
-    setting wins), as in `gwsync validate`."""
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
-
 def sync(
     filename: ManifestOption,
     google_credentials: CredentialsOption = None,
@@ -55,14 +49,11 @@ def sync(
     ] = False,
     output: Annotated[
         str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the SyncReport with every item to FILE (.json, .yaml or .yml; `gwsync report show "
+        output_option(
+            "FILE",
+            "Write the SyncReport with every item to FILE (.json, .yaml or .yml; `gwsync report show "
             "--file FILE` reads it back), or - for JSON on standard output (the summary then goes to "
             "standard error).",
-            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -72,7 +63,7 @@ def sync(
     items failed), 3 Blocked (removals held by the safety limit), 130 Interrupted (Ctrl-C: the
     writes in flight are answered, the ledger and the report are saved).
     """
-    _no_pydantic_plugins()
+    no_pydantic_plugins()  # before the first model, before the first request
     from gwsync.cli.sync_view import check_report_output, local_sync, run_sync
 
     check_report_output(output)  # before anything is written to the target
@@ -95,18 +86,15 @@ def plan(
     ] = False,
     output: Annotated[
         str,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FORMAT",
-            help="table (default), or json (or -): the dry run's SyncReport with every item on "
+        output_option(
+            "FORMAT",
+            "table (default), or json (or -): the dry run's SyncReport with every item on "
             "standard output (with --summary, without its items), for scripts.",
-            show_default=False,
         ),
     ] = "table",
 ) -> None:
     """Show what a sync would change, changing nothing (a dry run)."""
-    _no_pydantic_plugins()
+    no_pydantic_plugins()
     from gwsync.cli.output import fail
     from gwsync.cli.sync_view import PLAN_FORMATS, local_sync, run_plan
 
