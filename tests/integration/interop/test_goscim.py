@@ -1,0 +1,92 @@
+"""github.com/elimity-com/scim (Go) in our app: its quirks are real, and gwsync copes.
+
+- its ServiceProviderConfig carries "" for every documentationUri and specUri it was not given;
+- it says filter.maxResults 0 and answers at most 100 resources a page (its fallbackCount),
+  whatever `count` asks;
+- its schema validation is on: POST, PUT and PATCH are checked against the resource type's
+  schema, and what it does not declare is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gwsync.targets.scim import ScimTarget
+
+from .backend import PATCH_SCHEMA, USER_SCHEMA, HttpBackend
+from .launchers.node import Unavailable
+from .servers import GO_SCIM, go_scim_server
+
+
+@pytest.fixture
+def goscim() -> Iterator[HttpBackend]:
+    try:
+        with go_scim_server() as served:
+            assert isinstance(served, HttpBackend)
+            yield served
+    except Unavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{GO_SCIM} unavailable in CI: {exc}", pytrace=False)
+        pytest.skip(f"{GO_SCIM}: {exc}")
+
+
+def raw(backend: HttpBackend, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        backend.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
+    )
+    request.add_header("Authorization", f"Bearer {backend.token}")
+    request.add_header("Content-Type", "application/scim+json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, payload = exc.code, exc.read()
+    return status, json.loads(payload) if payload else None
+
+
+async def test_empty_uris_in_its_service_provider_config_are_taken_as_absent(goscim: HttpBackend) -> None:
+    config = goscim.call("GET", "/ServiceProviderConfig")
+    assert config["documentationUri"] == ""
+    assert [(s["specUri"], s["documentationUri"]) for s in config["authenticationSchemes"]] == [("", "")]
+    async with ScimTarget(goscim.url, goscim.token) as target:
+        capabilities = await target.check()  # before: "did not answer a ServiceProviderConfig"
+    assert (capabilities.patch, capabilities.filter, capabilities.profile) == (True, True, "generic")
+
+
+async def test_a_page_is_at_most_100_whatever_count_asks_and_gwsync_reads_every_user(
+    goscim: HttpBackend,
+) -> None:
+    for i in range(130):
+        goscim.seed_user(f"user{i}@acme.com", externalId=f"g{i}")
+    assert goscim.call("GET", "/ServiceProviderConfig")["filter"] == {"supported": True, "maxResults": 0}
+    status, page = raw(goscim, "GET", "/Users?count=500")
+    assert status == 200
+    assert (len(page["Resources"]), page["totalResults"], page["itemsPerPage"]) == (100, 130, 100)
+    goscim.reset_log()
+    async with ScimTarget(goscim.url, goscim.token) as target:
+        users = await target.list_users()
+        assert target.notes == []
+    assert len({u.id for u in users}) == 130
+    asked = [r.query for r in goscim.recorder.log if r.path.endswith("/Users") and "count=500" in r.query]
+    assert asked == ["startIndex=1&count=500", "startIndex=101&count=500"], asked
+
+
+def test_its_schema_validation_refuses_what_the_schema_does_not_allow(goscim: HttpBackend) -> None:
+    wrong_type = {"schemas": [USER_SCHEMA], "userName": "a@acme.com", "active": "yes"}
+    assert raw(goscim, "POST", "/Users", wrong_type)[1]["scimType"] == "invalidValue"
+    no_user_name = {"schemas": [USER_SCHEMA], "displayName": "A"}
+    assert raw(goscim, "POST", "/Users", no_user_name)[1]["scimType"] == "invalidValue"
+    uid = goscim.seed_user("a@acme.com", favouriteColour="blue")  # undeclared: dropped
+    assert "favouriteColour" not in goscim.call("GET", f"/Users/{uid}")
+    unknown_path = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "replace", "path": "nosuch", "value": 1}],
+    }
+    assert raw(goscim, "PATCH", f"/Users/{uid}", unknown_path)[1]["scimType"] == "invalidPath"
