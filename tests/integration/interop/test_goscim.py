@@ -5,15 +5,19 @@
   whatever `count` asks;
 - its schema validation is on: POST, PUT and PATCH are checked against the resource type's
   schema, and what it does not declare is dropped.
+
+And the build trusts go.sum only: a module whose hash differs is refused, saying so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +25,9 @@ import pytest
 from gwsync.targets.scim import ScimTarget
 
 from .backend import PATCH_SCHEMA, USER_SCHEMA, HttpBackend
+from .launchers import go
 from .launchers.node import Unavailable
-from .servers import GO_SCIM, go_scim_server
+from .servers import GO_SCIM, GO_SCIM_APP, go_scim_server
 
 
 @pytest.fixture
@@ -90,3 +95,24 @@ def test_its_schema_validation_refuses_what_the_schema_does_not_allow(goscim: Ht
         "Operations": [{"op": "replace", "path": "nosuch", "value": 1}],
     }
     assert raw(goscim, "PATCH", f"/Users/{uid}", unknown_path)[1]["scimType"] == "invalidPath"
+
+
+@pytest.mark.usefixtures("goscim")  # skipped without Go (failed in CI), as the others
+def test_a_module_that_does_not_match_go_sum_is_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # go.sum pins every module's hash; a download (or cached copy) that differs is refused.
+    app = tmp_path / "goscim"
+    shutil.copytree(GO_SCIM_APP, app)
+    pinned = (app / "go.sum").read_text()
+    good = pinned.split()[2]  # github.com/elimity-com/scim's h1: hash
+    (app / "go.sum").write_text(pinned.replace(good, "h1:" + "A" * 43 + "=", 1))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(Unavailable) as refused:
+        go.built(app)
+    assert str(refused.value) == (
+        "go build of goscim failed (1): verifying "
+        "github.com/elimity-com/scim@v0.0.0-20260728105928-2641426a1539: checksum mismatch "
+        f"downloaded: {good} go.sum: h1:{'A' * 43}="
+    )
+    assert not (tmp_path / "cache" / "gwsync" / "go" / go.digest(app) / "goscim").exists()

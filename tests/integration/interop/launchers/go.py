@@ -35,8 +35,12 @@ def cache_folder() -> Path:
     return Path(base) / "gwsync" / "go"
 
 
-def sources(app: Path) -> list[Path]:
-    return sorted([app / "go.mod", app / "go.sum", *app.glob("*.go")])
+def digest(app: Path) -> str:
+    """The hash of the app's files (go.mod, go.sum, *.go): its folder in the cache."""
+    hashed = hashlib.sha256()
+    for source in sorted([app / "go.mod", app / "go.sum", *app.glob("*.go")]):
+        hashed.update(source.name.encode() + b"\0" + source.read_bytes())
+    return hashed.hexdigest()[:16]
 
 
 @cache
@@ -45,10 +49,7 @@ def built(app: Path) -> Path:
     go = shutil.which("go")
     if go is None:
         raise Unavailable("go is not installed (the Go SCIM server needs Go 1.26)")
-    digest = hashlib.sha256()
-    for source in sources(app):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    binary = cache_folder() / digest.hexdigest()[:16] / app.name
+    binary = cache_folder() / digest(app) / app.name
     binary.parent.mkdir(parents=True, exist_ok=True)
     with open(binary.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another worker building: wait for it, then reuse
@@ -68,9 +69,10 @@ def built(app: Path) -> Path:
             )
         except subprocess.TimeoutExpired as exc:
             raise Unavailable(f"go build of {app.name} did not finish in {BUILD_TIMEOUT:.0f} s") from exc
-        if done.returncode != 0:
-            tail = " ".join(done.stderr.strip().splitlines()[-3:])
-            raise Unavailable(f"go build of {app.name} failed ({done.returncode}): {tail}")
+        if done.returncode != 0:  # what went wrong comes first (progress lines aside)
+            said = [" ".join(line.split()) for line in done.stderr.splitlines() if line.strip()]
+            reason = " ".join([line for line in said if not line.startswith("go: downloading")][:3])
+            raise Unavailable(f"go build of {app.name} failed ({done.returncode}): {reason}")
         partial.rename(binary)
     return binary
 
