@@ -168,7 +168,8 @@ func (h handler) Patch(r *http.Request, id string, operations []scim.PatchOperat
 			}
 			continue
 		}
-		for key, value := range op.Value.(map[string]interface{}) { // no path: {path: value, ...}
+		values, _ := op.Value.(map[string]interface{}) // no path: {path: value, ...}
+		for key, value := range values {
 			path := parser.Path{AttributePath: parser.AttributePath{AttributeName: key}}
 			if h.extension(key) == nil {
 				parsed, err := parser.ParsePath([]byte(key))
@@ -210,7 +211,8 @@ func (h handler) apply(attributes map[string]interface{}, op string, path parser
 		if merged == nil {
 			merged = map[string]interface{}{}
 		}
-		for k, v := range value.(map[string]interface{}) {
+		given, _ := value.(map[string]interface{})
+		for k, v := range given {
 			merged[k] = v
 		}
 		attributes[ext.ID] = merged
@@ -253,7 +255,8 @@ func (h handler) apply(attributes map[string]interface{}, op string, path parser
 		delete(container, name)
 	case op == scim.PatchOperationAdd && attr.MultiValued():
 		values, _ := container[name].([]interface{})
-		for _, v := range value.([]interface{}) {
+		given, _ := value.([]interface{})
+		for _, v := range given {
 			if !containsValue(values, v) {
 				values = append(values, v)
 			}
@@ -264,7 +267,8 @@ func (h handler) apply(attributes map[string]interface{}, op string, path parser
 		if parts == nil {
 			parts = map[string]interface{}{}
 		}
-		for k, v := range value.(map[string]interface{}) {
+		given, _ := value.(map[string]interface{})
+		for k, v := range given {
 			parts[k] = v
 		}
 		container[name] = parts
@@ -295,7 +299,9 @@ func applyToMatches(container map[string]interface{}, attr schema.CoreAttribute,
 		case path.SubAttribute != nil:
 			element[*path.SubAttribute] = value
 		default:
-			element = value.(map[string]interface{})
+			if element, _ = value.(map[string]interface{}); element == nil {
+				return scimerrors.ScimErrorInvalidValue
+			}
 		}
 		kept = append(kept, element)
 	}
