@@ -3,6 +3,8 @@
 - its ServiceProviderConfig carries "" for every documentationUri and specUri it was not given;
 - it says filter.maxResults 0 and answers at most 100 resources a page (its fallbackCount),
   whatever `count` asks;
+- its filters match userName (case-insensitively), externalId and displayName, but a
+  sub-attribute of a multi-valued attribute never (`members.value eq "<id>"` finds no group);
 - its schema validation is on: POST, PUT and PATCH are checked against the resource type's
   schema, and what it does not declare is dropped.
 
@@ -15,6 +17,7 @@ import json
 import os
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +84,21 @@ async def test_a_page_is_at_most_100_whatever_count_asks_and_gwsync_reads_every_
     assert len({u.id for u in users}) == 130
     asked = [r.query for r in goscim.recorder.log if r.path.endswith("/Users") and "count=500" in r.query]
     assert asked == ["startIndex=1&count=500", "startIndex=101&count=500"], asked
+
+
+def test_its_filters_match_names_and_ids_but_no_sub_attribute_of_a_list(goscim: HttpBackend) -> None:
+    ann = goscim.seed_user("Ann@acme.com", externalId="g1")
+    goscim.seed_user("bob@acme.com")
+    goscim.seed_group("Eng", [ann])
+
+    def found(path: str, query: str) -> list[str]:
+        page = goscim.call("GET", f"{path}?filter={urllib.parse.quote(query)}")
+        return [str(r["id"]) for r in page["Resources"]]
+
+    assert found("/Users", 'userName eq "ann@ACME.com"') == [ann]  # caseExact false
+    assert found("/Users", 'externalId eq "g1"') == [ann]
+    assert len(found("/Groups", 'displayName eq "Eng"')) == 1
+    assert found("/Groups", f'members.value eq "{ann}"') == []  # its filter.Validator: no match
 
 
 def test_its_schema_validation_refuses_what_the_schema_does_not_allow(goscim: HttpBackend) -> None:
