@@ -201,10 +201,30 @@ def canaille_server() -> Iterator[Backend]:
         yield CanailleBackend(CANAILLE, proxy.url, token, url, proxy, dict(CANAILLE_LIMITS))
 
 
+GO_SCIM = "elimity-com/scim (Go)"
+GO_SCIM_APP = Path(__file__).resolve().parent / "launchers" / "goscim"
+GO_SCIM_TOKEN = "goscim-token"
+GO_SCIM_LIMITS: dict[str, str] = {}
+
+
+@contextmanager
+def go_scim_server() -> Iterator[Backend]:
+    """github.com/elimity-com/scim (Go module proxy) in our app (launchers/goscim), a fresh process."""
+    from .launchers import go
+
+    with (
+        go.serving(GO_SCIM_APP, {"GOSCIM_TOKEN": GO_SCIM_TOKEN}) as port,
+        fault_proxy_in_thread(f"http://127.0.0.1:{port}", "/scim/v2") as proxy,
+    ):
+        url = f"http://127.0.0.1:{port}/scim/v2"
+        yield HttpBackend(GO_SCIM, proxy.url, GO_SCIM_TOKEN, url, proxy, dict(GO_SCIM_LIMITS))
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
     "AWS IAM Identity Center (emulator)": aws_identity_center,
     DJANGO: django_scim2_server,
     SCIMMY: scimmy_server,
     CANAILLE: canaille_server,
+    GO_SCIM: go_scim_server,
 }

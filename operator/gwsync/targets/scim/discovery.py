@@ -26,6 +26,9 @@ Each flag, where it comes from, and the servers that need it (docs/targets.md):
 - `bulk_max_operations`, `bulk_max_payload`: bulk.supported, maxOperations, maxPayloadSize
   (SCIMMY and scim2-server serve Bulk; AWS publishes none, so 0 there).
 
+A documentationUri or specUri that is an empty string is taken as absent (elimity-com/scim
+sends "" for each one it was not given).
+
 Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users
 (`check_token`). The generic profile reads /ResourceTypes and /Schemas; a target that cannot
 answer them is taken at its ServiceProviderConfig's word.
@@ -126,7 +129,7 @@ async def discover(
             status=response.status_code,
         )
     try:
-        config = ServiceProviderConfig.model_validate(response.json())
+        config = ServiceProviderConfig.model_validate(without_empty_uris(response.json()))
     except ValueError as exc:
         raise TargetUnavailable(
             f"The SCIM target {url} did not answer a ServiceProviderConfig; check "
@@ -142,6 +145,18 @@ async def discover(
         capabilities.schema = await user_schema(scim, user_extensions)
         capabilities.unsupported_fields |= capabilities.schema.unsupported
     return capabilities, user_extensions
+
+
+def without_empty_uris(config: Any) -> Any:
+    """A ServiceProviderConfig without its URIs that are empty strings: an empty URI is no URI.
+    elimity-com/scim sends "" for every documentationUri and specUri it was not given (also
+    those of each authentication scheme), which scim2-models refuses as an invalid URI."""
+    if not isinstance(config, dict):
+        return config
+    kept = {k: v for k, v in config.items() if not (k in ("documentationUri", "specUri") and v == "")}
+    if isinstance(config.get("authenticationSchemes"), list):
+        kept["authenticationSchemes"] = [without_empty_uris(s) for s in config["authenticationSchemes"]]
+    return kept
 
 
 async def user_extensions_of(scim: Requests) -> dict[str, frozenset[str]] | None:
