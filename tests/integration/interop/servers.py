@@ -201,10 +201,27 @@ def canaille_server() -> Iterator[Backend]:
         yield CanailleBackend(CANAILLE, proxy.url, token, url, proxy, dict(CANAILLE_LIMITS))
 
 
+SCIM_SDK = "scim-sdk-server (Java)"
+SCIM_SDK_LIMITS: dict[str, str] = {}
+
+
+@contextmanager
+def scim_sdk_server() -> Iterator[Backend]:
+    """scim-sdk-server 1.30.0 in our Java app (launchers/javascim), one process per test process, wiped."""
+    from .launchers import javascim
+
+    with (
+        javascim.serving() as url,
+        fault_proxy_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
+    ):
+        yield HttpBackend(SCIM_SDK, proxy.url, javascim.TOKEN, url, proxy, dict(SCIM_SDK_LIMITS))
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
     "AWS IAM Identity Center (emulator)": aws_identity_center,
     DJANGO: django_scim2_server,
     SCIMMY: scimmy_server,
     CANAILLE: canaille_server,
+    SCIM_SDK: scim_sdk_server,
 }

@@ -26,6 +26,9 @@ Each flag, where it comes from, and the servers that need it (docs/targets.md):
 - `bulk_max_operations`, `bulk_max_payload`: bulk.supported, maxOperations, maxPayloadSize
   (SCIMMY and scim2-server serve Bulk; AWS publishes none, so 0 there).
 
+The ServiceProviderConfig is read past attributes RFC 7643 does not define
+(`service_provider_config`): scim-sdk-server adds its own patch settings to it.
+
 Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users
 (`check_token`). The generic profile reads /ResourceTypes and /Schemas; a target that cannot
 answer them is taken at its ServiceProviderConfig's word.
@@ -33,12 +36,14 @@ answer them is taken at its ServiceProviderConfig's word.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from pydantic import ValidationError
 from scim2_client import SCIMClientException
 from scim2_models import ServiceProviderConfig
 
@@ -126,7 +131,7 @@ async def discover(
             status=response.status_code,
         )
     try:
-        config = ServiceProviderConfig.model_validate(response.json())
+        config = service_provider_config(response.json())
     except ValueError as exc:
         raise TargetUnavailable(
             f"The SCIM target {url} did not answer a ServiceProviderConfig; check "
@@ -142,6 +147,28 @@ async def discover(
         capabilities.schema = await user_schema(scim, user_extensions)
         capabilities.unsupported_fields |= capabilities.schema.unsupported
     return capabilities, user_extensions
+
+
+def service_provider_config(payload: Any) -> ServiceProviderConfig:
+    """The ServiceProviderConfig, read past attributes RFC 7643 §5 does not define.
+
+    scim-sdk-server publishes its own patch settings in it (`patch.ignoreUnknownAttributes`,
+    `patch.doNotFailOnNoTarget`, its `activate...Workaround` flags when set), which
+    scim2-models refuses as extra inputs; gwsync reads none of them, so they are dropped.
+    Anything else wrong with the document still fails (a ValueError)."""
+    try:
+        return ServiceProviderConfig.model_validate(payload)
+    except ValidationError as exc:
+        extra = [error["loc"] for error in exc.errors() if error["type"] == "extra_forbidden"]
+        if len(extra) < len(exc.errors()):
+            raise
+    trimmed = copy.deepcopy(payload)
+    for *parents, name in extra:
+        holder = trimmed
+        for step in parents:
+            holder = holder[step]
+        holder.pop(name, None)
+    return ServiceProviderConfig.model_validate(trimmed)
 
 
 async def user_extensions_of(scim: Requests) -> dict[str, frozenset[str]] | None:
