@@ -26,7 +26,7 @@ Each flag, where it comes from, and the servers that need it (docs/targets.md):
 - `bulk_max_operations`, `bulk_max_payload`: bulk.supported, maxOperations, maxPayloadSize
   (SCIMMY and scim2-server serve Bulk; AWS publishes none, so 0 there).
 
-The ServiceProviderConfig is read past attributes RFC 7643 does not define
+The ServiceProviderConfig is read past sub-attributes RFC 7643 does not define
 (`service_provider_config`): scim-sdk-server adds its own patch settings to it.
 
 Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users
@@ -150,17 +150,19 @@ async def discover(
 
 
 def service_provider_config(payload: Any) -> ServiceProviderConfig:
-    """The ServiceProviderConfig, read past attributes RFC 7643 §5 does not define.
+    """The ServiceProviderConfig, read past sub-attributes RFC 7643 §5 does not define.
 
     scim-sdk-server publishes its own patch settings in it (`patch.ignoreUnknownAttributes`,
     `patch.doNotFailOnNoTarget`, its `activate...Workaround` flags when set), which
     scim2-models refuses as extra inputs; gwsync reads none of them, so they are dropped.
-    Anything else wrong with the document still fails (a ValueError)."""
+    Anything else wrong with the document, an unknown top-level attribute included (a list
+    or another resource answered instead), still fails (a ValueError)."""
     try:
         return ServiceProviderConfig.model_validate(payload)
     except ValidationError as exc:
-        extra = [error["loc"] for error in exc.errors() if error["type"] == "extra_forbidden"]
-        if len(extra) < len(exc.errors()):
+        errors = exc.errors()
+        extra = [e["loc"] for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) > 1]
+        if len(extra) < len(errors):
             raise
     trimmed = copy.deepcopy(payload)
     for *parents, name in extra:
