@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.locks.ReentrantLock;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -44,6 +45,8 @@ import de.captaingoldfish.scim.sdk.server.schemas.custom.ResourceTypeFeatures;
  */
 public final class Main
 {
+
+  private static final ReentrantLock WRITES = new ReentrantLock();
 
   public static void main(String[] args) throws IOException
   {
@@ -97,8 +100,16 @@ public final class Main
     {
       if ("wipe".equals(line.trim()))
       {
-        users.wipe();
-        groups.wipe();
+        WRITES.lock();
+        try
+        {
+          users.wipe();
+          groups.wipe();
+        }
+        finally
+        {
+          WRITES.unlock();
+        }
         System.out.println("wiped");
         System.out.flush();
       }
@@ -115,11 +126,31 @@ public final class Main
       String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
       Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
       exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.get(0)));
-      ScimResponse response = endpoint.handleRequest(base + exchange.getRequestURI().toString(),
-                                                     HttpMethod.valueOf(exchange.getRequestMethod()),
-                                                     body,
-                                                     headers,
-                                                     new Context(new Bearer(token)));
+      HttpMethod method = HttpMethod.valueOf(exchange.getRequestMethod());
+      // Writes one at a time: a PATCH is read, applied and stored in three calls to the handler, and
+      // two PATCHes of one group at once would lose a change (a database's row lock prevents that; the
+      // library's getResourceForUpdate is its hook). The library runs a Bulk request's operations in order.
+      boolean write = method != HttpMethod.GET;
+      if (write)
+      {
+        WRITES.lock();
+      }
+      ScimResponse response;
+      try
+      {
+        response = endpoint.handleRequest(base + exchange.getRequestURI().toString(),
+                                          method,
+                                          body,
+                                          headers,
+                                          new Context(new Bearer(token)));
+      }
+      finally
+      {
+        if (write)
+        {
+          WRITES.unlock();
+        }
+      }
       response.getHttpHeaders().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
       int status = response.getHttpStatus();
       byte[] bytes = status == 204 ? new byte[0] : response.toString().getBytes(StandardCharsets.UTF_8);
