@@ -247,8 +247,8 @@ class Target(ApiModel):
     scim: ScimTarget = Field(
         description=(
             "The SCIM 2.0 target: any RFC 7644 service provider. Tested against scim2-server, "
-            "SCIMMY, django-scim2-server, Canaille, elimity-com/scim (Go) and AWS IAM Identity "
-            "Center; what each supports is in docs/targets.md."
+            "SCIMMY, django-scim2-server, Canaille, elimity-com/scim (Go), scim-sdk-server (Java) "
+            "and AWS IAM Identity Center; what each supports is in docs/targets.md."
         )
     )
 

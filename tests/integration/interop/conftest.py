@@ -2,7 +2,8 @@
 
 A server that cannot be installed or started here (`launchers.node.Unavailable`) skips its
 tests with the reason; in CI (CI=true) it fails them with the reason instead. Under
-pytest-xdist (`make test`) each worker that gets Canaille tests starts its own Canaille.
+pytest-xdist (`make test`) each worker that gets Canaille tests starts its own Canaille, and
+each that gets scim-sdk-server tests its own JVM (both wiped between tests).
 """
 
 import os

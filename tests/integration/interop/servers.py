@@ -220,6 +220,22 @@ def go_scim_server() -> Iterator[Backend]:
         yield HttpBackend(GO_SCIM, proxy.url, GO_SCIM_TOKEN, url, proxy, dict(GO_SCIM_LIMITS))
 
 
+SCIM_SDK = "scim-sdk-server (Java)"
+SCIM_SDK_LIMITS: dict[str, str] = {}
+
+
+@contextmanager
+def scim_sdk_server() -> Iterator[Backend]:
+    """scim-sdk-server 1.30.0 in our Java app (launchers/javascim), one process per test process, wiped."""
+    from .launchers import javascim
+
+    with (
+        javascim.serving() as url,
+        fault_proxy_in_thread(url.removesuffix("/scim/v2"), "/scim/v2") as proxy,
+    ):
+        yield HttpBackend(SCIM_SDK, proxy.url, javascim.TOKEN, url, proxy, dict(SCIM_SDK_LIMITS))
+
+
 SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     "scim2-server": scim2_server,
     "AWS IAM Identity Center (emulator)": aws_identity_center,
@@ -227,4 +243,5 @@ SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     SCIMMY: scimmy_server,
     CANAILLE: canaille_server,
     GO_SCIM: go_scim_server,
+    SCIM_SDK: scim_sdk_server,
 }

@@ -29,6 +29,9 @@ Each flag, where it comes from, and the servers that need it (docs/targets.md):
 A documentationUri or specUri that is an empty string is taken as absent (elimity-com/scim
 sends "" for each one it was not given).
 
+The ServiceProviderConfig is read past sub-attributes RFC 7643 does not define
+(`service_provider_config`): scim-sdk-server adds its own patch settings to it.
+
 Discovery endpoints may be anonymous (RFC 7644 §4), so the token is tried on /Users
 (`check_token`). The generic profile reads /ResourceTypes and /Schemas; a target that cannot
 answer them is taken at its ServiceProviderConfig's word.
@@ -36,12 +39,14 @@ answer them is taken at its ServiceProviderConfig's word.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from pydantic import ValidationError
 from scim2_client import SCIMClientException
 from scim2_models import ServiceProviderConfig
 
@@ -129,7 +134,7 @@ async def discover(
             status=response.status_code,
         )
     try:
-        config = ServiceProviderConfig.model_validate(without_empty_uris(response.json()))
+        config = service_provider_config(without_empty_uris(response.json()))
     except ValueError as exc:
         raise TargetUnavailable(
             f"The SCIM target {url} did not answer a ServiceProviderConfig; check "
@@ -157,6 +162,30 @@ def without_empty_uris(config: Any) -> Any:
     if isinstance(config.get("authenticationSchemes"), list):
         kept["authenticationSchemes"] = [without_empty_uris(s) for s in config["authenticationSchemes"]]
     return kept
+
+
+def service_provider_config(payload: Any) -> ServiceProviderConfig:
+    """The ServiceProviderConfig, read past sub-attributes RFC 7643 §5 does not define.
+
+    scim-sdk-server publishes its own patch settings in it (`patch.ignoreUnknownAttributes`,
+    `patch.doNotFailOnNoTarget`, its `activate...Workaround` flags when set), which
+    scim2-models refuses as extra inputs; gwsync reads none of them, so they are dropped.
+    Anything else wrong with the document, an unknown top-level attribute included (a list
+    or another resource answered instead), still fails (a ValueError)."""
+    try:
+        return ServiceProviderConfig.model_validate(payload)
+    except ValidationError as exc:
+        errors = exc.errors()
+        extra = [e["loc"] for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) > 1]
+        if len(extra) < len(errors):
+            raise
+    trimmed = copy.deepcopy(payload)
+    for *parents, name in extra:
+        holder = trimmed
+        for step in parents:
+            holder = holder[step]
+        holder.pop(name, None)
+    return ServiceProviderConfig.model_validate(trimmed)
 
 
 async def user_extensions_of(scim: Requests) -> dict[str, frozenset[str]] | None:
