@@ -146,7 +146,8 @@ async def test_a_target_refusing_a_groups_external_id_is_asked_once_and_the_sync
     refusal = Fault(
         400, "PATCH", f"/Groups/{existing}", body="externalId", times=None, detail="No externalId"
     )
-    scim.set_faults([refusal])
+    refused_create = Fault(400, "POST", "/Groups", body="externalId", times=None, detail="No externalId")
+    scim.set_faults([refusal, refused_create])
     first = await sync(emulator, scim, Ledger.empty())
     assert first.phase == "Succeeded", first.message
     item = team(first, "Engineering")
@@ -156,9 +157,16 @@ async def test_a_target_refusing_a_groups_external_id_is_asked_once_and_the_sync
         "setting the team's externalId: 400: No externalId); gwsync does not send it again."
     )
     assert scim.group_members("Engineering") == {"ana@acme.example", "bo@acme.example"}
+    # The new team is created without it, once, and the report says so.
+    assert team(first, "Sales").result is Result.SUCCEEDED and "externalId" not in group(scim, "Sales")
+    assert (
+        "The target refused team Sales with an externalId (Target refused creating team Sales: 400: No "
+        "externalId); gwsync created it without one and does not send it again."
+    ) in first.message
 
     second = await sync(emulator, scim, first.ledger)
-    assert refusal.hits == 1 and {i.action for i in second.items} == {Action.UNCHANGED}
+    assert (refusal.hits, refused_create.hits) == (1, 1)
+    assert {i.action for i in second.items} == {Action.UNCHANGED}
 
 
 async def test_a_mapped_group_deleted_from_google_fails_its_team_only(
