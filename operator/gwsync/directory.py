@@ -78,7 +78,10 @@ class Directory:
     sync of chosen groups looks at. `groups` maps each requested group email (lower-case) to
     the ids of its transitive user members. `notes` says what was read but ignored (external
     members, say). `found` lists the groups `Selection.query` selected (lower-case emails),
-    expanded in `groups` like the others.
+    expanded in `groups` like the others. `group_ids` maps group emails (lower-case) to the
+    source's own group ids, for the groups the caller asked ids of (a team's externalId).
+    `missing` lists the asked groups the source does not have, where the caller said it could
+    do without them (groups only mapped to teams): each fails its mapping, not the read.
     """
 
     customer_id: str
@@ -89,6 +92,8 @@ class Directory:
     nesting: Mapping[str, GroupMembers] = field(default_factory=dict)
     complete: bool = True
     found: tuple[str, ...] = ()
+    group_ids: Mapping[str, str] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
 
     def members_of(self, group_emails: Iterable[str]) -> frozenset[str]:
         """Ids of the users in any of these groups (a user in two groups counts once)."""

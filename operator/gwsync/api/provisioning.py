@@ -342,7 +342,11 @@ class TeamMapping(ApiModel):
 
     team: str = Field(min_length=1, max_length=256, description="Display name of the target team.")
     groups: list[Email] = Field(
-        min_length=1, max_length=100, description="Google group emails mapped to this team."
+        min_length=1,
+        max_length=100,
+        description="Google group emails mapped to this team. The team's SCIM Group carries the first "
+        "group's Google id as externalId where the target keeps one. A group here that no longer exists "
+        "in Google fails this mapping only (the team is left as it is), unless members.groups names it too.",
     )
 
 
@@ -577,6 +581,9 @@ class TeamCounts(ApiModel):
 
     created: int = Field(default=0, description="Teams created.")
     adopted: int = Field(default=0, description="Existing groups taken under management as teams.")
+    updated: int = Field(
+        default=0, description="Teams whose group was given its Google group's id as externalId."
+    )
     unchanged: int = Field(default=0, description="Teams already present.")
     failed: int = Field(default=0, description="Team items that failed.")
 

@@ -29,6 +29,7 @@ from gwsync.sync.ledger import Ledger
 from gwsync.sync.ports import (
     WRITE_BATCH,
     Batching,
+    GroupExternalIds,
     Target,
     TargetError,
     TargetUnavailable,
@@ -356,18 +357,42 @@ async def set_manager(run: Run, step: UserStep, item: ReportItem) -> ReportItem:
 
 
 async def apply_team(run: Run, step: TeamStep) -> ReportItem:
+    if step.item.result is not Result.PLANNED:  # failed in the plan (its Google group is gone)
+        return step.item
     try:
         if step.group_id is None:
-            group_id = await run.target.create_group(step.team)
+            group_id = await create_team(run.target, step)
         else:
             group_id = step.group_id
         run.groups[step.team] = group_id
         run.ledger.teams[step.team] = group_id
-        return outcome(step.item, target_id=group_id)
     except TargetUnavailable:
         raise
     except Exception as exc:
         return outcome(step.item, exc)
+    refused = ""
+    if step.external_id is not None and step.group_id is not None:
+        try:
+            assert isinstance(run.target, GroupExternalIds)
+            await run.target.set_group_external_id(step.group_id, step.external_id)
+        except TargetUnavailable:
+            raise
+        except TargetError as exc:
+            if exc.status is None or not 400 <= exc.status < 500:
+                return outcome(step.item, exc)  # not an answer about the id: tried again next sync
+            # A refusal of the id itself: the team is there and syncs; the id is not sent again.
+            refused = f" The target refused its externalId ({exc}); gwsync does not send it again."
+    if step.external_id is not None:
+        run.ledger.team_sources[step.team] = step.external_id  # sent once, kept or not
+    details = f"{step.item.details}{refused}".strip()
+    return outcome(step.item, target_id=group_id, details=details)
+
+
+async def create_team(target: Target, step: TeamStep) -> str:
+    """The team's group, carrying its Google group's id where the target keeps one."""
+    if step.external_id is not None and isinstance(target, GroupExternalIds):
+        return await target.create_group_with_external_id(step.team, step.external_id)
+    return await target.create_group(step.team)
 
 
 async def add_joined(run: Run, create: asyncio.Future[str], steps: Sequence[MemberStep]) -> None:
@@ -513,9 +538,10 @@ async def apply_plan(
     # Users as planned: ledger entries whose target user still exists, plus those re-adopted
     # by externalId (no write needed); entries of users deleted by hand in the target go.
     # Removals waiting for the grace period are the plan's (plan.plan_users).
-    run = Run(
-        target, Ledger(dict(plan.managed), dict(ledger.teams), dict(plan.pending)), checkpoint, progress
+    kept = Ledger(
+        dict(plan.managed), dict(ledger.teams), dict(plan.pending), team_sources=dict(ledger.team_sources)
     )
+    run = Run(target, kept, checkpoint, progress)
     # A re-hire's target user stays the deleted account's in the ledger until the adoption is
     # written: if it fails, or the sync stops first, the user still carries the old id and the
     # next sync plans the re-hire again (the ledger never names a user carrying another id).

@@ -280,4 +280,6 @@ def source_failed(
     if failed:
         kept += f"; {counted(failed, 'create', 'creates')} failed and will be retried by the next sync"
     message = f"Google could not be read completely, so nothing was removed ({kept}): {error}"
-    return message, items, Ledger({**ledger.users, **created}, dict(ledger.teams), dict(ledger.pending))
+    saved = Ledger({**ledger.users, **created}, dict(ledger.teams), dict(ledger.pending))
+    saved.team_sources = dict(ledger.team_sources)
+    return message, items, saved

@@ -28,8 +28,9 @@ from gwsync.sync.guards import DEFAULT_APPROVE_HINT, guard_removals
 from gwsync.sync.interpreter import tuned_for_syncs
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.mapping import source_fields
-from gwsync.sync.plan import make_plan, member_selection, source_groups, trusted_entries
+from gwsync.sync.plan import make_plan, member_selection, source_groups, team_groups, trusted_entries
 from gwsync.sync.ports import (
+    GroupExternalIds,
     Source,
     SourceUnavailable,
     Target,
@@ -138,6 +139,7 @@ async def _run_sync(
             source_fields(spec.attributes),
             early.page,
             member_selection(spec, ledger),
+            team_groups(spec),
         )
     except BaseException as exc:
         target_read.cancel()
@@ -167,8 +169,17 @@ async def _run_sync(
     extensions = target.user_extensions
     unsupported = target.unsupported_fields
     settled = early.settled if early.unsupported == unsupported else early.facts()
+    keeps_ids = isinstance(target, GroupExternalIds) and target.keeps_group_external_ids
     plan = make_plan(
-        directory, spec, ledger, users, groups, unsupported, extensions=extensions, settled=settled
+        directory,
+        spec,
+        ledger,
+        users,
+        groups,
+        unsupported,
+        extensions=extensions,
+        settled=settled,
+        group_external_ids=keeps_ids,
     )
     recorded(plan, written)
     early.clear()

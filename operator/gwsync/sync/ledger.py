@@ -9,6 +9,9 @@ It also holds the removals waiting for spec.deprovision.gracePeriod (`pending`: 
 when the user was first seen absent, ISO 8601 UTC), so they survive restarts. The key is
 optional and written only when there is one: a ledger without it (any older one) loads, and
 an older gwsync reading a newer ledger ignores it (the grace periods would start again).
+So is `team_sources` (team name -> the Google group id gwsync wrote as its group's externalId):
+what was sent once is not sent again, so a target that drops or refuses externalId on groups
+gets it once, not at every sync; an older gwsync ignores it (the next newer sync writes once).
 
 The ledger is not proof of ownership by itself (issue 23): whoever may write the ConfigMaps
 or the state file could point a Google id at any target user. So each stored ledger is
@@ -62,13 +65,18 @@ class Ledger:
     user carries the entry's Google id as externalId, its teams and pending removals not at all
     (plan.trusted_entries). A ledger this process builds, or whose signature checked out, is
     verified."""
+    team_sources: dict[str, str] = field(default_factory=dict)
+    """Team name -> the Google group id last written as its group's externalId (kept or not
+    by the target): a team whose group lacks it is written once, then not again."""
 
     @classmethod
     def empty(cls) -> "Ledger":
         return cls()
 
     def copy(self) -> "Ledger":
-        return Ledger(dict(self.users), dict(self.teams), dict(self.pending), self.verified)
+        return Ledger(
+            dict(self.users), dict(self.teams), dict(self.pending), self.verified, dict(self.team_sources)
+        )
 
     def to_json(self, signature: str | None = None) -> bytes:
         """The stored form (sorted keys, no spaces: the same ledger is always the same bytes);
@@ -76,6 +84,8 @@ class Ledger:
         document: dict[str, Any] = {"version": FORMAT_VERSION, "users": self.users, "teams": self.teams}
         if self.pending:
             document["pending"] = self.pending
+        if self.team_sources:
+            document["teamSources"] = self.team_sources
         if signature is not None:
             document[SIGNATURE_KEY] = signature
         return canonical(document)
@@ -102,10 +112,14 @@ class Ledger:
                 "The ledger's pending removals must map Google ids to ISO 8601 times; "
                 "delete the pending key to start the grace periods again."
             )
+        sources = document.get("teamSources", {})
+        if not isinstance(sources, dict):
+            raise LedgerError("The ledger's teamSources must be a JSON object of ids.")
         return cls(
             {str(k): str(v) for k, v in users.items()},
             {str(k): str(v) for k, v in teams.items()},
             {str(k): str(v) for k, v in pending.items()},
+            team_sources={str(k): str(v) for k, v in sources.items()},
         )
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "member_selection",
     "plan_user",
     "source_groups",
+    "team_groups",
     "trusted_entries",
 ]
 
@@ -74,6 +75,14 @@ def source_groups(spec: GoogleProvisioningSpec) -> list[str]:
     if spec.teams.enabled:
         groups.extend(g for mapping in spec.teams.mappings for g in mapping.groups)
     return list(dict.fromkeys(address_key(g) for g in groups))
+
+
+def team_groups(spec: GoogleProvisioningSpec) -> list[list[str]]:
+    """The groups of each team mapping (Source.read's `teams`): a team carries its first
+    group's Google id as externalId, and only its mapping fails when one is gone."""
+    if not spec.teams.enabled:
+        return []
+    return [[address_key(g) for g in mapping.groups] for mapping in spec.teams.mappings]
 
 
 def member_selection(spec: GoogleProvisioningSpec, ledger: Ledger) -> Selection | None:
@@ -351,6 +360,7 @@ def plan_users(
     now: datetime | None = None,
     extensions: Mapping[str, frozenset[str]] | None = None,
     settled: Settled | None = None,
+    group_external_ids: bool = False,
 ) -> Plan:
     ledger = trusted_entries(ledger, target_users)
     desired = desired_people(directory, spec)
@@ -475,6 +485,7 @@ def make_plan(
     now: datetime | None = None,
     extensions: Mapping[str, frozenset[str]] | None = None,
     settled: Settled | None = None,
+    group_external_ids: bool = False,
 ) -> Plan:
     """Every step of one sync, in apply order, each with its Planned report item.
 
@@ -484,10 +495,11 @@ def make_plan(
     extensions the target declares (Target.user_extensions), for the mapped attributes.
     `settled`: steps of unchanged users made while the source was read (sync.early), taken
     where they still hold; the plan is the same with or without them. Creates written then
-    (items no longer Planned) are taken as they are.
+    (items no longer Planned) are taken as they are. `group_external_ids`: the target keeps
+    externalId on groups (GroupExternalIds): teams carry their Google group's id.
     """
     ledger = trusted_entries(ledger, target_users)
     plan = plan_users(directory, spec, ledger, target_users, unsupported, now, extensions, settled)
     plan.users = order_managers(plan.users)
-    plan_teams(plan, directory, spec, ledger, target_groups)
+    plan_teams(plan, directory, spec, ledger, target_groups, group_external_ids)
     return plan

@@ -12,6 +12,15 @@ class SourceUnavailable(Exception):
     """The source could not be read completely; nothing may be removed on a partial read."""
 
 
+def group_not_found(email: str) -> str:
+    """The sentence for a chosen or mapped group the source does not have: the read's failure
+    (a group of spec.members.groups), or the failure of a team mapping's item."""
+    return (
+        f"Group {email} does not exist in this Google Workspace organization; fix the group email in "
+        "members.groups or teams.mappings."
+    )
+
+
 class Source(Protocol):
     """A people directory (Google Workspace)."""
 
@@ -21,8 +30,14 @@ class Source(Protocol):
         fields: Collection[str] = (),
         on_page: Callable[[Sequence[Person]], None] | None = None,
         selection: Selection | None = None,
+        teams: Sequence[Sequence[str]] = (),
     ) -> Directory:
         """Every user, plus the transitive user members of each of `groups` (emails).
+
+        `teams`: the groups of each team mapping; the source id of each one's first group is
+        read (Directory.group_ids). A group of `groups` the source does not have fails the
+        read, unless only teams need it (`selection` does not choose it): it is listed in
+        Directory.missing instead.
 
         With a `selection` (from: Groups), the source may read only the people it chooses
         and the ones it knows (Directory.complete is then False), and expands the groups its
@@ -157,6 +172,7 @@ class TargetGroup:
     id: str
     display_name: str
     members: frozenset[str] = frozenset()
+    external_id: str | None = None
 
 
 class TargetError(Exception):
@@ -232,6 +248,29 @@ class Target(Protocol):
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
 
     async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class GroupExternalIds(Protocol):
+    """What a Target that can keep an externalId on its groups adds; apply checks for it.
+
+    A team carries the id of its Google group (the mapping's first) as externalId there.
+    """
+
+    @property
+    def keeps_group_external_ids(self) -> bool:
+        """The target keeps externalId on groups, as far as it says (known once it has been
+        read): False when it declares it does not, so nothing is sent."""
+        ...
+
+    async def create_group_with_external_id(self, display_name: str, external_id: str) -> str:
+        """Create an empty group carrying `external_id`; returns its target id. A target that
+        refuses the externalId gets the group without it (a write note says so)."""
+        ...
+
+    async def set_group_external_id(self, group_id: str, external_id: str) -> None:
+        """Set the group's externalId; raises TargetError when refused."""
+        ...
 
 
 WRITE_BATCH = 200

@@ -30,11 +30,13 @@ source was read (sync.early)."""
 
 @dataclass(frozen=True, slots=True)
 class TeamStep:
-    """One mapped team: Create (no group yet), Adopt (same-named group) or Unchanged."""
+    """One mapped team: Create (no group yet), Adopt (same-named group), Update (its
+    externalId) or Unchanged; Failed already when a mapped group is gone from the source."""
 
     item: ReportItem
     team: str
     group_id: str | None
+    external_id: str | None = None  # the Google group id to write as the group's externalId
 
 
 @dataclass(frozen=True, slots=True)

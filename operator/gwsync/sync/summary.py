@@ -45,6 +45,8 @@ def summarize(items: Iterable[ReportItem]) -> SyncSummary:
                 teams["created"] += 1
             elif item.action is Action.ADOPT:  # an existing group: never "created"
                 teams["adopted"] += 1
+            elif item.action is Action.UPDATE:  # its externalId written
+                teams["updated"] += 1
             else:
                 teams["unchanged"] += 1
         elif result is Result.FAILED:
@@ -79,6 +81,7 @@ def describe(summary: SyncSummary, *, dry_run: bool, held_reason: str | None, sk
             (u.deprovisioned, ("deprovisioned", "deprovisioned")),
             (t.created, ("team created", "teams created")),
             (t.adopted, ("team adopted", "teams adopted")),
+            (t.updated, ("team updated", "teams updated")),
             (m.added, ("member added", "members added")),
             (m.removed, ("member removed", "members removed")),
         )

@@ -3,15 +3,23 @@
 A mapped team's members = union of its groups' members ∩ desired users; only managed users
 are added or removed, so a person added to a team by hand is left alone; teams no mapping
 names are never read further.
+
+A team carries the Google id of its mapping's first group as its SCIM Group externalId, where
+the target keeps one on groups: written with the create, or once on a group that lacks it
+(an adopted one, one made by an older gwsync), and not again once the ledger says it was
+sent (`Ledger.team_sources`), so a target that drops it is not written at every sync.
+
+A mapped group the source no longer has (Directory.missing) fails its mapping's item with
+the source's sentence; that team is left as it is (no member added or removed), the rest syncs.
 """
 
 from collections.abc import Iterable
 
 from gwsync.api.provisioning import GoogleProvisioningSpec
-from gwsync.api.report import Action, ItemType
+from gwsync.api.report import Action, FieldChange, ItemType, Result
 from gwsync.directory import Directory
 from gwsync.sync.ledger import Ledger
-from gwsync.sync.ports import TargetGroup
+from gwsync.sync.ports import TargetGroup, group_not_found
 from gwsync.sync.steps import MemberStep, Plan, TeamStep, departure_reason, user_item
 from gwsync.text import address_key
 
@@ -22,11 +30,16 @@ def plan_teams(
     spec: GoogleProvisioningSpec,
     ledger: Ledger,
     target_groups: list[TargetGroup],
+    group_external_ids: bool = False,
 ) -> None:
-    """Rule 4 for teams, after the users (membership needs who will be managed)."""
+    """Rule 4 for teams, after the users (membership needs who will be managed).
+
+    `group_external_ids`: the target keeps externalId on groups (GroupExternalIds)."""
     if not spec.teams.enabled:
         return
     by_id = {group.id: group for group in target_groups}
+    carried = carrying(spec, directory, target_groups)
+    claimed = set(ledger.teams.values())
     people = [step for step in plan.users if not step.prepares]  # moves-aside are no one's own step
     desired_ids = {step.item.source_id for step in people if step.item.source_id}
     email_of: dict[str | None, str] = {}
@@ -44,8 +57,18 @@ def plan_teams(
     waiting = {step.item.source_id for step in plan.removals if step.item.action is Action.PENDING_REMOVAL}
     for mapping in spec.teams.mappings:
         team = mapping.team
-        group = by_id.get(ledger.teams.get(team, "")) or group_named(team, target_groups)
-        plan.teams.append(team_step(team, group, ledger))
+        source_id = directory.group_ids.get(address_key(mapping.groups[0])) if mapping.groups else None
+        found = carried.get(source_id or "")
+        if found is not None and found.id in claimed and ledger.teams.get(team) != found.id:
+            found = None  # another team's group: never taken over by its externalId
+        group = by_id.get(ledger.teams.get(team, "")) or found or group_named(team, target_groups)
+        gone = [address_key(g) for g in mapping.groups if address_key(g) in directory.missing]
+        if gone:  # the team is left as it is: its members cannot be known
+            plan.teams.append(lost_team_step(team, group, ledger, gone[0]))
+            plan.notes.append(f"Team {team} was left as it is: {group_not_found(gone[0])}")
+            continue
+        written = source_id if group_external_ids else None
+        plan.teams.append(team_step(team, group, ledger, written))
         members = directory.members_of(mapping.groups) & desired_ids
         current = group.members if group is not None else frozenset()
         current_gids = {gid_of[tid] for tid in current if tid in gid_of}
@@ -70,18 +93,61 @@ def group_named(team: str, groups: Iterable[TargetGroup]) -> TargetGroup | None:
     return same_name[0] if same_name else None
 
 
-def team_step(team: str, group: TargetGroup | None, ledger: Ledger) -> TeamStep:
+def carrying(
+    spec: GoogleProvisioningSpec, directory: Directory, groups: Iterable[TargetGroup]
+) -> dict[str, TargetGroup]:
+    """Google group id -> the one target group carrying it as externalId, for the ids that are
+    one mapping's first group: a team found again after its group was renamed in the target, or
+    when the ledger is not trusted. An id two mappings start with, or two groups carry, finds none."""
+    firsts = [address_key(mapping.groups[0]) for mapping in spec.teams.mappings if mapping.groups]
+    once = {gid for email, gid in directory.group_ids.items() if firsts.count(email) == 1}
+    found: dict[str, list[TargetGroup]] = {}
+    for group in groups:
+        if group.external_id in once:
+            found.setdefault(group.external_id, []).append(group)
+    return {gid: same[0] for gid, same in found.items() if len(same) == 1}
+
+
+def team_step(team: str, group: TargetGroup | None, ledger: Ledger, source_id: str | None = None) -> TeamStep:
+    """The team's step; `source_id`: the Google group id its group should carry as externalId
+    (None: the target keeps none, or the source gave none)."""
     if group is None:
         item = user_item(
             team, None, None, Action.CREATE, "Mapped team missing in the target.", None, ItemType.TEAM
         )
-        return TeamStep(item, team, None)
+        return TeamStep(item, team, None, source_id)
+    write = source_id if source_id and external_id_due(team, group, ledger, source_id) else None
+    changes = [FieldChange(field="externalId", from_=group.external_id, to=write)] if write else None
     if ledger.teams.get(team) != group.id:
         details = f"Existing group {group.display_name} adopted as the team."
-        item = user_item(team, None, group.id, Action.ADOPT, details, None, ItemType.TEAM)
-        return TeamStep(item, team, group.id)
+        item = user_item(team, None, group.id, Action.ADOPT, details, changes, ItemType.TEAM)
+        return TeamStep(item, team, group.id, write)
+    if write:
+        details = "The id of the team's Google group written as its externalId."
+        item = user_item(team, None, group.id, Action.UPDATE, details, changes, ItemType.TEAM)
+        return TeamStep(item, team, group.id, write)
     item = user_item(team, None, group.id, Action.UNCHANGED, "", None, ItemType.TEAM)
     return TeamStep(item, team, group.id)
+
+
+def external_id_due(team: str, group: TargetGroup, ledger: Ledger, source_id: str) -> bool:
+    """The group lacks the Google group id, and gwsync has not sent it already (a target that
+    drops or refuses it is sent it once: Ledger.team_sources)."""
+    return group.external_id != source_id and ledger.team_sources.get(team) != source_id
+
+
+def lost_team_step(team: str, group: TargetGroup | None, ledger: Ledger, email: str) -> TeamStep:
+    """A mapping whose group the source no longer has: its item fails, nothing is written."""
+    step = team_step(team, group, ledger)
+    item = step.item.model_copy(
+        update={
+            "result": Result.FAILED,
+            "details": group_not_found(email),
+            "data_changed": False,
+            "changes": [],
+        }
+    )
+    return TeamStep(item, team, step.group_id)
 
 
 ARROW = " \u2190 "

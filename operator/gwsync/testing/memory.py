@@ -46,6 +46,7 @@ class StaticSource:
         fields: Collection[str] = (),
         on_page: Callable[[Sequence[Person]], None] | None = None,
         selection: Selection | None = None,
+        teams: Sequence[Sequence[str]] = (),
     ) -> Directory:
         self.reads.append(list(groups))
         if self.failure is not None:

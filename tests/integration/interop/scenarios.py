@@ -28,6 +28,8 @@ from .backend import ENTERPRISE, Backend
 
 TEAM = "Engineering"
 TEAMS = {"enabled": True, "mappings": [{"team": TEAM, "groups": ["eng@acme.com"]}]}
+ENG_ID = "03x5nn3a1zq4mbg"
+"""The Google id of eng@acme.com: the team's externalId, where the server keeps one on groups."""
 
 
 def spec(teams: bool = False, **overrides: Any) -> GoogleProvisioningSpec:
@@ -69,6 +71,7 @@ def org(people: list[Person], groups: dict[str, list[Person]] | None = None) -> 
         primary_domain="acme.com",
         people={p.id: p for p in people},
         groups={email: frozenset(p.id for p in members) for email, members in (groups or {}).items()},
+        group_ids={"eng@acme.com": ENG_ID},
     )
 
 
@@ -110,6 +113,15 @@ class Run:
         matches = [u for u in self.backend.users() if str(u["userName"]).lower() == user_name.lower()]
         assert len(matches) == 1, f"{len(matches)} users named {user_name}"
         return matches[0]
+
+    def group(self, team: str = TEAM) -> dict[str, Any]:
+        [group] = [g for g in self.backend.groups() if g["displayName"] == team]
+        return group
+
+    def expect_team_id(self) -> None:
+        """The team carries eng@acme.com's Google id as externalId, where the server keeps one."""
+        carried = self.group().get("externalId")
+        self.expect("team externalId", carried == ENG_ID, carried)
 
     def members(self, team: str = TEAM) -> set[str]:
         """userNames of the team's members."""
@@ -258,14 +270,21 @@ async def team_create(run: Run) -> None:
     assert outcome.summary.teams.created == 1
     assert run.members() == {"user1@acme.com", "user2@acme.com"}
     assert outcome.ledger.teams.get(TEAM)
+    run.expect_team_id()
 
 
 async def team_adopt(run: Run) -> None:
     group = run.backend.seed_group(TEAM)
-    outcome = await run.sync(org(PEOPLE, {"eng@acme.com": PEOPLE[:2]}), teams=True)
+    groups = {"eng@acme.com": PEOPLE[:2]}
+    outcome = await run.sync(org(PEOPLE, groups), teams=True)
     assert outcome.summary.teams.created == 0 and outcome.ledger.teams[TEAM] == group
     assert len([g for g in run.backend.groups() if g["displayName"] == TEAM]) == 1
     assert run.members() == {"user1@acme.com", "user2@acme.com"}
+    run.expect_team_id()
+    # One write set it (or was refused or dropped): a second sync does not send it again.
+    run.backend.reset_log()
+    await run.sync(org(PEOPLE, groups), teams=True, ledger=outcome.ledger)
+    assert not [w for w in run.backend.log if w.write and "/Groups" in w.path], run.backend.log
 
 
 async def membership(run: Run) -> None:

@@ -161,6 +161,8 @@ CANAILLE_LIMITS: dict[str, str] = {
     "(MutabilityException); the rename fails its item with that reason",
     "uniqueness": "it does not enforce userName uniqueness: a second user with a taken userName "
     "is created (201)",
+    "team externalId": "its Group schema declares externalId readOnly, returned never: Canaille does "
+    "not store it on groups, so gwsync sends none (a team is known there by the ledger and its name)",
 }
 
 

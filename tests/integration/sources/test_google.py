@@ -5,10 +5,11 @@ import math
 import pytest
 
 from gwsync.api.provisioning import GoogleProvisioningSpec
+from gwsync.directory import Selection
 from gwsync.sources.google import SCOPES, GoogleAuthError, GoogleDirectory, static_token_credentials
 from gwsync.sync.plan import desired_people, source_groups
 from gwsync.sync.ports import SourceUnavailable
-from gwsync.testing.google import Fault, GoogleEmulator, google_emulator_in_thread
+from gwsync.testing.google import Fault, GoogleEmulator, google_emulator_in_thread, group_resource
 
 from .conftest import ADMIN, acme, directory_for
 
@@ -89,6 +90,36 @@ def test_external_members_are_ignored_with_a_note(emulator: GoogleEmulator) -> N
 def test_a_requested_group_that_does_not_exist_fails_the_read(emulator: GoogleEmulator) -> None:
     with pytest.raises(SourceUnavailable) as caught:
         directory_for(emulator).read(["nope@acme.example"])
+    assert str(caught.value) == (
+        "Group nope@acme.example does not exist in this Google Workspace organization; "
+        "fix the group email in members.groups or teams.mappings."
+    )
+
+
+def test_a_group_only_a_team_maps_that_does_not_exist_is_missing_and_the_rest_is_read(
+    emulator: GoogleEmulator,
+) -> None:
+    directory = directory_for(emulator).read(
+        ["eng@acme.example", "nope@acme.example"],
+        teams=[["ENG@acme.example", "sales@acme.example"], ["nope@acme.example"]],
+    )
+    assert directory.missing == {"nope@acme.example"}
+    assert directory.groups["eng@acme.example"] and "nope@acme.example" not in directory.groups
+    assert directory.notes == ()  # a missing team group is its mapping's failure, not a note
+    # Each mapping's first group: one groups.get for its id, asking for the id only.
+    eng = group_resource(emulator.org.groups[0])["id"]
+    assert directory.group_ids == {"eng@acme.example": eng}
+    asked = sorted((r.path.rsplit("/", 1)[-1], r.query.get("fields")) for r in emulator.requests("groups"))
+    assert asked == [("eng@acme.example", "id"), ("nope@acme.example", "id")]
+
+
+def test_a_chosen_group_that_does_not_exist_fails_the_read_even_when_a_team_maps_it(
+    emulator: GoogleEmulator,
+) -> None:
+    with pytest.raises(SourceUnavailable) as caught:
+        directory_for(emulator).read(
+            ["nope@acme.example"], selection=Selection(("nope@acme.example",)), teams=[["nope@acme.example"]]
+        )
     assert str(caught.value) == (
         "Group nope@acme.example does not exist in this Google Workspace organization; "
         "fix the group email in members.groups or teams.mappings."

@@ -24,6 +24,8 @@ USER_FIELDS = (
 )
 MEMBER_FIELDS = "nextPageToken,members(id,email,type)"
 GROUP_FIELDS = "nextPageToken,groups(email,name,directMembersCount)"
+GROUP_ID_FIELDS = "id"
+"""groups.get of a team's group: its id only (the team's externalId)."""
 
 QUOTE_LIMIT = 300
 
@@ -354,6 +356,11 @@ def groups_page(page: Mapping[str, Any]) -> tuple[list[GroupInfo], str | None]:
         email = address_key(_required(group, "email", where))
         groups.append(GroupInfo(email, _text(group, "name", where) or "", count))
     return groups, _page_token(page)
+
+
+def group_id_of(answer: Mapping[str, Any]) -> str:
+    """groups.get: the group's id (Google's immutable one, which the team carries as externalId)."""
+    return _required(answer, "id", "the group")
 
 
 def customer_of(answer: Mapping[str, Any]) -> tuple[str, str]:

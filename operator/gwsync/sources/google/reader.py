@@ -40,12 +40,14 @@ from gwsync.sources.google.groups import MemberTally, chosen_users, memberships,
 from gwsync.sources.google.paging import pages
 from gwsync.sources.google.parse import (
     GROUP_FIELDS,
+    GROUP_ID_FIELDS,
     MEMBER_FIELDS,
     USER_FIELDS,
     Common,
     GroupInfo,
     Member,
     customer_of,
+    group_id_of,
     groups_page,
     mapped_user_fields,
     members_page,
@@ -53,7 +55,7 @@ from gwsync.sources.google.parse import (
     to_person,
     users_page,
 )
-from gwsync.sync.ports import SourceUnavailable
+from gwsync.sync.ports import SourceUnavailable, group_not_found
 from gwsync.text import address_key
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,7 @@ class GoogleDirectory(DirectoryApi):
         fields: Collection[str] = (),
         on_page: Callable[[Sequence[Person]], None] | None = None,
         selection: Selection | None = None,
+        teams: Sequence[Sequence[str]] = (),
     ) -> Directory:
         """Every user and the transitive user members of `groups`; never a partial result.
 
@@ -205,19 +208,39 @@ class GoogleDirectory(DirectoryApi):
         custom schema fields make the users listing ask for projection=custom with their schemas.
         With a `selection`, only the chosen groups' members and the known users may be read
         (`_read_chosen`).
+
+        `teams`: the groups of each team mapping. The id of each mapping's first group is read
+        (Directory.group_ids: the team's externalId), one groups.get each, on the pool with the
+        rest. A group of `groups` that Google does not have fails the read, unless teams alone
+        need it (the selection does not choose it): it goes to Directory.missing, and only its
+        mapping fails. A chosen group gone must fail the read before anything is removed:
+        its members would look like people leaving.
         """
         wanted = list(dict.fromkeys(address_key(g) for g in groups))
+        named = list(dict.fromkeys(address_key(mapping[0]) for mapping in teams if mapping))
+        spared = {address_key(g) for mapping in teams for g in mapping}
         customer = self._customer or self.check_connection()
         mapped = tuple(sorted(set(fields)))
         if selection is not None:
-            return self._read_chosen(customer, wanted, mapped, on_page, selection)
+            return self._read_chosen(customer, wanted, mapped, on_page, selection, named, spared)
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="google-read") as pool:
             users_future = pool.submit(self._list_users, mapped, on_page)
-            graph = self._read_groups(pool, wanted)
+            ids_future = self._start_group_ids(pool, named)
+            graph, missing = self._read_groups(pool, wanted, spared=spared)
             people = users_future.result()
-        expanded, notes = memberships(wanted, graph, people)
+            group_ids = self._group_ids(ids_future, missing)
+        expanded, notes = memberships([g for g in wanted if g not in missing], graph, people)
         log.info("Read %d users and %d groups from %s.", len(people), len(graph), customer[1])
-        return Directory(customer[0], customer[1], people, expanded, tuple(notes), nesting(graph, people))
+        return Directory(
+            customer[0],
+            customer[1],
+            people,
+            expanded,
+            tuple(notes),
+            nesting(graph, people),
+            group_ids=group_ids,
+            missing=missing,
+        )
 
     def _read_chosen(
         self,
@@ -226,6 +249,8 @@ class GoogleDirectory(DirectoryApi):
         fields: tuple[str, ...],
         on_page: Callable[[Sequence[Person]], None] | None,
         selection: Selection,
+        named: Sequence[str] = (),
+        spared: Collection[str] = (),
     ) -> Directory:
         """The chosen groups' members first, then their users: one users.get each when they
         are few (`fetch_limit`: FETCH_ROUNDS round trips of them by default), else the whole
@@ -244,7 +269,9 @@ class GoogleDirectory(DirectoryApi):
                 listing.append(pool.submit(self._list_users, fields, on_page))
 
             tally = MemberTally(chosen, self.fetch_limit, selection.known, list_everyone)
-            graph = self._read_groups(pool, wanted, tally)
+            ids_future = self._start_group_ids(pool, named)
+            graph, missing = self._read_groups(pool, wanted, tally, spared=set(spared) - set(chosen))
+            group_ids = self._group_ids(ids_future, missing)
             ids = None if tally.over else chosen_users(chosen, graph)
             ids = None if ids is None else ids | selection.known
             people: dict[str, Person] | None = None
@@ -257,7 +284,7 @@ class GoogleDirectory(DirectoryApi):
                 if not listing:
                     list_everyone()
                 people, ids = listing[0].result(), None
-        expanded, notes = memberships(wanted, graph, people, ids)
+        expanded, notes = memberships([g for g in wanted if g not in missing], graph, people, ids)
         how = "each" if ids is not None else "the users listing"
         log.info("Read %d users (%s) and %d groups from %s.", len(people), how, len(graph), customer[1])
         return Directory(
@@ -269,6 +296,8 @@ class GoogleDirectory(DirectoryApi):
             nesting(graph, people),
             ids is None,
             found,
+            group_ids,
+            missing,
         )
 
     def search_groups(self, text: str, limit: int = 20) -> list[GroupInfo]:
@@ -349,12 +378,19 @@ class GoogleDirectory(DirectoryApi):
         return members
 
     def _read_groups(
-        self, pool: ThreadPoolExecutor, wanted: list[str], tally: MemberTally | None = None
-    ) -> dict[str, list[Member] | None]:
-        """Direct members of every group reachable from `wanted` (None: a nested group not found)."""
+        self,
+        pool: ThreadPoolExecutor,
+        wanted: list[str],
+        tally: MemberTally | None = None,
+        *,
+        spared: Collection[str] = (),
+    ) -> tuple[dict[str, list[Member] | None], frozenset[str]]:
+        """Direct members of every group reachable from `wanted` (None: a group not found), and
+        the wanted groups not found. One not found fails the read unless it is `spared`."""
         graph: dict[str, list[Member] | None] = {}
         pending: dict[Future[list[Member]], str] = {}
         requested = set(wanted)
+        missing: set[str] = set()
 
         def visit(email: str) -> None:
             if email not in graph and email not in pending.values():
@@ -369,12 +405,11 @@ class GoogleDirectory(DirectoryApi):
                 try:
                     members = future.result()
                 except GroupNotFound:
-                    if email in requested:
+                    if email in requested and email not in spared:
                         _cancel(pending)
-                        raise SourceUnavailable(
-                            f"Group {email} does not exist in this Google Workspace organization; fix the "
-                            "group email in members.groups or teams.mappings."
-                        ) from None
+                        raise SourceUnavailable(group_not_found(email)) from None
+                    if email in requested:
+                        missing.add(email)
                     graph[email] = None
                     continue
                 except BaseException:
@@ -386,7 +421,36 @@ class GoogleDirectory(DirectoryApi):
                 for member in members:
                     if member.kind == "GROUP":
                         visit(address_key(member.email))
-        return graph
+        return graph, frozenset(missing)
+
+    def _start_group_ids(self, pool: ThreadPoolExecutor, groups: Sequence[str]) -> dict[str, Future[str]]:
+        """One groups.get (its id only) for each of `groups`, started on the pool."""
+        return {group: pool.submit(self._group_id, group) for group in groups}
+
+    def _group_id(self, group: str) -> str:
+        what = f"Reading group {quoted(group, limit=120)}"
+
+        def request(api: Any) -> Any:
+            return self.collection(api, "groups").get(groupKey=group, fields=GROUP_ID_FIELDS)
+
+        return self.parse_answer(what, group_id_of, self.call(what, request))
+
+    @staticmethod
+    def _group_ids(started: Mapping[str, Future[str]], missing: Collection[str]) -> dict[str, str]:
+        """The ids `_start_group_ids` read. A group whose members Google did not find either is
+        missing (its groups.get failed too, with a 404 that says no more); any other failure
+        fails the read, as any page would."""
+        ids: dict[str, str] = {}
+        try:
+            for group, future in started.items():
+                if group in missing:
+                    future.cancel()
+                    continue
+                ids[group] = future.result()
+        except BaseException:
+            _cancel({future: group for group, future in started.items()})
+            raise
+        return ids
 
     def _query_groups(self, query: str) -> tuple[str, ...]:
         """The emails of the groups spec.members.groupQuery selects (groups.list `query`)."""

@@ -24,6 +24,7 @@ from gwsync.targets.scim.discovery import (
     DEFAULT_BULK_PAYLOAD,
     DEFAULT_PAGE_SIZE,
     ENTERPRISE,
+    GROUP_SCHEMA,
     OPTIONAL_USER_FIELDS,
     PAST_THE_END,
     PROFILES,
@@ -89,7 +90,6 @@ from gwsync.targets.scim.transport import (
     ssl_context,
 )
 from gwsync.targets.scim.wire import (
-    GROUP_SCHEMA,
     PATCH_PATHS,
     PATCH_SCHEMA,
     PHONE_FIELDS,

@@ -23,6 +23,10 @@ Each flag, where it comes from, and the servers that need it (docs/targets.md):
   displayName, title, userType and photos; Canaille: externalId, photos, userType).
 - `schema`: the core User of /Schemas (`user_schema_of`): declared sub-attributes of emails
   and photos, a required name.formatted and an immutable userName (Canaille).
+- `group_external_id`: False when /Schemas declares the Group's externalId readOnly or
+  returned never (the provider does not keep one on groups): teams then carry none. AWS
+  keeps it (CreateGroup and PatchGroup take externalId: "Supported user and group attributes"
+  and PatchGroup in the IAM Identity Center SCIM developer guide).
 - `bulk_max_operations`, `bulk_max_payload`: bulk.supported, maxOperations, maxPayloadSize
   (SCIMMY and scim2-server serve Bulk; AWS publishes none, so 0 there).
 
@@ -54,6 +58,7 @@ from gwsync.sync.ports import TargetUnavailable
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 DEFAULT_BULK_PAYLOAD = 1 << 20
 """maxPayloadSize when a target advertises Bulk without one (RFC 7644's example: 1 MiB)."""
 PAST_THE_END = 2**31 - 1
@@ -103,6 +108,8 @@ class Capabilities:
     """Lists may carry `count`; False: the provider fails on it (a 5xx), lists go without."""
     schema: UserSchema = dataclasses.field(default_factory=UserSchema)
     """What its /Schemas says about the core User (generic profile)."""
+    group_external_id: bool = True
+    """Groups keep an externalId (a team's Google group id); False: /Schemas says they do not."""
     bulk_max_operations: int = 0
     """bulk.maxOperations when bulk.supported (0: no Bulk)."""
     bulk_max_payload: int = 0
@@ -147,7 +154,7 @@ async def discover(
             user_extensions = declared
             if ENTERPRISE not in declared:
                 capabilities.unsupported_fields |= {"department"}
-        capabilities.schema = await user_schema(scim, user_extensions)
+        capabilities.schema, capabilities.group_external_id = await user_schema(scim, user_extensions)
         capabilities.unsupported_fields |= capabilities.schema.unsupported
     return capabilities, user_extensions
 
@@ -206,14 +213,17 @@ async def user_extensions_of(scim: Requests) -> dict[str, frozenset[str]] | None
     return None
 
 
-async def user_schema(scim: Requests, user_extensions: dict[str, frozenset[str]] | None) -> UserSchema:
-    """The core User schema from /Schemas (`user_schema_of`); nothing when it cannot be read.
-    The attributes of the User extensions /ResourceTypes declares go to `user_extensions`."""
+async def user_schema(
+    scim: Requests, user_extensions: dict[str, frozenset[str]] | None
+) -> tuple[UserSchema, bool]:
+    """The core User schema from /Schemas (`user_schema_of`), and whether groups keep an
+    externalId (`group_keeps_external_id`); nothing, and True, when it cannot be read. The
+    attributes of the User extensions /ResourceTypes declares go to `user_extensions`."""
     try:
         response = await scim.request("GET", "/Schemas")
         payload = response.json() if response.status_code == 200 else None
     except (SCIMClientException, ValueError):
-        return UserSchema()
+        return UserSchema(), True
     schemas = payload.get("Resources") if isinstance(payload, dict) else payload
     for schema in schemas if isinstance(schemas, list) else []:
         if not isinstance(schema, dict) or not isinstance(schema.get("attributes") or [], list):
@@ -222,7 +232,23 @@ async def user_schema(scim: Requests, user_extensions: dict[str, frozenset[str]]
         declared = frozenset(str(a.get("name", "")).casefold() for a in attributes if isinstance(a, dict))
         if user_extensions is not None and schema.get("id") in user_extensions:
             user_extensions[str(schema["id"])] = declared  # mapped extension attributes are checked
-    return user_schema_of(payload)
+    return user_schema_of(payload), group_keeps_external_id(payload)
+
+
+def group_keeps_external_id(payload: Any) -> bool:
+    """Whether the core Group schema of a /Schemas answer lets a group keep an externalId.
+
+    externalId is a common attribute (RFC 7643 §3.1) most providers do not list in their
+    schemas, so only a declaration that it cannot be written or read (readOnly, returned
+    never) says no; a provider that drops it silently gets it once (Ledger.team_sources).
+    """
+    schemas = payload.get("Resources") if isinstance(payload, dict) else payload
+    for schema in schemas if isinstance(schemas, list) else []:
+        if isinstance(schema, dict) and schema.get("id") == GROUP_SCHEMA:
+            for attribute in schema.get("attributes") or []:
+                if isinstance(attribute, dict) and str(attribute.get("name", "")).casefold() == "externalid":
+                    return attribute.get("mutability") != "readOnly" and attribute.get("returned") != "never"
+    return True
 
 
 async def check_token(scim: Requests, url: str, capabilities: Capabilities) -> None:

@@ -24,6 +24,7 @@ after the other. Cursor paging stays sequential.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
@@ -32,7 +33,7 @@ from gwsync.api.provisioning import ListLimits
 from gwsync.sync.ports import TargetError, TargetGroup, TargetUser
 from gwsync.targets.scim.answers import call
 from gwsync.targets.scim.discovery import Capabilities
-from gwsync.targets.scim.read import group_of, listed_resources, resource_id_of, user_of
+from gwsync.targets.scim.read import group_of, listed_resources, resource_id_of, text, user_of
 from gwsync.targets.scim.transport import ScimTransport
 from gwsync.targets.scim.wire import filter_string
 from gwsync.text import address_key
@@ -108,8 +109,16 @@ def kept_text(kept: object) -> int:
         extra = sum(len(str(value)) for _, value in a.extra)
         return sum(len(v) for v in (*values, *more) if v) + email + extra
     if isinstance(kept, TargetGroup):
-        return len(kept.id) + len(kept.display_name) + sum(map(len, kept.members))
+        carried = len(kept.external_id or "")
+        return len(kept.id) + len(kept.display_name) + carried + sum(map(len, kept.members))
     return len(str(kept))
+
+
+def team_of(resource: Any) -> TargetGroup:
+    """A listed group (`read.group_of`) with its externalId: a team carries its Google group's."""
+    group = group_of(resource)
+    external_id = text(resource.get("externalId"), "Group.externalId")
+    return dataclasses.replace(group, external_id=external_id) if external_id else group
 
 
 def cursor_digest(cursor: str) -> bytes:
@@ -233,14 +242,14 @@ class ScimReads:
 
     async def list_groups(self) -> list[TargetGroup]:
         try:
-            listed = await self._list("Group", "/Groups", group_of)
+            listed = await self._list("Group", "/Groups", team_of)
             if (await self._capabilities()).group_members:
                 return await self._members_by_id(listed)
             groups: list[TargetGroup] = []
             for group in listed:
                 if self.teams is None or group.display_name.casefold() in self.teams:
                     members = await self._members_of(group.id)
-                    groups.append(TargetGroup(group.id, group.display_name, members))
+                    groups.append(dataclasses.replace(group, members=members))
                 else:
                     groups.append(group)
             return groups
@@ -271,7 +280,7 @@ class ScimReads:
             return found[0]
 
         return [
-            TargetGroup(g.id, g.display_name, frozenset(by_id(value) for value in g.members)) for g in groups
+            dataclasses.replace(g, members=frozenset(by_id(value) for value in g.members)) for g in groups
         ]
 
     async def _members_of(self, group_id: str) -> frozenset[str]:

@@ -196,6 +196,11 @@ class ScimTarget(ScimReads, ScimWrites):
         )
 
     @property
+    def keeps_group_external_ids(self) -> bool:
+        """`GroupExternalIds.keeps_group_external_ids` (known after check)."""
+        return self.capabilities.group_external_id if self.capabilities else False
+
+    @property
     def unsupported_fields(self) -> frozenset[str]:
         """`Target.unsupported_fields`: what the provider does not store (known after check)."""
         return self.capabilities.unsupported_fields if self.capabilities else frozenset()

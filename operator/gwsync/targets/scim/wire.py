@@ -19,9 +19,8 @@ from gwsync.api.attributes import (
     split_custom,
 )
 from gwsync.sync.ports import UserAttributes, Value
-from gwsync.targets.scim.discovery import ENTERPRISE, SCHEMA_FIELDS, USER_SCHEMA, Capabilities
+from gwsync.targets.scim.discovery import ENTERPRISE, GROUP_SCHEMA, SCHEMA_FIELDS, USER_SCHEMA, Capabilities
 
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 # Our field names (gwsync.sync.ports.USER_FIELDS) as SCIM PATCH paths.
@@ -223,6 +222,25 @@ def put(mapping: dict[str, Any], key: str, value: Any) -> None:
         mapping.pop(key, None)
     else:
         mapping[key] = value
+
+
+def group_resource(display_name: str, external_id: str | None = None) -> dict[str, Any]:
+    """A new, empty SCIM Group; with the team's Google group id as externalId when given."""
+    resource: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": []}
+    if external_id is not None:
+        resource["externalId"] = external_id
+    return resource
+
+
+def group_external_id_operation(external_id: str, capabilities: Capabilities) -> dict[str, Any]:
+    """The PATCH operation setting a group's externalId: `replace` with its path (RFC 7644
+    §3.5.2.3); on AWS, an `add` of the attribute without a path (§3.5.2.1: an add to a
+    single-valued attribute replaces it). AWS documents PatchGroup as taking externalId but
+    refuses some `replace` operations on groups (of all members), and the AWS emulator
+    (gwsync.testing.aws_scim) refuses every `replace` on a group: the `add` is taken by both."""
+    if capabilities.profile == "aws-identity-center":
+        return {"op": "add", "value": {"externalId": external_id}}
+    return {"op": "replace", "path": "externalId", "value": external_id}
 
 
 def change_members(group: dict[str, Any], add: Iterable[str], remove: Iterable[str]) -> bool:

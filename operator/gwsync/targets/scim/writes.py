@@ -39,7 +39,6 @@ from gwsync.targets.scim.discovery import Capabilities
 from gwsync.targets.scim.read import text
 from gwsync.targets.scim.transport import RETRIED_STATUSES, ScimTransport, Withdrawn
 from gwsync.targets.scim.wire import (
-    GROUP_SCHEMA,
     PATCH_SCHEMA,
     change_members,
     chunks,
@@ -47,6 +46,8 @@ from gwsync.targets.scim.wire import (
     fit_operation,
     fit_user,
     formatted_name,
+    group_external_id_operation,
+    group_resource,
     put_user_fields,
     user_operation,
     user_resource,
@@ -245,7 +246,48 @@ class ScimWrites:
     # --- groups ----------------------------------------------------------------------------------
 
     async def create_group(self, display_name: str) -> str:
-        payload = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": []}
+        return await self._create_group(group_resource(display_name))
+
+    async def create_group_with_external_id(self, display_name: str, external_id: str) -> str:
+        """`GroupExternalIds.create_group_with_external_id`: a target that refuses the group
+        with its externalId (a 400) gets it without, and a write note says so."""
+        try:
+            return await self._create_group(group_resource(display_name, external_id))
+        except TargetUnavailable:
+            raise
+        except TargetError as exc:
+            if exc.status != 400:
+                raise
+            group_id = await self._create_group(group_resource(display_name))
+            self.write_notes.append(
+                f"The target refused team {display_name} with an externalId ({exc}); gwsync created "
+                "it without one and does not send it again."
+            )
+            return group_id
+
+    async def set_group_external_id(self, group_id: str, external_id: str) -> None:
+        """`GroupExternalIds.set_group_external_id`: one PATCH (or a read-modify-write PUT)."""
+        capabilities = await self._capabilities()
+        doing = "setting the team's externalId"
+        if capabilities.patch:
+            operations = [group_external_id_operation(external_id, capabilities)]
+            await self._write(
+                "PATCH",
+                f"/Groups/{group_id}",
+                doing,
+                lambda: self._patch("Group", group_id, operations, doing),
+                {"schemas": [PATCH_SCHEMA], "Operations": operations},
+            )
+            return
+
+        def change(resource: dict[str, Any]) -> bool:
+            resource["externalId"] = external_id
+            return True
+
+        await self._read_modify_write("Group", group_id, change, doing)
+
+    async def _create_group(self, payload: dict[str, Any]) -> str:
+        display_name = str(payload["displayName"])
 
         def ours(found: dict[str, Any]) -> bool:
             return found.get("displayName") == display_name
