@@ -40,6 +40,8 @@ Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 RESOURCE = (c.GROUP, c.VERSION, c.PROVISIONING_PLURAL)
 SUCCESS_PHASES = frozenset({"Succeeded", "PartiallySucceeded"})
+WARNING_EVENTS = {"Failed": "SyncFailed", "Blocked": "DeprovisioningBlocked"}
+"""The Warning Event of a sync that ended in this phase; the other phases get a Normal SyncSucceeded."""
 READY_REASONS = {
     "Succeeded": ("True", "Succeeded"),
     "PartiallySucceeded": ("False", "ItemsFailed"),
@@ -492,27 +494,14 @@ async def _sync(
     written = await writer.patch(change)
     announce_pending(event_body, written, now)  # the spec changed while this sync ran
     report_name = result.report.metadata["name"]
-    if result.phase == "Failed":
+    warning = WARNING_EVENTS.get(result.phase)
+    if warning is not None:
         kopf.event(
-            event_body,
-            type="Warning",
-            reason="SyncFailed",
-            message=f"SyncReport {report_name}: {result.message}",
-        )
-    elif result.phase == "Blocked":
-        kopf.event(
-            event_body,
-            type="Warning",
-            reason="DeprovisioningBlocked",
-            message=f"SyncReport {report_name}: {result.message}",
+            event_body, type="Warning", reason=warning, message=f"SyncReport {report_name}: {result.message}"
         )
     else:
-        kopf.event(
-            event_body,
-            type="Normal",
-            reason="SyncSucceeded",
-            message=f"SyncReport {report_name} {result.phase}: {result.message}",
-        )
+        message = f"SyncReport {report_name} {result.phase}: {result.message}"
+        kopf.event(event_body, type="Normal", reason="SyncSucceeded", message=message)
     if result.phase in SUCCESS_PHASES:
         metrics.LAST_SUCCESS.labels(namespace, name).set(now.timestamp())
     metrics.SYNC_DURATION.labels(namespace, name, result.phase).observe((now - started_at).total_seconds())
