@@ -5,6 +5,7 @@ pyproject.toml's import-linter contract says. Every name the single module `targ
 had is importable from here, as before.
 """
 
+from gwsync.backoff import MAX_RETRY_AFTER, retry_after_seconds
 from gwsync.sync.ports import TargetError, TargetUnavailable
 from gwsync.targets.scim.answers import (
     DETAIL_LIMIT,
@@ -74,7 +75,6 @@ from gwsync.targets.scim.target import (
 )
 from gwsync.targets.scim.transport import (
     MAX_ANSWER_BYTES,
-    MAX_RETRY_AFTER,
     READ,
     RETRIED_STATUSES,
     WRITE_METHODS,
@@ -85,7 +85,6 @@ from gwsync.targets.scim.transport import (
     answer_too_large,
     bound_answer,
     describe_network_error,
-    retry_after_seconds,
     ssl_context,
 )
 from gwsync.targets.scim.wire import (
