@@ -16,7 +16,8 @@ from typing import Any, cast
 
 from gwsync.api.attributes import BOOLEAN_SOURCES, LIST_SOURCES, custom_schema
 from gwsync.directory import Person
-from gwsync.text import address_key, visible
+from gwsync.text import address_key
+from gwsync.text import quoted as text_quoted
 
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,"
@@ -42,10 +43,8 @@ class Member:
 
 
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """Text from an answer, fit for a message: control and format characters escaped
-    (`gwsync.text.visible`), at most `limit` long."""
-    shown = visible(text)
-    return shown if len(shown) <= limit else f"{shown[:limit]}…"
+    """`gwsync.text.quoted`, at most QUOTE_LIMIT characters unless asked."""
+    return text_quoted(text, limit)
 
 
 @dataclass(frozen=True)
