@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from gwsync.api.attributes import BOOLEAN_SOURCES, LIST_SOURCES, custom_schema
 from gwsync.directory import Person
+from gwsync.interning import Interner
 from gwsync.text import address_key
 from gwsync.text import quoted as text_quoted
 
@@ -192,22 +193,14 @@ SHARED_VALUES = 20_000
 """How many distinct values a read shares (Common); past it, values are kept as they come."""
 
 
-class Common:
-    """One object per distinct value among the people of a read (titles, departments, first
-    names repeat): the JSON decoder gives every occurrence its own string, 50+ bytes each."""
+class Common(Interner):
+    """The values of one Google read, each kept once (`gwsync.interning`); the reader makes
+    one per read and drops it after."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
+    __slots__ = ()
 
-    def __call__(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        found = self.values.get(value)
-        if found is not None:
-            return found
-        if len(self.values) < SHARED_VALUES:
-            self.values[value] = value
-        return value
+    def __init__(self, limit: int = SHARED_VALUES) -> None:
+        super().__init__(limit)
 
 
 def _plain_text(value: object) -> str | bool | None:

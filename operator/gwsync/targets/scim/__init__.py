@@ -50,14 +50,12 @@ from gwsync.targets.scim.pacing import (
 )
 from gwsync.targets.scim.read import (
     COMMON_LIMIT,
-    COMMON_VALUES,
     CORE_EXTRAS,
     NAME_EXTRA_TARGETS,
     NAME_EXTRAS,
     PHONE_TARGETS,
     PICKED,
     an_object,
-    common,
     flag,
     group_of,
     listed_resources,
@@ -69,6 +67,7 @@ from gwsync.targets.scim.read import (
     scalar,
     text,
     user_of,
+    user_reader,
 )
 from gwsync.targets.scim.target import (
     ScimTarget,
@@ -124,7 +123,6 @@ __all__ = [
     "AWS_PAGE_SIZE",
     "BULK_REFUSALS",
     "COMMON_LIMIT",
-    "COMMON_VALUES",
     "CORE_EXTRAS",
     "DEFAULT_BULK_PAYLOAD",
     "DEFAULT_PAGE_SIZE",
@@ -178,7 +176,6 @@ __all__ = [
     "capabilities_of",
     "change_members",
     "chunks",
-    "common",
     "created_id",
     "cursor_digest",
     "describe_network_error",
@@ -211,6 +208,7 @@ __all__ = [
     "text",
     "user_of",
     "user_operation",
+    "user_reader",
     "user_resource",
     "user_schema_of",
     "wire_value",
