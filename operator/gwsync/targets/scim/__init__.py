@@ -36,6 +36,7 @@ from gwsync.targets.scim.discovery import (
     subs,
     user_schema_of,
 )
+from gwsync.targets.scim.from_spec import target_for
 from gwsync.targets.scim.listing import (
     NEVER_ENDS,
     TEXT_PER_RESOURCE,
@@ -205,6 +206,7 @@ __all__ = [
     "scalar",
     "ssl_context",
     "subs",
+    "target_for",
     "text",
     "user_of",
     "user_operation",

@@ -237,7 +237,10 @@ class ScimTransport(BaseAsyncSCIMClient):
 def describe_network_error(exc: httpx.RequestError) -> str:
     text = str(exc) or type(exc).__name__
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc.__cause__, ssl.SSLError):
-        return f"TLS verification failed ({text}); add the server's CA to caBundleSecretRef"
+        return (
+            f"TLS verification failed ({text}); add the server's CA to spec.target.scim.caBundleSecretRef "
+            "(gwsync sync and plan: --scim-ca-bundle-file FILE)"
+        )
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed ({text})"
     if isinstance(exc, httpx.TimeoutException):
