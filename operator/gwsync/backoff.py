@@ -61,12 +61,13 @@ def retry_after_seconds(value: str | None, default: float, *, now: Callable[[], 
 class Backoff:
     """The wait before each retry of one adapter's requests (the rule in this module's doc).
 
-    `random` is a parameter so the bounds can be tested; the jitter is no cryptography.
+    `draw` (uniform in [0, 1)) is a parameter so the bounds can be tested; the jitter is no
+    cryptography.
     """
 
     base: float
     cap: float
-    random: Callable[[], float] = random.random
+    draw: Callable[[], float] = random.random
 
     def step(self, attempt: int) -> float:
         """The un-jittered back-off after attempt `attempt` (1-based), at most `cap`."""
@@ -80,6 +81,6 @@ class Backoff:
         """Seconds to wait after attempt `attempt` was refused, given the answer's Retry-After
         header (None when it had none)."""
         step = self.step(attempt)
-        jittered = step * (0.5 + 0.5 * self.random())
+        jittered = step * (0.5 + 0.5 * self.draw())
         asked = retry_after_seconds(retry_after, 0.0)
         return asked + jittered * RETRY_AFTER_JITTER if asked else jittered
