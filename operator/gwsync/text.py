@@ -27,6 +27,7 @@ __all__ = [
     "EscapedLogs",
     "address_key",
     "escape_logs",
+    "quoted",
     "same_address",
     "visible",
     "visible_json",
@@ -95,6 +96,20 @@ def visible(value: str, *, multiline: bool = False) -> str:
         return found
 
     return _CANDIDATE.sub(shown, value)
+
+
+ELLIPSIS = "\u2026"
+
+
+def quoted(value: str, limit: int) -> str:
+    """Text from an answer (an error message, a name), fit for a sentence of ours: `visible`,
+    then its first `limit` characters, with "…" after them when more were cut.
+
+    Both adapters quote Google's and the target's answers with it, so a report's details and
+    an error message escape and bound the same way (U+202E would reorder what a reader sees).
+    """
+    shown = visible(value)
+    return shown if len(shown) <= limit else shown[:limit] + ELLIPSIS
 
 
 _JSON_CANDIDATE = re.compile(r"[^\x20-\x7e]")

@@ -10,11 +10,14 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gwsync.sources.google.parse import quoted as google_quoted
+from gwsync.targets.scim.answers import DETAIL_LIMIT, refusal
 from gwsync.text import (
     ESCAPED_CATEGORIES,
     EscapedLogs,
     address_key,
     escape_logs,
+    quoted,
     same_address,
     visible,
     visible_json,
@@ -98,3 +101,17 @@ def test_ascii_case_differences_still_match(address: str, rng: random.Random) ->
     flipped = "".join(c.swapcase() if rng.random() < 0.5 else c for c in address)
     assert same_address(address, flipped)
     assert address_key(flipped) == address.lower()
+
+
+def test_both_adapters_quote_an_answer_alike_escaped_then_bounded() -> None:
+    hostile = "\u202eelpmaxe\x1b[31m" + "z" * 5_000
+    shown = "\\u202eelpmaxe\\x1b[31m" + "z" * 5_000
+    assert quoted(hostile, 300) == shown[:300] + "\u2026"
+    assert quoted("short \u202e", 300) == "short \\u202e"
+    assert google_quoted(hostile) == quoted(hostile, 300)
+    error = refusal(
+        {"status": "400", "scimType": "invalidValue", "detail": hostile}, "creating jane@acme.example"
+    )
+    assert str(error) == (
+        f"Target refused creating jane@acme.example: 400 invalidValue: {quoted(hostile, DETAIL_LIMIT)}"
+    )

@@ -98,6 +98,7 @@ class LocalSync:
     state: Path | None = None
     dry_run: bool = False
     approve_removals: bool = False
+    scim_ca_bundle_file: Path | None = None
 
 
 def _read(path: Path, what: str) -> str:
@@ -290,19 +291,29 @@ def scim_token(request: LocalSync) -> str:
     return token
 
 
-def scim_target(request: LocalSync, token: str) -> "ScimTarget":
-    from gwsync.targets.scim import ScimTarget
-
+def scim_ca_bundle(request: LocalSync) -> str | None:
+    """The PEM CA bundle to trust besides the system's: --scim-ca-bundle-file, which the spec's
+    caBundleSecretRef requires (outside the cluster that Secret cannot be read)."""
     scim = request.manifest.spec.target.scim
-    return ScimTarget(
-        scim.url,
-        token,
-        max_concurrency=scim.max_concurrency,
-        profile=scim.adapter_profile,
-        bulk=scim.bulk,
-        teams=request.manifest.spec.mapped_teams,
-        list_limits=scim.list_limits,
-    )
+    ref = scim.ca_bundle_secret_ref
+    if request.scim_ca_bundle_file is None:
+        if ref is not None:
+            raise LocalSyncError(
+                f"GoogleProvisioning {request.manifest.name} trusts {scim.url} through "
+                f"spec.target.scim.caBundleSecretRef (Secret {ref.name}, key {ref.key}), which gwsync "
+                "cannot read outside the cluster: pass that PEM CA bundle with --scim-ca-bundle-file FILE."
+            )
+        return None
+    bundle = _read(request.scim_ca_bundle_file, "The SCIM CA bundle file")
+    if not bundle.strip():
+        raise LocalSyncError(f"The SCIM CA bundle file {request.scim_ca_bundle_file} is empty.")
+    return bundle
+
+
+def scim_target(request: LocalSync, token: str, ca_bundle: str | None) -> "ScimTarget":
+    from gwsync.targets.scim import target_for
+
+    return target_for(request.manifest.spec, token, ca_bundle)
 
 
 async def _sync(
@@ -311,6 +322,7 @@ async def _sync(
     progress: Progress | None,
     warn: Warn | None,
     stopping: Stopping | None = None,
+    ca_bundle: str | None = None,
 ) -> "SyncOutcome":
     """The sync, within spec.syncTimeout: past it, a Failed outcome saying so (the state file
     keeps the ledger's last checkpoint)."""
@@ -321,7 +333,7 @@ async def _sync(
     ledger = load_ledger(request.state, key, warn)
     try:
         async with sync_deadline(request.manifest.spec):
-            return await _sync_within(request, source, progress, ledger, token, key, stopping)
+            return await _sync_within(request, source, progress, ledger, token, key, stopping, ca_bundle)
     except SyncTimedOut as exc:
         return SyncOutcome("Failed", str(exc), ledger=ledger)
 
@@ -334,12 +346,13 @@ async def _sync_within(
     token: str,
     key: bytes,
     stopping: Stopping | None = None,
+    ca_bundle: str | None = None,
 ) -> "SyncOutcome":
     from gwsync.sync.engine import run_sync
 
     spec = request.manifest.spec
     dry_run = request.dry_run or spec.dry_run
-    target = scim_target(request, token)
+    target = scim_target(request, token, ca_bundle)
     try:
         try:
             await target.check()
@@ -423,13 +436,14 @@ def run_local_sync(
     gets the sentence saying a state file was ignored; `stopping` is told when Ctrl-C stops the
     sync (which then returns Interrupted)."""
     check_state(request)
+    ca_bundle = scim_ca_bundle(request)  # before any request: a missing bundle is the person's to fix
     with ExitStack() as stack:
         try:
             source = stack.enter_context(google_source(request))
             source.check_connection()
         except SourceUnavailable as exc:
             raise LocalSyncError(str(exc)) from None
-        return asyncio.run(_sync(request, source, progress, warn, stopping))
+        return asyncio.run(_sync(request, source, progress, warn, stopping, ca_bundle))
 
 
 def report_document(request: LocalSync, outcome: "SyncOutcome", started: datetime) -> dict[str, Any]:

@@ -19,6 +19,13 @@ CredentialsOption = Annotated[
     typer.Option(help="Service-account key JSON, for a spec using credentialsSecretRef."),
 ]
 TokenOption = Annotated[Path | None, typer.Option(help="File holding the SCIM bearer token.")]
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="PEM CA certificates to trust for the SCIM target besides the system's, for a spec using "
+        "caBundleSecretRef.",
+    ),
+]
 DirectoryOption = Annotated[
     Path | None,
     typer.Option(
@@ -41,6 +48,7 @@ def sync(
     filename: ManifestOption,
     google_credentials: CredentialsOption = None,
     scim_token_file: TokenOption = None,
+    scim_ca_bundle_file: CaBundleOption = None,
     directory_file: DirectoryOption = None,
     state: StateOption = None,
     dry_run: Annotated[bool, typer.Option(help="Plan only: change nothing in the target.")] = False,
@@ -69,7 +77,7 @@ def sync(
     check_report_output(output)  # before anything is written to the target
     request = local_sync(
         filename, google_credentials, scim_token_file, directory_file, state,
-        dry_run=dry_run, approve_removals=approve_removals,
+        dry_run=dry_run, approve_removals=approve_removals, scim_ca_bundle_file=scim_ca_bundle_file,
     )  # fmt: skip
     run_sync(request, output)
 
@@ -78,6 +86,7 @@ def plan(
     filename: ManifestOption,
     google_credentials: CredentialsOption = None,
     scim_token_file: TokenOption = None,
+    scim_ca_bundle_file: CaBundleOption = None,
     directory_file: DirectoryOption = None,
     state: StateOption = None,
     show_unchanged: Annotated[bool, typer.Option("--all", help="List unchanged items too.")] = False,
@@ -101,8 +110,9 @@ def plan(
     if output not in PLAN_FORMATS:
         fail(f"-o {output!r} is not an output format of plan; use table or json")
     request = local_sync(
-        filename, google_credentials, scim_token_file, directory_file, state, dry_run=True, planning=True
-    )
+        filename, google_credentials, scim_token_file, directory_file, state, dry_run=True, planning=True,
+        scim_ca_bundle_file=scim_ca_bundle_file,
+    )  # fmt: skip
     run_plan(request, show_unchanged=show_unchanged, summary=summary, output=output)
 
 

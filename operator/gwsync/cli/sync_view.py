@@ -146,6 +146,7 @@ def local_sync(
     dry_run: bool,
     approve_removals: bool = False,
     planning: bool = False,
+    scim_ca_bundle_file: Path | None = None,
 ) -> LocalSync:
     """The sync the options describe; an unreadable or invalid manifest ends the command.
 
@@ -173,7 +174,14 @@ def local_sync(
             "written it."
         )
     return LocalSync(
-        manifest, google_credentials, scim_token_file, directory_file, state, dry_run, approve_removals
+        manifest,
+        google_credentials,
+        scim_token_file,
+        directory_file,
+        state,
+        dry_run,
+        approve_removals,
+        scim_ca_bundle_file,
     )
 
 

@@ -46,7 +46,7 @@ from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_fo
 from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import Ledger
 from gwsync.sync.ports import SourceUnavailable, TargetUnavailable
-from gwsync.targets.scim import ScimTarget
+from gwsync.targets.scim import ScimTarget, target_for
 
 log = logging.getLogger(__name__)
 HELD_ACTIONS = frozenset({Action.DEPROVISION, Action.DELETE})
@@ -113,20 +113,6 @@ async def target_secrets(kube: Kube, namespace: str, spec: GoogleProvisioningSpe
             kube, namespace, scim.ca_bundle_secret_ref, "the PEM CA bundle", c.TARGET_REACHABLE
         )
     return token, ca_bundle
-
-
-def target_for(spec: GoogleProvisioningSpec, token: str, ca_bundle: str | None) -> ScimTarget:
-    scim = spec.target.scim
-    return ScimTarget(
-        scim.url,
-        token.strip(),
-        ca_bundle=ca_bundle,
-        max_concurrency=scim.max_concurrency,
-        profile=scim.adapter_profile,
-        bulk=scim.bulk,
-        teams=spec.mapped_teams,
-        list_limits=scim.list_limits,
-    )
 
 
 async def ledger_key(kube: Kube, operator_namespace: str) -> bytes:

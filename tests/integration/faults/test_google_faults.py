@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from gwsync.testing.faults import Answer, Hang, Reset, Rewrite
@@ -36,6 +39,25 @@ async def test_google_429_and_5xx_bursts_are_retried_and_the_sync_succeeds(world
 
     assert first.phase == "Succeeded", first.message
     assert len(world.google_proxy.injected) == 6
+    await world.assert_nothing_lost(first)
+
+
+async def test_google_429_with_an_http_date_retry_after_waits_until_that_date(world: World) -> None:
+    # The same rule as the SCIM side (gwsync.backoff): Retry-After in either form is a floor.
+    until = format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
+    world.google_proxy.inject(
+        Answer(429, google_error(429, "rateLimitExceeded", "Slow down"), headers=(("Retry-After", until),)),
+        path=USERS,
+        times=1,
+    )
+
+    first = await world.sync()
+
+    assert first.phase == "Succeeded", first.message
+    listed = [e for e in world.google_proxy.entries(path=USERS) if e.method == "GET"][:2]
+    assert [e.status for e in listed] == [429, 200]
+    (gap,) = [later.started - (earlier.ended or 0) for earlier, later in itertools.pairwise(listed)]
+    assert 1.0 <= gap < 3.5, gap  # the date is whole seconds; its retry_base is 0.01 s
     await world.assert_nothing_lost(first)
 
 

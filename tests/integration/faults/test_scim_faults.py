@@ -64,7 +64,7 @@ async def test_scim_429_without_retry_after_backs_off_exponentially(world: World
     attempts = creates_of(world, "user1@")
     assert [e.status for e in attempts] == [429, 429, 429, 201]
     gaps = pauses(attempts)
-    for n, gap in enumerate(gaps):  # base x 2^n, jittered by x0.5 to x1.5 (plus a loaded machine)
+    for n, gap in enumerate(gaps):  # base x 2^n, jittered by x0.5 to x1 (gwsync.backoff), plus load
         assert 0.2 * 2**n * 0.5 <= gap < 0.2 * 2**n * 1.5 + 0.5, gaps
     await world.assert_nothing_lost(first)
 

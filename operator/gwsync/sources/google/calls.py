@@ -1,5 +1,6 @@
-"""One Directory API call: a service per thread, bounded retries with back-off, and Google's
-failures explained in one sentence a person can act on.
+"""One Directory API call: a service per thread, bounded retries with back-off (`gwsync.backoff`,
+the same rule as the SCIM target's), and Google's failures explained in one sentence a person
+can act on.
 
 googleapiclient's HTTP object is not thread-safe, so every worker thread builds its own
 service; they share one set of credentials, refreshed before the workers start.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -24,6 +24,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from gwsync.backoff import Backoff
 from gwsync.sources.google.auth import SCOPES, GoogleAuthError, refresh_token, refused
 from gwsync.sources.google.http import AnswerTooLarge, BoundedHttp, QuickJson
 from gwsync.sources.google.parse import Malformed, exception_text, kind_of, quoted
@@ -89,8 +90,7 @@ class DirectoryApi:
         self.customer_id = customer_id
         self.api_endpoint = api_endpoint.rstrip("/") + "/"
         self.max_attempts = max(1, max_attempts)
-        self.retry_base = retry_base
-        self.retry_cap = retry_cap
+        self.backoff = Backoff(retry_base, retry_cap)
         self.timeout = timeout
         self.counts = RequestCounts()
         self._local = threading.local()
@@ -185,13 +185,9 @@ class DirectoryApi:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = min(self.retry_cap, self.retry_base * 2 ** (state.attempt_number - 1))
-        delay = random.uniform(backoff / 2, backoff)  # jitter, not cryptography
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, HttpError):
-            after = exc.resp.get("retry-after")
-            if after and after.isascii() and after.isdigit():
-                delay = max(delay, min(float(after), self.retry_cap))
+        after = exc.resp.get("retry-after") if isinstance(exc, HttpError) else None
+        delay = self.backoff.delay(state.attempt_number, after)
         log.info(
             "Google answered %s; retrying in %.2fs (attempt %d).", _short(exc), delay, state.attempt_number
         )

@@ -16,7 +16,9 @@ from typing import Any, cast
 
 from gwsync.api.attributes import BOOLEAN_SOURCES, LIST_SOURCES, custom_schema
 from gwsync.directory import Person
-from gwsync.text import address_key, visible
+from gwsync.interning import Interner
+from gwsync.text import address_key
+from gwsync.text import quoted as text_quoted
 
 USER_FIELDS = (
     "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,"
@@ -44,10 +46,8 @@ class Member:
 
 
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """Text from an answer, fit for a message: control and format characters escaped
-    (`gwsync.text.visible`), at most `limit` long."""
-    shown = visible(text)
-    return shown if len(shown) <= limit else f"{shown[:limit]}…"
+    """`gwsync.text.quoted`, at most QUOTE_LIMIT characters unless asked."""
+    return text_quoted(text, limit)
 
 
 @dataclass(frozen=True)
@@ -195,22 +195,14 @@ SHARED_VALUES = 20_000
 """How many distinct values a read shares (Common); past it, values are kept as they come."""
 
 
-class Common:
-    """One object per distinct value among the people of a read (titles, departments, first
-    names repeat): the JSON decoder gives every occurrence its own string, 50+ bytes each."""
+class Common(Interner):
+    """The values of one Google read, each kept once (`gwsync.interning`); the reader makes
+    one per read and drops it after."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
+    __slots__ = ()
 
-    def __call__(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        found = self.values.get(value)
-        if found is not None:
-            return found
-        if len(self.values) < SHARED_VALUES:
-            self.values[value] = value
-        return value
+    def __init__(self, limit: int = SHARED_VALUES) -> None:
+        super().__init__(limit)
 
 
 def _plain_text(value: object) -> str | bool | None:

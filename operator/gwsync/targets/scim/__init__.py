@@ -5,6 +5,7 @@ pyproject.toml's import-linter contract says. Every name the single module `targ
 had is importable from here, as before.
 """
 
+from gwsync.backoff import MAX_RETRY_AFTER, retry_after_seconds
 from gwsync.sync.ports import TargetError, TargetUnavailable
 from gwsync.targets.scim.answers import (
     DETAIL_LIMIT,
@@ -36,6 +37,7 @@ from gwsync.targets.scim.discovery import (
     subs,
     user_schema_of,
 )
+from gwsync.targets.scim.from_spec import target_for
 from gwsync.targets.scim.listing import (
     NEVER_ENDS,
     TEXT_PER_RESOURCE,
@@ -50,14 +52,12 @@ from gwsync.targets.scim.pacing import (
 )
 from gwsync.targets.scim.read import (
     COMMON_LIMIT,
-    COMMON_VALUES,
     CORE_EXTRAS,
     NAME_EXTRA_TARGETS,
     NAME_EXTRAS,
     PHONE_TARGETS,
     PICKED,
     an_object,
-    common,
     flag,
     group_of,
     listed_resources,
@@ -69,13 +69,13 @@ from gwsync.targets.scim.read import (
     scalar,
     text,
     user_of,
+    user_reader,
 )
 from gwsync.targets.scim.target import (
     ScimTarget,
 )
 from gwsync.targets.scim.transport import (
     MAX_ANSWER_BYTES,
-    MAX_RETRY_AFTER,
     READ,
     RETRIED_STATUSES,
     WRITE_METHODS,
@@ -86,7 +86,6 @@ from gwsync.targets.scim.transport import (
     answer_too_large,
     bound_answer,
     describe_network_error,
-    retry_after_seconds,
     ssl_context,
 )
 from gwsync.targets.scim.wire import (
@@ -125,7 +124,6 @@ __all__ = [
     "AWS_PAGE_SIZE",
     "BULK_REFUSALS",
     "COMMON_LIMIT",
-    "COMMON_VALUES",
     "CORE_EXTRAS",
     "DEFAULT_BULK_PAYLOAD",
     "DEFAULT_PAGE_SIZE",
@@ -179,7 +177,6 @@ __all__ = [
     "capabilities_of",
     "change_members",
     "chunks",
-    "common",
     "created_id",
     "cursor_digest",
     "describe_network_error",
@@ -209,9 +206,11 @@ __all__ = [
     "scalar",
     "ssl_context",
     "subs",
+    "target_for",
     "text",
     "user_of",
     "user_operation",
+    "user_reader",
     "user_resource",
     "user_schema_of",
     "wire_value",

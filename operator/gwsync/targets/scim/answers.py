@@ -15,7 +15,10 @@ import httpx
 from scim2_client import SCIMClientException
 
 from gwsync.sync.ports import TargetError, TargetUnavailable
-from gwsync.text import visible
+from gwsync.text import quoted
+
+# `quoted` is gwsync.text's, named here too for the writes that quote what the target sent.
+__all__ = ["DETAIL_LIMIT", "ERROR_SCHEMA", "answer", "call", "quoted", "refusal"]
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -66,10 +69,3 @@ def refusal(error: dict[str, Any], doing: str) -> TargetError:
         )
     known = status.isascii() and status.isdigit() and len(status) <= 3  # not '²': isdigit() but no int
     return TargetError(text, status=int(status) if known else None)
-
-
-def quoted(value: str, limit: int) -> str:
-    """Text from an answer, fit for a report: control and format characters escaped
-    (`gwsync.text.visible`: U+202E would reorder what a reader sees), at most `limit` long."""
-    shown = visible(value)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -33,7 +33,7 @@ from gwsync.api.provisioning import ListLimits
 from gwsync.sync.ports import TargetError, TargetGroup, TargetUser
 from gwsync.targets.scim.answers import call
 from gwsync.targets.scim.discovery import Capabilities
-from gwsync.targets.scim.read import group_of, listed_resources, resource_id_of, text, user_of
+from gwsync.targets.scim.read import group_of, listed_resources, resource_id_of, text, user_reader
 from gwsync.targets.scim.transport import ScimTransport
 from gwsync.targets.scim.wire import filter_string
 from gwsync.text import address_key
@@ -237,7 +237,7 @@ class ScimReads:
         """
         listing = self._users_listing
         if listing is None or (fresh and listing.done()):
-            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users", user_of))
+            listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users", user_reader()))
         return listing
 
     async def list_groups(self) -> list[TargetGroup]:

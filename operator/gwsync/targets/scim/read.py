@@ -6,22 +6,26 @@ alone. Pure functions: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gwsync.api.attributes import ENTERPRISE_TARGETS, MANAGER, PHONE_TYPES, is_custom_target, phone_target
+from gwsync.interning import Interner
 from gwsync.sync.ports import TargetError, TargetGroup, TargetUser, UserAttributes, Value
 from gwsync.targets.scim.discovery import ENTERPRISE
 from gwsync.text import without_surrogates
 
 
-def user_of(resource: Any) -> TargetUser:
+def user_of(resource: Any, common: Interner | None = None) -> TargetUser:
     """Read back what gwsync maps; anything else on the user is left alone.
 
     A target's answer is checked as it is read: a value of the wrong type is a TargetError
     naming it (the read fails cleanly), never a crash or a number posing as a name. Values
     that repeat across users (titles, departments, the work email equal to the userName) are
-    kept once: a listing of 100,000 users holds them all until the plan is made.
+    kept once in `common` (one per listing, `user_reader`): a listing of 100,000 users holds
+    them all until the plan is made.
     """
+    common = Interner(COMMON_LIMIT) if common is None else common
     resource = an_object(resource, "a User")
     name = an_object(resource.get("name"), "User.name")
     enterprise = an_object(resource.get(ENTERPRISE), "the User's enterprise extension")
@@ -51,20 +55,15 @@ def user_of(resource: Any) -> TargetUser:
     )
 
 
-COMMON_VALUES: dict[str, str] = {}
-"""Values many users share (user_of), one object each; bounded, so unique values pass through."""
 COMMON_LIMIT = 4096
+"""How many distinct values one listing shares (`Interner`); past it, values pass through."""
 
 
-def common(value: str | None) -> str | None:
-    if value is None:
-        return None
-    found = COMMON_VALUES.get(value)
-    if found is None:
-        if len(COMMON_VALUES) >= COMMON_LIMIT:
-            return value
-        found = COMMON_VALUES.setdefault(value, value)
-    return found
+def user_reader() -> Callable[[Any], TargetUser]:
+    """`user_of` for one listing of /Users: the values its users share (titles, departments,
+    lastModified stamps) kept once, in an interner made for this listing and dropped with it."""
+    common = Interner(COMMON_LIMIT)
+    return lambda resource: user_of(resource, common)
 
 
 CORE_EXTRAS = ("nickName", "profileUrl", "preferredLanguage", "locale", "timezone")

@@ -2,19 +2,16 @@
 
 A request waits for one of the pacer's slots (`pacing.Pacer`: a 429 or 503 halves the
 requests allowed in flight, answers grow it back, a Retry-After holds every new request), and
-429/503 are retried with exponential back-off and jitter (tenacity), honouring Retry-After up
-to MAX_RETRY_AFTER, a bounded number of times; the wait happens outside the slot, so a storm
-does not pin the slots. TLS verification is always on; a PEM CA bundle may be added, never
-replace it. Every answer is bounded at MAX_ANSWER_BYTES, gzip included.
+429/503 are retried a bounded number of times, waiting as `gwsync.backoff` says (exponential
+back-off with jitter, Retry-After as a floor up to MAX_RETRY_AFTER); the wait happens outside
+the slot, so a storm does not pin the slots. TLS verification is always on; a PEM CA bundle may
+be added, never replace it. Every answer is bounded at MAX_ANSWER_BYTES, gzip included.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import random
 import ssl
-import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +23,13 @@ from scim2_client.client import BaseAsyncSCIMClient, RawResponse, describe_resou
 from scim2_models import EnterpriseUser, Group, ScimProvider, User
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
+from gwsync.backoff import Backoff, retry_after_seconds
 from gwsync.sync.ports import TargetUnavailable
 from gwsync.targets.scim.pacing import Pacer
 
 RETRIED_STATUSES = frozenset({429, 503})
+RETRY_CAP = 30.0
+"""The longest back-off step between two attempts of one request (before jitter)."""
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -41,28 +41,6 @@ class Counters:
     writes: int = 0
     retries: int = 0
     throttled: int = 0
-
-
-MAX_RETRY_AFTER = 120.0
-"""The longest pause a Retry-After may impose: a provider asking for a day (86400) would hold
-the sync that long at each of its attempts; past two minutes the sync goes on and the request
-is retried (or fails its item) as for any other refusal."""
-
-
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), at most
-    `MAX_RETRY_AFTER`."""
-    if not value:
-        return default
-    try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):  # neither form: the header says nothing usable
-        return default
-    return min(MAX_RETRY_AFTER, max(0.0, parsed.timestamp() - time.time()))
 
 
 def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -172,6 +150,7 @@ class ScimTransport(BaseAsyncSCIMClient):
         retry_base: float,
         max_attempts: int,
         counters: Counters,
+        retry_cap: float = RETRY_CAP,
     ) -> None:
         models, resource_types = describe_resource_models([User[EnterpriseUser], Group])
         super().__init__(
@@ -181,7 +160,7 @@ class ScimTransport(BaseAsyncSCIMClient):
         )
         self.client = client
         self.pacer = Pacer(max_concurrency)
-        self.retry_base = retry_base
+        self.backoff = Backoff(retry_base, retry_cap)
         self.max_attempts = max_attempts
         self.counters = counters
         self.halted: str | None = None
@@ -207,14 +186,11 @@ class ScimTransport(BaseAsyncSCIMClient):
         return self.delay(state.attempt_number, response)
 
     def delay(self, attempt: int, response: httpx.Response | None) -> float:
-        """Retry-After when the provider says, else exponential back-off with jitter."""
+        """The wait before the next attempt (`gwsync.backoff`: Retry-After as a floor, else
+        exponential back-off with jitter); counted as a retry."""
         self.counters.retries += 1
-        backoff = self.retry_base * 2 ** (attempt - 1)
-        jittered = backoff * (0.5 + random.random())
         header = response.headers.get("Retry-After") if response is not None else None
-        asked: float = retry_after_seconds(header, 0.0)
-        # Retry-After is honoured as a floor; a little jitter keeps clients from re-syncing.
-        return float(asked + jittered * 0.1 if asked else jittered)
+        return self.backoff.delay(attempt, header)
 
     async def send_once(
         self, method: str, url: str, *, wanted: Callable[[], bool] | None = None, **kwargs: Any
@@ -261,7 +237,10 @@ class ScimTransport(BaseAsyncSCIMClient):
 def describe_network_error(exc: httpx.RequestError) -> str:
     text = str(exc) or type(exc).__name__
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc.__cause__, ssl.SSLError):
-        return f"TLS verification failed ({text}); add the server's CA to caBundleSecretRef"
+        return (
+            f"TLS verification failed ({text}); add the server's CA to spec.target.scim.caBundleSecretRef "
+            "(gwsync sync and plan: --scim-ca-bundle-file FILE)"
+        )
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed ({text})"
     if isinstance(exc, httpx.TimeoutException):
