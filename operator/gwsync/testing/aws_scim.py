@@ -11,8 +11,19 @@ AWS publishes, so gwsync is held to the same limits:
   with ``cursor`` (empty for the first page) answered with ``itemsPerPage`` and
   ``nextCursor`` while more pages exist; without ``cursor`` one non-paginated page with
   totalResults. Filters: ``eq`` only, ``and`` only; users by (userName), (externalId),
-  (groups.value), (id and manager); groups by (displayName), (externalId),
-  (id and members) in either order; anything else is a 400 ValidationException.
+  (groups.value), (id and manager); anything else is a 400 ValidationException.
+- ListGroups filters follow the Constraints of the current (cursor-paging) version of
+  https://docs.aws.amazon.com/singlesignon/latest/developerguide/listgroups.html, which
+  documents exactly "(displayName), (externalId), (members.value), (id and member), and
+  (member and id)", and ``id`` alone as "valid, [but] should be avoided". So
+  ``members.value eq "<user id>"`` is accepted (the groups that user is in) because AWS
+  documents it; the pair is accepted with ``member`` as the page writes it and ``members``
+  as SCIM names the attribute; any other attribute or combination (``members.value`` with
+  another term, ``members`` alone, ``displayName`` with ``id``...) is refused with AWS's
+  400 ValidationException answer ("Filter '...' is not supported."). A member filter naming
+  a user that does not exist is a 404 ResourceNotFoundException ("When filter querying with
+  a nonexisting member"). The older version of the page (50 results, no cursor) lists
+  neither ``members.value`` nor ``groups.value``.
 - pages GetGroup and ListGroups (.../getgroup.html): "GetGroup and ListGroups return an empty
   member list"; membership is read with ``id eq "G" and members eq "U"`` (one pair per
   request) or, on ListUsers, ``groups.value eq "G"``. ``ListUsersAuth(groups_value_filter=
@@ -61,6 +72,19 @@ DOCS = "https://docs.aws.amazon.com/singlesignon/latest/developerguide"
 MAX_COUNT = 100
 MAX_MEMBER_OPERATIONS = 100
 UNSUPPORTED_USER_ATTRIBUTES = ("photos", "ims", "entitlements", "x509Certificates", "password")
+GROUP_FILTERS = frozenset(
+    frozenset(keys)
+    for keys in (
+        (),
+        ("displayname",),
+        ("externalid",),
+        ("members.value",),
+        ("id",),
+        ("id", "member"),
+        ("id", "members"),
+    )
+)
+"""The ListGroups filters AWS documents (lower-case attribute names, order free); see above."""
 FILTER_TERM = re.compile(r'^\s*([A-Za-z.]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$')
 
 
@@ -322,22 +346,19 @@ class AwsIdentityCenter:
         terms = parse_filter(request.query.get("filter"))
         with self.lock:
             groups = list(self.groups.values())
-            keys = set(terms)
-            if not terms:
-                pass
-            elif keys == {"displayname"}:
-                groups = [g for g in groups if g["displayName"] == terms["displayname"]]
-            elif keys == {"externalid"}:
-                groups = [g for g in groups if g.get("externalId") == terms["externalid"]]
-            elif keys == {"id", "members"}:
-                member = terms["members"]
-                groups = [
-                    g
-                    for g in groups
-                    if g["id"] == terms["id"] and member in self.memberships.get(g["id"], set())
-                ]
-            else:
+            keys = frozenset(terms)
+            if keys not in GROUP_FILTERS:
                 raise AwsError(400, f"Filter {request.query.get('filter')!r} is not supported.")
+            if "displayname" in keys:
+                groups = [g for g in groups if g["displayName"] == terms["displayname"]]
+            if "externalid" in keys:
+                groups = [g for g in groups if g.get("externalId") == terms["externalid"]]
+            if "id" in keys:
+                groups = [g for g in groups if g["id"] == terms["id"]]
+            for key in keys & {"members.value", "members", "member"}:
+                member = terms[key]
+                self._known_users([member])
+                groups = [g for g in groups if member in self.memberships.get(g["id"], set())]
             return self._listing(request, [self._group(g) for g in groups])
 
     async def _get_group(self, request: web.Request) -> web.Response:
