@@ -60,6 +60,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -104,18 +105,6 @@ class AwsError(Exception):
         return web.json_response(body, status=self.status, content_type="application/json")
 
 
-@dataclass(frozen=True)
-class Logged:
-    method: str
-    path: str
-    query: str
-    status: int
-
-    @property
-    def write(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
-
-
 @dataclass
 class Throttle:
     """A token bucket: `burst` requests at once, refilled at `rate` a second; None = no limit."""
@@ -151,15 +140,15 @@ class AwsIdentityCenter:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     memberships: dict[str, set[str]] = field(default_factory=dict)
-    log: list[Logged] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
     throttled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- for tests -------------------------------------------------------------------------
 
     @property
-    def writes(self) -> list[Logged]:
-        return [r for r in self.log if r.write]
+    def writes(self) -> list[LoggedRequest]:
+        return self.log.writes
 
     def reset_log(self) -> None:
         with self.lock:
@@ -214,7 +203,9 @@ class AwsIdentityCenter:
         except AwsError as error:
             response = error.response()
         with self.lock:
-            self.log.append(Logged(request.method, request.path, request.query_string, response.status))
+            self.log.append(
+                LoggedRequest(request.method, request.path, request.query_string, response.status)
+            )
         return response
 
     async def _config(self, request: web.Request) -> web.Response:

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gwsync.testing.org import Org, OrgGroup, OrgUser
+from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
 
 API = "/admin/directory/v1"
@@ -175,17 +176,6 @@ class Fault:
         if self.times is not None and self.times <= 0:
             return False
         return (self.api is None or self.api == api) and (self.page is None or self.page == page)
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request the emulator answered."""
-
-    api: str
-    method: str
-    path: str
-    query: Mapping[str, str]
-    status: int
 
 
 @dataclass(frozen=True)
@@ -395,7 +385,7 @@ class GoogleEmulator:
         self.url = ""  # set once serving: http://127.0.0.1:PORT
         self.accounts: dict[str, ServiceAccount] = {}
         self.faults: list[Fault] = []
-        self.log: list[LoggedRequest] = []
+        self.log = RequestLog()
         self.tokens_issued = 0
         self.assertions: list[str] = []  # every delegation JWT received, for leak scans
         self._grants: dict[str, Grant] = {}
@@ -483,7 +473,7 @@ class GoogleEmulator:
         except GoogleError as exc:
             response = exc.response()
         self.log.append(
-            LoggedRequest(api, request.method, request.path, dict(request.query), response.status)
+            LoggedRequest(request.method, request.path, request.query_string, response.status, api)
         )
         return response
 
@@ -515,7 +505,7 @@ class GoogleEmulator:
 
     async def _token(self, request: web.Request) -> web.Response:
         response = await self._token_response(request)
-        self.log.append(LoggedRequest("token", "POST", request.path, {}, response.status))
+        self.log.append(LoggedRequest("POST", request.path, status=response.status, api="token"))
         return response
 
     async def _token_response(self, request: web.Request) -> web.Response:
@@ -565,7 +555,7 @@ class GoogleEmulator:
 
     async def _sign_jwt(self, request: web.Request) -> web.Response:
         response = await self._sign_jwt_response(request)
-        self.log.append(LoggedRequest("signJwt", "POST", request.path, {}, response.status))
+        self.log.append(LoggedRequest("POST", request.path, status=response.status, api="signJwt"))
         return response
 
     async def _sign_jwt_response(self, request: web.Request) -> web.Response:

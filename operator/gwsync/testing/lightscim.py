@@ -48,6 +48,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -58,18 +59,6 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 FILTER = re.compile(r'^\s*(userName|externalId|displayName)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 MEMBER_PATH = re.compile(r'^members\[value eq "([^"]+)"\]$')
-
-
-@dataclass(frozen=True)
-class Answered:
-    method: str
-    path: str
-    status: int
-    at: float
-
-    @property
-    def write(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class ScimRefusal(Exception):
@@ -171,7 +160,7 @@ class LightScim:
         self.bulk_operations: list[int] = []  # operations of each Bulk request answered 200
         self.users = Store("User", "userName")
         self.groups = Store("Group", "displayName")
-        self.log: list[Answered] = []
+        self.log = RequestLog()
         self.in_flight = 0
         self.max_in_flight = 0
         self.url = ""
@@ -227,7 +216,11 @@ class LightScim:
                 await asyncio.sleep(max(0.0, self.latency - (time.monotonic() - arrived)))
             finally:
                 self.in_flight -= 1
-        self.log.append(Answered(request.method, request.path, response.status, arrived))
+        self.log.append(
+            LoggedRequest(
+                request.method, request.path, request.query_string, response.status, started=arrived
+            )
+        )
         return response
 
     async def _config(self, request: web.Request) -> web.Response:
