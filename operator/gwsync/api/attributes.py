@@ -19,7 +19,7 @@ from typing import Final
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from gwsync.api.base import ApiModel, cel
+from gwsync.api.base import ApiModel, cel, first_repeated
 
 CORE_TARGETS: Final = (
     "emails",
@@ -328,11 +328,8 @@ class Attributes(ApiModel):
     @field_validator("mappings")
     @classmethod
     def _unique_targets(cls, mappings: list[AttributeMapping]) -> list[AttributeMapping]:
-        seen: set[str] = set()
-        for mapping in mappings:
-            if mapping.target in seen:
-                raise ValueError(f"{mapping.target} is mapped twice: {DUPLICATE_MESSAGE}")
-            seen.add(mapping.target)
+        if (target := first_repeated(mapping.target for mapping in mappings)) is not None:
+            raise ValueError(f"{target} is mapped twice: {DUPLICATE_MESSAGE}")
         return mappings
 
     @field_validator("omit")

@@ -8,12 +8,12 @@ same message, so that kubectl and GitOps CI refuse the same objects.
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
 from gwsync.api.attributes import Attributes
-from gwsync.api.base import ApiModel, cel
+from gwsync.api.base import ApiModel, StoredObject, cel
 from gwsync.api.formats import (
     DURATION_PATTERN,
     EMAIL_PATTERN,
@@ -96,11 +96,6 @@ SYNC_TIMEOUT_MESSAGE = "syncTimeout must be at least 1s (Go duration syntax, e.g
 GRACE_MESSAGE = "gracePeriod must be at most 8760h (a year; Go duration syntax, e.g. 72h)"
 
 
-class DeprovisionAction(StrEnum):
-    DEACTIVATE = "Deactivate"
-    DELETE = "Delete"
-
-
 class Schedule(ApiModel):
     """When scheduled syncs run."""
 
@@ -135,6 +130,11 @@ class Schedule(ApiModel):
     @property
     def every(self) -> timedelta:
         return parse_interval(self.interval)
+
+
+class DeprovisionAction(StrEnum):
+    DEACTIVATE = "Deactivate"
+    DELETE = "Delete"
 
 
 class Deprovision(ApiModel):
@@ -262,13 +262,9 @@ class GoogleProvisioningSpec(ApiModel):
         return [mapping.team for mapping in self.teams.mappings] if self.teams.enabled else None
 
 
-class GoogleProvisioning(ApiModel):
+class GoogleProvisioning(StoredObject):
     """A GoogleProvisioning object as stored in the cluster."""
 
-    model_config = {"extra": "ignore"}
-
-    api_version: str = Field(default="provisioning.gwsync.io/v1alpha1")
     kind: Literal["GoogleProvisioning"] = "GoogleProvisioning"
-    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: GoogleProvisioningSpec
     status: GoogleProvisioningStatus = Field(default_factory=GoogleProvisioningStatus)

@@ -2,7 +2,7 @@
 
 from pydantic import Field, field_validator
 
-from gwsync.api.base import ApiModel, cel
+from gwsync.api.base import ApiModel, cel, first_repeated
 from gwsync.api.formats import Email
 
 
@@ -40,12 +40,9 @@ class Teams(ApiModel):
     @field_validator("mappings")
     @classmethod
     def _unique_teams(cls, mappings: list[TeamMapping]) -> list[TeamMapping]:
-        seen: set[str] = set()
-        for mapping in mappings:
-            if mapping.team in seen:
-                raise ValueError(
-                    f"team '{mapping.team}' is mapped twice: team names must be unique within "
-                    "mappings; merge the groups of a repeated team into one mapping"
-                )
-            seen.add(mapping.team)
+        if (team := first_repeated(mapping.team for mapping in mappings)) is not None:
+            raise ValueError(
+                f"team '{team}' is mapped twice: team names must be unique within "
+                "mappings; merge the groups of a repeated team into one mapping"
+            )
         return mappings

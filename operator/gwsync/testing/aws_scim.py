@@ -62,6 +62,7 @@ from aiohttp import web
 
 from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
+from gwsync.testing.throttle import Throttle
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -106,35 +107,12 @@ class AwsError(Exception):
 
 
 @dataclass
-class Throttle:
-    """A token bucket: `burst` requests at once, refilled at `rate` a second; None = no limit."""
-
-    rate: float | None = None
-    burst: int = 20
-    tokens: float = 0.0
-    stamp: float = 0.0
-
-    def allow(self) -> bool:
-        if self.rate is None:
-            return True
-        now = time.monotonic()
-        if not self.stamp:
-            self.tokens, self.stamp = float(self.burst), now
-        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-@dataclass
 class AwsIdentityCenter:
     """The emulated identity store and its SCIM endpoint; `url` is the SCIM base URL."""
 
     token: str = "aws-scim-token"
     groups_value_filter: bool = True
-    throttle: Throttle = field(default_factory=Throttle)
+    throttle: Throttle = field(default_factory=lambda: Throttle(burst=20))
     url: str = ""
     tenant: str = "9067729b3d"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -269,12 +247,7 @@ class AwsIdentityCenter:
     async def _put_user(self, request: web.Request) -> web.Response:
         body = await payload(request)
         with self.lock:
-            current = self._user(request.match_info["id"])
-            user = self._valid_user(body)
-            self._unique_user_name(user["userName"], current["id"])
-            user["id"], user["meta"] = current["id"], {**current["meta"], "lastModified": now()}
-            self.users[current["id"]] = user
-            return scim_json(dict(user))
+            return self._replace_user(self._user(request.match_info["id"]), body)
 
     async def _patch_user(self, request: web.Request) -> web.Response:
         body = await payload(request)
@@ -283,11 +256,15 @@ class AwsIdentityCenter:
             user = {k: v for k, v in current.items() if k not in ("id", "meta")}
             for operation in operations(body):
                 apply_user_operation(user, operation)
-            user = self._valid_user(user)
-            self._unique_user_name(user["userName"], current["id"])
-            user["id"], user["meta"] = current["id"], {**current["meta"], "lastModified": now()}
-            self.users[current["id"]] = user
-            return scim_json(dict(user))
+            return self._replace_user(current, user)
+
+    def _replace_user(self, current: dict[str, Any], body: dict[str, Any]) -> web.Response:
+        """PutUser and PatchUser alike: the new attributes checked, then stored under the same id."""
+        user = self._valid_user(body)
+        self._unique_user_name(user["userName"], current["id"])
+        user["id"], user["meta"] = current["id"], {**current["meta"], "lastModified": now()}
+        self.users[current["id"]] = user
+        return scim_json(dict(user))
 
     async def _delete_user(self, request: web.Request) -> web.Response:
         with self.lock:

@@ -600,19 +600,14 @@ class GoogleEmulator:
         return await self._answer(request, "customer", None, answer)
 
     async def _users(self, request: web.Request) -> web.Response:
-        page, offset = _page(request, "users")
-
-        def answer() -> web.Response:
-            self._grant(request, "users")
-            self._customer_matches(request)
-            users = _projected(self._snapshot, request)
+        def users() -> list[dict[str, Any]]:
+            found = _projected(self._snapshot, request)  # checks the projection asked, even for none
             if request.query.get("showDeleted") == "true":
-                users = []
-            users = _filter_users(users, request.query.get("query", ""))
-            users = _ordered(users, request.query.get("orderBy"), request.query.get("sortOrder"))
-            return _listing(request, "users", "admin#directory#users", users, page, offset)
+                found = []
+            found = _filter_users(found, request.query.get("query", ""))
+            return _ordered(found, request.query.get("orderBy"), request.query.get("sortOrder"))
 
-        return await self._answer(request, "users", page, answer)
+        return await self._listed(request, "users", users)
 
     async def _user(self, request: web.Request) -> web.Response:
         """users.get: the user whose id or primary email is the key, with the projection asked."""
@@ -632,15 +627,9 @@ class GoogleEmulator:
         return await self._answer(request, "users", None, answer)
 
     async def _groups(self, request: web.Request) -> web.Response:
-        page, offset = _page(request, "groups")
-
-        def answer() -> web.Response:
-            self._grant(request, "groups")
-            self._customer_matches(request)
-            groups = _filter_groups(self._snapshot.groups, request.query.get("query", ""))
-            return _listing(request, "groups", "admin#directory#groups", groups, page, offset)
-
-        return await self._answer(request, "groups", page, answer)
+        return await self._listed(
+            request, "groups", lambda: _filter_groups(self._snapshot.groups, request.query.get("query", ""))
+        )
 
     async def _group(self, request: web.Request) -> web.Response:
         def answer() -> web.Response:
@@ -653,18 +642,34 @@ class GoogleEmulator:
         return await self._answer(request, "groups", None, answer)
 
     async def _members(self, request: web.Request) -> web.Response:
-        page, offset = _page(request, "members")
-
-        def answer() -> web.Response:
-            self._grant(request, "members")
+        def members() -> list[dict[str, Any]]:
             snapshot = self._snapshot
             found = snapshot.group_by_key.get(request.match_info["key"].lower())
             if found is None:
                 raise GoogleError(404, "Resource Not Found: groupKey", "notFound")
-            members = [snapshot.member(email) for email in found[0].members]
-            return _listing(request, "members", "admin#directory#members", members, page, offset)
+            return [snapshot.member(email) for email in found[0].members]
 
-        return await self._answer(request, "members", page, answer)
+        return await self._listed(request, "members", members, of_customer=False)
+
+    async def _listed(
+        self,
+        request: web.Request,
+        api: str,
+        select: Callable[[], list[dict[str, Any]]],
+        *,
+        of_customer: bool = True,
+    ) -> web.Response:
+        """users.list, groups.list, members.list: the grant (and customer) checked, then the
+        items `select` finds, one page of them."""
+        page, offset = _page(request, api)
+
+        def answer() -> web.Response:
+            self._grant(request, api)
+            if of_customer:
+                self._customer_matches(request)
+            return _listing(request, api, f"admin#directory#{api}", select(), page, offset)
+
+        return await self._answer(request, api, page, answer)
 
 
 def _fault_message(fault: Fault) -> str:

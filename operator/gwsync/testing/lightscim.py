@@ -38,7 +38,6 @@ import copy
 import json
 import re
 import secrets
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from aiohttp import web
 
 from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
+from gwsync.testing.throttle import Throttle
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -65,26 +65,6 @@ class ScimRefusal(Exception):
     def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.scim_type = status, detail, scim_type
-
-
-class Bucket:
-    """A token bucket: `rate` requests per second, holding at most one second's worth."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.at = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
-            self.at = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return True
-            return False
 
 
 @dataclass
@@ -150,7 +130,7 @@ class LightScim:
     ) -> None:
         self.token = token
         self.latency = latency
-        self.bucket = Bucket(rate_limit) if rate_limit else None
+        self.throttle = Throttle(rate_limit or None)
         self.retry_after = retry_after
         self.page_size = page_size
         self.bulk_max_operations = bulk_max_operations
@@ -200,7 +180,7 @@ class LightScim:
             return await handler(request)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             response: web.StreamResponse = error(401, "The bearer token is not valid")
-        elif self.bucket is not None and not self.bucket.take():
+        elif not self.throttle.allow():
             response = error(429, "Too many requests")
             response.headers["Retry-After"] = self.retry_after
         else:
