@@ -55,6 +55,11 @@ def first_repeated(values: Iterable[str]) -> str | None:
     return None
 
 
+def validations(*rules: JsonDict) -> ConfigDict:
+    """The model_config of a model whose rules span its fields: CEL the API server enforces."""
+    return ConfigDict(json_schema_extra={"x-kubernetes-validations": list(rules)})
+
+
 def cel(rule: str, message: str, field_path: str | None = None) -> JsonDict:
     """One `x-kubernetes-validations` entry: a CEL rule the API server enforces."""
     entry: JsonDict = {"rule": rule, "message": message}

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gwsync.api.attributes import Attributes
-from gwsync.api.base import ApiModel, StoredObject, cel
+from gwsync.api.base import ApiModel, StoredObject, cel, validations
 from gwsync.api.formats import (
     DURATION_PATTERN,
     EMAIL_PATTERN,
@@ -99,17 +99,13 @@ GRACE_MESSAGE = "gracePeriod must be at most 8760h (a year; Go duration syntax, 
 class Schedule(ApiModel):
     """When scheduled syncs run."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "duration(self.interval) >= duration('1h')",
-                    "interval must be at least 1h (Go duration syntax, e.g. 24h)",
-                    ".interval",
-                )
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "duration(self.interval) >= duration('1h')",
+            "interval must be at least 1h (Go duration syntax, e.g. 24h)",
+            ".interval",
+        )
+    )
 
     interval: str = Field(
         default="24h",
@@ -140,17 +136,13 @@ class DeprovisionAction(StrEnum):
 class Deprovision(ApiModel):
     """What happens to a managed user who is no longer desired, and the safety brake."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "!has(self.gracePeriod) || duration(self.gracePeriod) <= duration('8760h')",
-                    GRACE_MESSAGE,
-                    ".gracePeriod",
-                )
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "!has(self.gracePeriod) || duration(self.gracePeriod) <= duration('8760h')",
+            GRACE_MESSAGE,
+            ".gracePeriod",
+        )
+    )
 
     action: DeprovisionAction = Field(
         default=DeprovisionAction.DEACTIVATE,
@@ -201,17 +193,13 @@ class History(ApiModel):
 class GoogleProvisioningSpec(ApiModel):
     """Desired provisioning from one Google Workspace organization to one SCIM target."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "!has(self.syncTimeout) || duration(self.syncTimeout) >= duration('1s')",
-                    SYNC_TIMEOUT_MESSAGE,
-                    ".syncTimeout",
-                )
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "!has(self.syncTimeout) || duration(self.syncTimeout) >= duration('1s')",
+            SYNC_TIMEOUT_MESSAGE,
+            ".syncTimeout",
+        )
+    )
 
     google: GoogleSource = Field(description="The Google Workspace organization to read.")
     target: Target = Field(description="The system people are provisioned into.")

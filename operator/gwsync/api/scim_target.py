@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from gwsync.api.base import ApiModel
+from gwsync.api.base import ApiModel, validations
 from gwsync.api.common import SecretKeyRef
 from gwsync.api.formats import is_loopback_http, tls_or_loopback_rule
 
@@ -49,15 +49,11 @@ class ListLimits(ApiModel):
 class ScimTarget(ApiModel):
     """A SCIM 2.0 (RFC 7643/7644) service provider."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                tls_or_loopback_rule(
-                    "url", "url must use https:// (plain http is allowed only for loopback addresses)"
-                )
-            ]
-        }
-    }
+    model_config = validations(
+        tls_or_loopback_rule(
+            "url", "url must use https:// (plain http is allowed only for loopback addresses)"
+        )
+    )
 
     url: str = Field(
         min_length=1,

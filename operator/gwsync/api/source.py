@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from gwsync.api.base import ApiModel, cel
+from gwsync.api.base import ApiModel, cel, validations
 from gwsync.api.common import SecretKeyRef
 from gwsync.api.constants import DEFAULT_CUSTOMER_ID, DEFAULT_GOOGLE_ENDPOINT
 from gwsync.api.formats import Email, is_loopback_http, tls_or_loopback_rule
@@ -13,26 +13,17 @@ from gwsync.api.formats import Email, is_loopback_http, tls_or_loopback_rule
 API_ENDPOINT_MESSAGE = "apiEndpoint must use https:// (plain http is allowed only for loopback addresses)"
 
 
-class MemberSource(StrEnum):
-    ALL_USERS = "AllUsers"
-    GROUPS = "Groups"
-
-
 class GoogleSource(ApiModel):
     """How to reach the Google Workspace organization (Admin SDK Directory API, read-only)."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "has(self.credentialsSecretRef) != has(self.serviceAccountEmail)",
-                    "set exactly one of credentialsSecretRef (a service-account key) or "
-                    "serviceAccountEmail (keyless, signed through IAM Credentials)",
-                ),
-                tls_or_loopback_rule("apiEndpoint", API_ENDPOINT_MESSAGE),
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "has(self.credentialsSecretRef) != has(self.serviceAccountEmail)",
+            "set exactly one of credentialsSecretRef (a service-account key) or "
+            "serviceAccountEmail (keyless, signed through IAM Credentials)",
+        ),
+        tls_or_loopback_rule("apiEndpoint", API_ENDPOINT_MESSAGE),
+    )
 
     customer_id: str = Field(
         default=DEFAULT_CUSTOMER_ID,
@@ -90,27 +81,27 @@ GROUP_QUERY = rf"^(?:email|name)[=:]{_VALUE}(?: +(?:email|name)[=:]{_VALUE})*$"
 by group, so it is left out); the same expression is checked by CEL, with RE2."""
 
 
+class MemberSource(StrEnum):
+    ALL_USERS = "AllUsers"
+    GROUPS = "Groups"
+
+
 class Members(ApiModel):
     """Which Google users are provisioned."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0) "
-                    "|| has(self.groupQuery)",
-                    GROUPS_REQUIRED,
-                    ".groups",
-                ),
-                cel("self.from == 'Groups' || !has(self.groupQuery)", QUERY_NEEDS_GROUPS, ".groupQuery"),
-                cel(
-                    f'!has(self.groupQuery) || self.groupQuery.matches(r"{GROUP_QUERY}")',
-                    QUERY_SYNTAX,
-                    ".groupQuery",
-                ),
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "self.from != 'Groups' || (has(self.groups) && size(self.groups) > 0) || has(self.groupQuery)",
+            GROUPS_REQUIRED,
+            ".groups",
+        ),
+        cel("self.from == 'Groups' || !has(self.groupQuery)", QUERY_NEEDS_GROUPS, ".groupQuery"),
+        cel(
+            f'!has(self.groupQuery) || self.groupQuery.matches(r"{GROUP_QUERY}")',
+            QUERY_SYNTAX,
+            ".groupQuery",
+        ),
+    )
 
     from_: MemberSource = Field(
         default=MemberSource.ALL_USERS,

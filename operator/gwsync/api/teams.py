@@ -2,7 +2,7 @@
 
 from pydantic import Field, field_validator
 
-from gwsync.api.base import ApiModel, cel, first_repeated
+from gwsync.api.base import ApiModel, cel, first_repeated, validations
 from gwsync.api.formats import Email
 
 
@@ -18,19 +18,13 @@ class TeamMapping(ApiModel):
 class Teams(ApiModel):
     """Google groups mapped to target teams (SCIM groups)."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "!has(self.mappings) || self.mappings.all(m, "
-                    "self.mappings.exists_one(n, n.team == m.team))",
-                    "team names must be unique within mappings: merge the groups of a repeated "
-                    "team into one mapping",
-                    ".mappings",
-                )
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "!has(self.mappings) || self.mappings.all(m, self.mappings.exists_one(n, n.team == m.team))",
+            "team names must be unique within mappings: merge the groups of a repeated team into one mapping",
+            ".mappings",
+        )
+    )
 
     enabled: bool = Field(default=False, description="Sync team memberships from the mappings.")
     mappings: list[TeamMapping] = Field(
