@@ -159,6 +159,10 @@ async def test_a_250_member_team_costs_the_fewest_requests_aws_allows(
         assert second.phase == "Succeeded" and aws.writes == []
         # ServiceProviderConfig, the token check, 3 pages of 100 users, 1 page of groups.
         assert reads(aws) == {"ServiceProviderConfig": 1, "Users": 4, "Groups": 1, "members": member_reads}
+        # Every filter gwsync sent is one AWS documents: the emulator refuses any other with a 400,
+        # and the only 400 is the refused groups.value query of the older API.
+        refused = [r.params["filter"] for r in aws.log if r.status == 400]
+        assert refused == ([] if groups_value_filter else [f'groups.value eq "{aws.all_groups()[0]["id"]}"'])
 
 
 async def test_unscoped_reads_ask_for_every_groups_members() -> None:
