@@ -22,12 +22,13 @@ AWS publishes, so gwsync is held to the same limits:
   another term, ``members`` alone, ``displayName`` with ``id``...) is refused with AWS's
   400 ValidationException answer ("Filter '...' is not supported."). A member filter naming
   a user that does not exist is a 404 ResourceNotFoundException ("When filter querying with
-  a nonexisting member"). The older version of the page (50 results, no cursor) lists
-  neither ``members.value`` nor ``groups.value``.
+  a nonexisting member"). The older version of the pages (50 results, no cursor) lists
+  neither ``members.value`` on ListGroups nor ``groups.value`` on ListUsers:
+  ``AwsIdentityCenter(groups_value_filter=False)`` refuses both, as that version documents.
 - pages GetGroup and ListGroups (.../getgroup.html): "GetGroup and ListGroups return an empty
   member list"; membership is read with ``id eq "G" and members eq "U"`` (one pair per
-  request) or, on ListUsers, ``groups.value eq "G"``. ``ListUsersAuth(groups_value_filter=
-  False)`` turns the latter off, as the older version of the page documents.
+  request), on ListGroups ``members.value eq "U"`` (the groups of one user) or, on ListUsers,
+  ``groups.value eq "G"`` (the members of one group).
 - pages CreateGroup and PatchGroup (.../creategroup.html, .../patchgroup.html): at most 100
   members added or removed in one request; "Limitations from SCIM specification"
   (.../limitations.html): only ``eq`` with ``and``; no /Bulk, /Me, /Search; multi-valued user
@@ -315,7 +316,7 @@ class AwsIdentityCenter:
         with self.lock:
             groups = list(self.groups.values())
             keys = frozenset(terms)
-            if keys not in GROUP_FILTERS:
+            if keys not in GROUP_FILTERS or ("members.value" in keys and not self.groups_value_filter):
                 raise AwsError(400, f"Filter {request.query.get('filter')!r} is not supported.")
             if "displayname" in keys:
                 groups = [g for g in groups if g["displayName"] == terms["displayname"]]

@@ -127,6 +127,10 @@ def test_list_groups_takes_only_the_filters_aws_documents(aws: AwsIdentityCenter
         assert (body["status"], body["detail"]) == ("400", f"Filter {undocumented!r} is not supported.")
     status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote('members.value eq "nobody"'))
     assert (status, body["detail"]) == (404, "User nobody does not exist.")
+    aws.groups_value_filter = False  # the older pages document neither membership filter
+    query = f'members.value eq "{jane}"'
+    status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote(query))
+    assert (status, body["detail"]) == (400, f"Filter {query!r} is not supported.")
 
 def reads(aws: AwsIdentityCenter) -> dict[str, int]:
     counts: dict[str, int] = {}
