@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gwsync.testing.org import Org, OrgGroup, OrgUser
-from gwsync.testing.request_log import LoggedRequest, RequestLog
+from gwsync.testing.request_log import LoggedRequest, RequestLog, RequestMatch, take
 from gwsync.testing.threads import serving_in_thread
 
 API = "/admin/directory/v1"
@@ -155,26 +155,27 @@ def new_key() -> rsa.RSAPrivateKey:
 
 
 @dataclass
-class Fault:
+class Fault(RequestMatch):
     """Answer matching requests with a Google error instead of the data.
 
     `api` is users, groups, members, customer, token or signJwt (None: every request);
-    `page` restricts it to one page of a listing (0 is the first); `times` is how many
-    matching requests fail (None: all). `delay` slows the answer (a slow page) and applies
-    even with status 0, which means "do not fail, only delay".
+    `page` restricts it to one page of a listing (0 is the first); beyond these, requests are
+    chosen as every test server chooses them (gwsync.testing.request_log.RequestMatch: method,
+    substrings of path and query), and `times` is how many matching requests fail (None, the
+    default here: all). `delay` slows the answer (a slow page) and applies even with status 0,
+    which means "do not fail, only delay".
     """
 
     status: int
     reason: str = "backendError"
     api: str | None = None
     page: int | None = None
-    times: int | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    times: int | None = field(default=None, kw_only=True)
 
-    def matches(self, api: str, page: int | None) -> bool:
-        if self.times is not None and self.times <= 0:
-            return False
+    def selects(self, api: str, page: int | None) -> bool:
+        """Whether the fault is for this API (and page of a listing)."""
         return (self.api is None or self.api == api) and (self.page is None or self.page == page)
 
 
@@ -458,11 +459,10 @@ class GoogleEmulator:
     async def _answer(
         self, request: web.Request, api: str, page: int | None, handler: Callable[[], web.Response]
     ) -> web.Response:
-        fault = next((f for f in self.faults if f.matches(api, page)), None)
+        chosen = (f for f in self.faults if f.selects(api, page))
+        fault = take(chosen, request.method, request.path, request.query_string)
         try:
             if fault is not None:
-                if fault.times is not None:
-                    fault.times -= 1
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.status:
@@ -510,10 +510,9 @@ class GoogleEmulator:
 
     async def _token_response(self, request: web.Request) -> web.Response:
         form = await request.post()
-        fault = next((f for f in self.faults if f.matches("token", None)), None)
-        if fault is not None and fault.status:
-            if fault.times is not None:
-                fault.times -= 1
+        failing = (f for f in self.faults if f.status and f.selects("token", None))
+        fault = take(failing, request.method, request.path)
+        if fault is not None:
             return _oauth_error(fault.status, "internal_failure", "Backend error")
         if form.get("grant_type") != JWT_BEARER:
             return _oauth_error(
