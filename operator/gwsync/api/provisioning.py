@@ -17,6 +17,8 @@ from gwsync.api.base import ApiModel, StoredObject, cel, validations
 from gwsync.api.formats import (
     DURATION_PATTERN,
     EMAIL_PATTERN,
+    LOOPBACK_HTTP,
+    LOOPBACK_HTTP_CEL,
     Email,
     is_loopback_http,
     parse_interval,
@@ -56,6 +58,8 @@ __all__ = [
     "EMAIL_PATTERN",
     "GROUPS_REQUIRED",
     "GROUP_QUERY",
+    "LOOPBACK_HTTP",
+    "LOOPBACK_HTTP_CEL",
     "QUERY_NEEDS_GROUPS",
     "QUERY_SYNTAX",
     "Deprovision",
