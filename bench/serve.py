@@ -41,9 +41,9 @@ from gwsync.sync.ledger import Ledger
 from gwsync.sync.plan import desired_attributes
 from gwsync.targets.scim import user_resource
 from gwsync.testing.google import GoogleEmulator
-from gwsync.testing.lightscim import Bucket
 from gwsync.testing.org import Org, OrgGroup
 from gwsync.testing.orggen import generate_org
+from gwsync.testing.throttle import Throttle
 
 
 def announce(info: dict[str, Any]) -> None:
@@ -70,7 +70,7 @@ async def serve_google(args: argparse.Namespace) -> None:
     if args.chosen:
         org = with_chosen_groups(org, args.chosen)
     emulator = GoogleEmulator(org)
-    bucket = Bucket(args.rate_limit) if args.rate_limit else None
+    throttle = Throttle(args.rate_limit or None)
     state = {"in_flight": 0, "max_in_flight": 0, "throttled": 0}
 
     @web.middleware
@@ -79,7 +79,7 @@ async def serve_google(args: argparse.Namespace) -> None:
     ) -> web.StreamResponse:
         if request.path.startswith("/_bench/"):
             return await handler(request)
-        if bucket is not None and not bucket.take():
+        if not throttle.allow():
             state["throttled"] += 1
             body = {
                 "error": {
@@ -246,7 +246,7 @@ def serve_scim(args: argparse.Namespace) -> None:
             )
             ledger.users[person.id] = str(created.id)
     injector = FaultInjector(scim_application(args.token, storage), [], args.latency_ms / 1000)
-    bucket = Bucket(args.rate_limit) if args.rate_limit else None
+    throttle = Throttle(args.rate_limit or None)
     throttled = [0]
 
     def app(environ: Any, start_response: Any) -> Iterable[bytes]:
@@ -270,7 +270,7 @@ def serve_scim(args: argparse.Namespace) -> None:
                 throttled[0] = 0
             start_response("200 OK", [("Content-Type", "application/json")])
             return [b"{}"]
-        if bucket is not None and not bucket.take():
+        if not throttle.allow():
             with injector.lock:
                 throttled[0] += 1
             error = {

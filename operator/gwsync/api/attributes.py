@@ -19,7 +19,7 @@ from typing import Final
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from gwsync.api.base import ApiModel, cel
+from gwsync.api.base import ApiModel, cel, first_repeated, validations
 
 CORE_TARGETS: Final = (
     "emails",
@@ -175,42 +175,38 @@ def _target_rule(text: str) -> str:
 class AttributeMapping(ApiModel):
     """One SCIM attribute and where its value comes from: a Google user field or a constant."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel("has(self.source) != has(self.constant)", EXACTLY_ONE_MESSAGE),
-                cel(
-                    "!(self.target in [" + ", ".join(f"'{t}'" for t in FIXED_TARGETS) + "])",
-                    FIXED_MESSAGE,
-                    ".target",
-                ),
-                cel(
-                    "self.target in [" + ", ".join(f"'{t}'" for t in FIXED_TARGETS) + "] || "
-                    f"(self.target.matches('{_target_rule(TARGET_PATTERN)}') && "
-                    f"!self.target.startsWith('{CORE_URN}') && !self.target.startsWith('{ENTERPRISE_URN}'))",
-                    TARGET_MESSAGE,
-                    ".target",
-                ),
-                cel(
-                    f"!has(self.source) || self.source.matches('{_target_rule(SOURCE_PATTERN)}')",
-                    SOURCE_MESSAGE,
-                    ".source",
-                ),
-                cel(
-                    "!has(self.source) || self.source != 'isAdmin' || self.target.startsWith('urn:')",
-                    BOOLEAN_MESSAGE,
-                    ".source",
-                ),
-                cel("self.target != 'manager' || !has(self.constant)", MANAGER_MESSAGE, ".constant"),
-                cel(
-                    "!has(self.transforms) || size(self.transforms) == 0 || (self.target != 'manager' "
-                    "&& (!has(self.source) || self.source != 'isAdmin'))",
-                    TRANSFORMS_MESSAGE,
-                    ".transforms",
-                ),
-            ]
-        }
-    }
+    model_config = validations(
+        cel("has(self.source) != has(self.constant)", EXACTLY_ONE_MESSAGE),
+        cel(
+            "!(self.target in [" + ", ".join(f"'{t}'" for t in FIXED_TARGETS) + "])",
+            FIXED_MESSAGE,
+            ".target",
+        ),
+        cel(
+            "self.target in [" + ", ".join(f"'{t}'" for t in FIXED_TARGETS) + "] || "
+            f"(self.target.matches('{_target_rule(TARGET_PATTERN)}') && "
+            f"!self.target.startsWith('{CORE_URN}') && !self.target.startsWith('{ENTERPRISE_URN}'))",
+            TARGET_MESSAGE,
+            ".target",
+        ),
+        cel(
+            f"!has(self.source) || self.source.matches('{_target_rule(SOURCE_PATTERN)}')",
+            SOURCE_MESSAGE,
+            ".source",
+        ),
+        cel(
+            "!has(self.source) || self.source != 'isAdmin' || self.target.startsWith('urn:')",
+            BOOLEAN_MESSAGE,
+            ".source",
+        ),
+        cel("self.target != 'manager' || !has(self.constant)", MANAGER_MESSAGE, ".constant"),
+        cel(
+            "!has(self.transforms) || size(self.transforms) == 0 || (self.target != 'manager' "
+            "&& (!has(self.source) || self.source != 'isAdmin'))",
+            TRANSFORMS_MESSAGE,
+            ".transforms",
+        ),
+    )
 
     target: str = Field(
         min_length=1,
@@ -286,24 +282,18 @@ class AttributeMapping(ApiModel):
 class Attributes(ApiModel):
     """SCIM attributes filled from Google: today's mapping, with these mappings on top."""
 
-    model_config = {
-        "json_schema_extra": {
-            "x-kubernetes-validations": [
-                cel(
-                    "!has(self.mappings) || self.mappings.all(m, "
-                    "self.mappings.exists_one(n, n.target == m.target))",
-                    DUPLICATE_MESSAGE,
-                    ".mappings",
-                ),
-                cel(
-                    "!has(self.omit) || !has(self.mappings) || "
-                    "self.mappings.all(m, !(m.target in self.omit))",
-                    OMITTED_MESSAGE,
-                    ".omit",
-                ),
-            ]
-        }
-    }
+    model_config = validations(
+        cel(
+            "!has(self.mappings) || self.mappings.all(m, self.mappings.exists_one(n, n.target == m.target))",
+            DUPLICATE_MESSAGE,
+            ".mappings",
+        ),
+        cel(
+            "!has(self.omit) || !has(self.mappings) || self.mappings.all(m, !(m.target in self.omit))",
+            OMITTED_MESSAGE,
+            ".omit",
+        ),
+    )
 
     mappings: list[AttributeMapping] = Field(
         default_factory=list,
@@ -328,11 +318,8 @@ class Attributes(ApiModel):
     @field_validator("mappings")
     @classmethod
     def _unique_targets(cls, mappings: list[AttributeMapping]) -> list[AttributeMapping]:
-        seen: set[str] = set()
-        for mapping in mappings:
-            if mapping.target in seen:
-                raise ValueError(f"{mapping.target} is mapped twice: {DUPLICATE_MESSAGE}")
-            seen.add(mapping.target)
+        if (target := first_repeated(mapping.target for mapping in mappings)) is not None:
+            raise ValueError(f"{target} is mapped twice: {DUPLICATE_MESSAGE}")
         return mappings
 
     @field_validator("omit")

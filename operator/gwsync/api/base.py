@@ -1,8 +1,9 @@
 """The base every API model shares: camelCase on the wire, unknown fields refused."""
 
+from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
@@ -29,6 +30,34 @@ class ApiModel(BaseModel):
             self.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return wire
+
+
+class StoredObject(ApiModel):
+    """An object of ours as stored in the cluster; each kind adds its kind, spec and status.
+
+    Fields the API server adds (and later versions may) are ignored, not refused.
+    """
+
+    model_config = {"extra": "ignore"}
+
+    api_version: str = Field(default="provisioning.gwsync.io/v1alpha1")
+    kind: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+def first_repeated(values: Iterable[str]) -> str | None:
+    """The first value seen twice (a list whose entries must be unique), or None."""
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def validations(*rules: JsonDict) -> ConfigDict:
+    """The model_config of a model whose rules span its fields: CEL the API server enforces."""
+    return ConfigDict(json_schema_extra={"x-kubernetes-validations": list(rules)})
 
 
 def cel(rule: str, message: str, field_path: str | None = None) -> JsonDict:

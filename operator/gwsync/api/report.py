@@ -3,12 +3,12 @@
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_core import PydanticSerializationError
 
-from gwsync.api.base import ApiModel
+from gwsync.api.base import ApiModel, StoredObject
 from gwsync.api.provisioning import SyncPhase, SyncSummary
 
 MAX_STATUS_ITEMS = 200
@@ -138,13 +138,9 @@ class SyncReportStatus(ApiModel):
     item_store: ItemStore | None = Field(default=None, description="Where all items are.")
 
 
-class SyncReport(ApiModel):
+class SyncReport(StoredObject):
     """A SyncReport object as stored in the cluster."""
 
-    model_config = {"extra": "ignore"}
-
-    api_version: str = Field(default="provisioning.gwsync.io/v1alpha1")
     kind: Literal["SyncReport"] = "SyncReport"
-    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: SyncReportSpec
     status: SyncReportStatus = Field(default_factory=SyncReportStatus)

@@ -11,12 +11,24 @@ AWS publishes, so gwsync is held to the same limits:
   with ``cursor`` (empty for the first page) answered with ``itemsPerPage`` and
   ``nextCursor`` while more pages exist; without ``cursor`` one non-paginated page with
   totalResults. Filters: ``eq`` only, ``and`` only; users by (userName), (externalId),
-  (groups.value), (id and manager); groups by (displayName), (externalId),
-  (id and members) in either order; anything else is a 400 ValidationException.
+  (groups.value), (id and manager); anything else is a 400 ValidationException.
+- ListGroups filters follow the Constraints of the current (cursor-paging) version of
+  https://docs.aws.amazon.com/singlesignon/latest/developerguide/listgroups.html, which
+  documents exactly "(displayName), (externalId), (members.value), (id and member), and
+  (member and id)", and ``id`` alone as "valid, [but] should be avoided". So
+  ``members.value eq "<user id>"`` is accepted (the groups that user is in) because AWS
+  documents it; the pair is accepted with ``member`` as the page writes it and ``members``
+  as SCIM names the attribute; any other attribute or combination (``members.value`` with
+  another term, ``members`` alone, ``displayName`` with ``id``...) is refused with AWS's
+  400 ValidationException answer ("Filter '...' is not supported."). A member filter naming
+  a user that does not exist is a 404 ResourceNotFoundException ("When filter querying with
+  a nonexisting member"). The older version of the pages (50 results, no cursor) lists
+  neither ``members.value`` on ListGroups nor ``groups.value`` on ListUsers:
+  ``AwsIdentityCenter(groups_value_filter=False)`` refuses both, as that version documents.
 - pages GetGroup and ListGroups (.../getgroup.html): "GetGroup and ListGroups return an empty
   member list"; membership is read with ``id eq "G" and members eq "U"`` (one pair per
-  request) or, on ListUsers, ``groups.value eq "G"``. ``ListUsersAuth(groups_value_filter=
-  False)`` turns the latter off, as the older version of the page documents.
+  request), on ListGroups ``members.value eq "U"`` (the groups of one user) or, on ListUsers,
+  ``groups.value eq "G"`` (the members of one group).
 - pages CreateGroup and PatchGroup (.../creategroup.html, .../patchgroup.html): at most 100
   members added or removed in one request; "Limitations from SCIM specification"
   (.../limitations.html): only ``eq`` with ``and``; no /Bulk, /Me, /Search; multi-valued user
@@ -49,7 +61,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
+from gwsync.testing.throttle import Throttle
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -61,6 +75,19 @@ DOCS = "https://docs.aws.amazon.com/singlesignon/latest/developerguide"
 MAX_COUNT = 100
 MAX_MEMBER_OPERATIONS = 100
 UNSUPPORTED_USER_ATTRIBUTES = ("photos", "ims", "entitlements", "x509Certificates", "password")
+GROUP_FILTERS = frozenset(
+    frozenset(keys)
+    for keys in (
+        (),
+        ("displayname",),
+        ("externalid",),
+        ("members.value",),
+        ("id",),
+        ("id", "member"),
+        ("id", "members"),
+    )
+)
+"""The ListGroups filters AWS documents (lower-case attribute names, order free); see above."""
 FILTER_TERM = re.compile(r'^\s*([A-Za-z.]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$')
 
 
@@ -80,62 +107,27 @@ class AwsError(Exception):
         return web.json_response(body, status=self.status, content_type="application/json")
 
 
-@dataclass(frozen=True)
-class Logged:
-    method: str
-    path: str
-    query: str
-    status: int
-
-    @property
-    def write(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
-
-
-@dataclass
-class Throttle:
-    """A token bucket: `burst` requests at once, refilled at `rate` a second; None = no limit."""
-
-    rate: float | None = None
-    burst: int = 20
-    tokens: float = 0.0
-    stamp: float = 0.0
-
-    def allow(self) -> bool:
-        if self.rate is None:
-            return True
-        now = time.monotonic()
-        if not self.stamp:
-            self.tokens, self.stamp = float(self.burst), now
-        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 @dataclass
 class AwsIdentityCenter:
     """The emulated identity store and its SCIM endpoint; `url` is the SCIM base URL."""
 
     token: str = "aws-scim-token"
     groups_value_filter: bool = True
-    throttle: Throttle = field(default_factory=Throttle)
+    throttle: Throttle = field(default_factory=lambda: Throttle(burst=20))
     url: str = ""
     tenant: str = "9067729b3d"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     memberships: dict[str, set[str]] = field(default_factory=dict)
-    log: list[Logged] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
     throttled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- for tests -------------------------------------------------------------------------
 
     @property
-    def writes(self) -> list[Logged]:
-        return [r for r in self.log if r.write]
+    def writes(self) -> list[LoggedRequest]:
+        return self.log.writes
 
     def reset_log(self) -> None:
         with self.lock:
@@ -190,7 +182,9 @@ class AwsIdentityCenter:
         except AwsError as error:
             response = error.response()
         with self.lock:
-            self.log.append(Logged(request.method, request.path, request.query_string, response.status))
+            self.log.append(
+                LoggedRequest(request.method, request.path, request.query_string, response.status)
+            )
         return response
 
     async def _config(self, request: web.Request) -> web.Response:
@@ -254,12 +248,7 @@ class AwsIdentityCenter:
     async def _put_user(self, request: web.Request) -> web.Response:
         body = await payload(request)
         with self.lock:
-            current = self._user(request.match_info["id"])
-            user = self._valid_user(body)
-            self._unique_user_name(user["userName"], current["id"])
-            user["id"], user["meta"] = current["id"], {**current["meta"], "lastModified": now()}
-            self.users[current["id"]] = user
-            return scim_json(dict(user))
+            return self._replace_user(self._user(request.match_info["id"]), body)
 
     async def _patch_user(self, request: web.Request) -> web.Response:
         body = await payload(request)
@@ -268,11 +257,15 @@ class AwsIdentityCenter:
             user = {k: v for k, v in current.items() if k not in ("id", "meta")}
             for operation in operations(body):
                 apply_user_operation(user, operation)
-            user = self._valid_user(user)
-            self._unique_user_name(user["userName"], current["id"])
-            user["id"], user["meta"] = current["id"], {**current["meta"], "lastModified": now()}
-            self.users[current["id"]] = user
-            return scim_json(dict(user))
+            return self._replace_user(current, user)
+
+    def _replace_user(self, current: dict[str, Any], body: dict[str, Any]) -> web.Response:
+        """PutUser and PatchUser alike: the new attributes checked, then stored under the same id."""
+        user = self._valid_user(body)
+        self._unique_user_name(user["userName"], current["id"])
+        user["id"], user["meta"] = current["id"], {**current["meta"], "lastModified": now()}
+        self.users[current["id"]] = user
+        return scim_json(dict(user))
 
     async def _delete_user(self, request: web.Request) -> web.Response:
         with self.lock:
@@ -322,22 +315,19 @@ class AwsIdentityCenter:
         terms = parse_filter(request.query.get("filter"))
         with self.lock:
             groups = list(self.groups.values())
-            keys = set(terms)
-            if not terms:
-                pass
-            elif keys == {"displayname"}:
-                groups = [g for g in groups if g["displayName"] == terms["displayname"]]
-            elif keys == {"externalid"}:
-                groups = [g for g in groups if g.get("externalId") == terms["externalid"]]
-            elif keys == {"id", "members"}:
-                member = terms["members"]
-                groups = [
-                    g
-                    for g in groups
-                    if g["id"] == terms["id"] and member in self.memberships.get(g["id"], set())
-                ]
-            else:
+            keys = frozenset(terms)
+            if keys not in GROUP_FILTERS or ("members.value" in keys and not self.groups_value_filter):
                 raise AwsError(400, f"Filter {request.query.get('filter')!r} is not supported.")
+            if "displayname" in keys:
+                groups = [g for g in groups if g["displayName"] == terms["displayname"]]
+            if "externalid" in keys:
+                groups = [g for g in groups if g.get("externalId") == terms["externalid"]]
+            if "id" in keys:
+                groups = [g for g in groups if g["id"] == terms["id"]]
+            for key in keys & {"members.value", "members", "member"}:
+                member = terms[key]
+                self._known_users([member])
+                groups = [g for g in groups if member in self.memberships.get(g["id"], set())]
             return self._listing(request, [self._group(g) for g in groups])
 
     async def _get_group(self, request: web.Request) -> web.Response:

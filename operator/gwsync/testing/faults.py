@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from gwsync.testing.request_log import LoggedRequest, RequestLog, RequestMatch, take
 from gwsync.testing.threads import serving_in_thread
 
 HOP_BY_HOP = frozenset(
@@ -116,50 +117,14 @@ Action = Answer | Reset | Hang | Delay | Trickle | Rewrite
 
 
 @dataclass
-class Fault:
-    """An action and the requests it applies to; `hits` counts the requests it took."""
+class Fault(RequestMatch):
+    """An action and the requests it applies to (gwsync.testing.request_log.RequestMatch)."""
 
     action: Action
-    method: str | None = None
-    path: str | None = None
-    query: str | None = None
-    body: str | None = None
-    times: int | None = 1
-    hits: int = 0
-
-    def matches(self, method: str, path: str, query: str, body: bytes) -> bool:
-        if self.times is not None and self.hits >= self.times:
-            return False
-        if self.method is not None and self.method != method:
-            return False
-        if self.path is not None and self.path not in path:
-            return False
-        if self.query is not None and self.query not in query:
-            return False
-        return self.body is None or self.body.encode() in body
 
 
-@dataclass
-class Entry:
-    """One request as the proxy handled it; logged when it arrives, completed when it ends."""
-
-    method: str
-    path: str
-    query: str
-    body: bytes  # the request's body
-    started: float  # time.monotonic() when the request arrived
-    outcome: str = "pending"  # then forwarded, answered, reset, hung, delayed, trickled, rewritten
-    status: int | None = None  # what the client got; None when it got no answer
-    ended: float | None = None  # None while in flight (a hung request until it is let go)
-    applied: bool = False  # the upstream received the request
-
-    @property
-    def injected(self) -> bool:
-        return self.outcome not in ("forwarded", "pending")
-
-    @property
-    def write(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
+Entry = LoggedRequest
+"""One request as the proxy handled it; logged when it arrives, completed when it ends."""
 
 
 @dataclass
@@ -169,7 +134,7 @@ class FaultProxy:
     url: str
     upstream: str
     faults: list[Fault] = field(default_factory=list)
-    log: list[Entry] = field(default_factory=list)
+    log: RequestLog = field(default_factory=RequestLog)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _released: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -185,7 +150,7 @@ class FaultProxy:
         times: int | None = 1,
     ) -> Fault:
         """Add a fault after those already scripted; returns it (its `hits` are live)."""
-        fault = Fault(action, method, path, query, body, times)
+        fault = Fault(action, method=method, path=path, query=query, body=body, times=times)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -220,15 +185,13 @@ class FaultProxy:
 
     def _take(self, method: str, path: str, query: str, body: bytes) -> Fault | None:
         with self.lock:
-            fault = next((f for f in self.faults if f.matches(method, path, query, body)), None)
-            if fault is not None:
-                fault.hits += 1
-                if isinstance(fault.action, Hang):
-                    self._released.clear()
+            fault = take(self.faults, method, path, query, body)
+            if fault is not None and isinstance(fault.action, Hang):
+                self._released.clear()
             return fault
 
     def _arrived(self, method: str, path: str, query: str, body: bytes) -> Entry:
-        entry = Entry(method, path, query, body, time.monotonic())
+        entry = LoggedRequest(method, path, query, body=body, outcome="pending")
         with self.lock:
             self.log.append(entry)
         return entry

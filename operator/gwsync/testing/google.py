@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gwsync.testing.org import Org, OrgGroup, OrgUser
+from gwsync.testing.request_log import LoggedRequest, RequestLog, RequestMatch, take
 from gwsync.testing.threads import serving_in_thread
 
 API = "/admin/directory/v1"
@@ -154,38 +155,29 @@ def new_key() -> rsa.RSAPrivateKey:
 
 
 @dataclass
-class Fault:
+class Fault(RequestMatch):
     """Answer matching requests with a Google error instead of the data.
 
     `api` is users, groups, members, customer, token or signJwt (None: every request);
-    `page` restricts it to one page of a listing (0 is the first); `times` is how many
-    matching requests fail (None: all). `delay` slows the answer (a slow page) and applies
-    even with status 0, which means "do not fail, only delay".
+    `page` restricts it to one page of a listing (0 is the first); beyond these, requests are
+    chosen as every test server chooses them (gwsync.testing.request_log.RequestMatch: method,
+    substrings of path and query), and `times` is how many matching requests fail (None, the
+    default here: all). `delay` slows the answer (a slow page) and applies even with status 0,
+    which means "do not fail, only delay".
     """
 
     status: int
     reason: str = "backendError"
+    _: KW_ONLY  # which requests (api, page, method, ...) are named, never positional
     api: str | None = None
     page: int | None = None
-    times: int | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    times: int | None = field(default=None, kw_only=True)
 
-    def matches(self, api: str, page: int | None) -> bool:
-        if self.times is not None and self.times <= 0:
-            return False
+    def selects(self, api: str, page: int | None) -> bool:
+        """Whether the fault is for this API (and page of a listing)."""
         return (self.api is None or self.api == api) and (self.page is None or self.page == page)
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request the emulator answered."""
-
-    api: str
-    method: str
-    path: str
-    query: Mapping[str, str]
-    status: int
 
 
 @dataclass(frozen=True)
@@ -395,7 +387,7 @@ class GoogleEmulator:
         self.url = ""  # set once serving: http://127.0.0.1:PORT
         self.accounts: dict[str, ServiceAccount] = {}
         self.faults: list[Fault] = []
-        self.log: list[LoggedRequest] = []
+        self.log = RequestLog()
         self.tokens_issued = 0
         self.assertions: list[str] = []  # every delegation JWT received, for leak scans
         self._grants: dict[str, Grant] = {}
@@ -468,11 +460,10 @@ class GoogleEmulator:
     async def _answer(
         self, request: web.Request, api: str, page: int | None, handler: Callable[[], web.Response]
     ) -> web.Response:
-        fault = next((f for f in self.faults if f.matches(api, page)), None)
+        chosen = (f for f in self.faults if f.selects(api, page))
+        fault = take(chosen, request.method, request.path, request.query_string)
         try:
             if fault is not None:
-                if fault.times is not None:
-                    fault.times -= 1
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.status:
@@ -483,7 +474,7 @@ class GoogleEmulator:
         except GoogleError as exc:
             response = exc.response()
         self.log.append(
-            LoggedRequest(api, request.method, request.path, dict(request.query), response.status)
+            LoggedRequest(request.method, request.path, request.query_string, response.status, api)
         )
         return response
 
@@ -515,15 +506,14 @@ class GoogleEmulator:
 
     async def _token(self, request: web.Request) -> web.Response:
         response = await self._token_response(request)
-        self.log.append(LoggedRequest("token", "POST", request.path, {}, response.status))
+        self.log.append(LoggedRequest("POST", request.path, status=response.status, api="token"))
         return response
 
     async def _token_response(self, request: web.Request) -> web.Response:
         form = await request.post()
-        fault = next((f for f in self.faults if f.matches("token", None)), None)
-        if fault is not None and fault.status:
-            if fault.times is not None:
-                fault.times -= 1
+        failing = (f for f in self.faults if f.status and f.selects("token", None))
+        fault = take(failing, request.method, request.path)
+        if fault is not None:
             return _oauth_error(fault.status, "internal_failure", "Backend error")
         if form.get("grant_type") != JWT_BEARER:
             return _oauth_error(
@@ -565,7 +555,7 @@ class GoogleEmulator:
 
     async def _sign_jwt(self, request: web.Request) -> web.Response:
         response = await self._sign_jwt_response(request)
-        self.log.append(LoggedRequest("signJwt", "POST", request.path, {}, response.status))
+        self.log.append(LoggedRequest("POST", request.path, status=response.status, api="signJwt"))
         return response
 
     async def _sign_jwt_response(self, request: web.Request) -> web.Response:
@@ -610,19 +600,14 @@ class GoogleEmulator:
         return await self._answer(request, "customer", None, answer)
 
     async def _users(self, request: web.Request) -> web.Response:
-        page, offset = _page(request, "users")
-
-        def answer() -> web.Response:
-            self._grant(request, "users")
-            self._customer_matches(request)
-            users = _projected(self._snapshot, request)
+        def users() -> list[dict[str, Any]]:
+            found = _projected(self._snapshot, request)  # checks the projection asked, even for none
             if request.query.get("showDeleted") == "true":
-                users = []
-            users = _filter_users(users, request.query.get("query", ""))
-            users = _ordered(users, request.query.get("orderBy"), request.query.get("sortOrder"))
-            return _listing(request, "users", "admin#directory#users", users, page, offset)
+                found = []
+            found = _filter_users(found, request.query.get("query", ""))
+            return _ordered(found, request.query.get("orderBy"), request.query.get("sortOrder"))
 
-        return await self._answer(request, "users", page, answer)
+        return await self._listed(request, "users", users)
 
     async def _user(self, request: web.Request) -> web.Response:
         """users.get: the user whose id or primary email is the key, with the projection asked."""
@@ -642,15 +627,9 @@ class GoogleEmulator:
         return await self._answer(request, "users", None, answer)
 
     async def _groups(self, request: web.Request) -> web.Response:
-        page, offset = _page(request, "groups")
-
-        def answer() -> web.Response:
-            self._grant(request, "groups")
-            self._customer_matches(request)
-            groups = _filter_groups(self._snapshot.groups, request.query.get("query", ""))
-            return _listing(request, "groups", "admin#directory#groups", groups, page, offset)
-
-        return await self._answer(request, "groups", page, answer)
+        return await self._listed(
+            request, "groups", lambda: _filter_groups(self._snapshot.groups, request.query.get("query", ""))
+        )
 
     async def _group(self, request: web.Request) -> web.Response:
         def answer() -> web.Response:
@@ -663,18 +642,34 @@ class GoogleEmulator:
         return await self._answer(request, "groups", None, answer)
 
     async def _members(self, request: web.Request) -> web.Response:
-        page, offset = _page(request, "members")
-
-        def answer() -> web.Response:
-            self._grant(request, "members")
+        def members() -> list[dict[str, Any]]:
             snapshot = self._snapshot
             found = snapshot.group_by_key.get(request.match_info["key"].lower())
             if found is None:
                 raise GoogleError(404, "Resource Not Found: groupKey", "notFound")
-            members = [snapshot.member(email) for email in found[0].members]
-            return _listing(request, "members", "admin#directory#members", members, page, offset)
+            return [snapshot.member(email) for email in found[0].members]
 
-        return await self._answer(request, "members", page, answer)
+        return await self._listed(request, "members", members, of_customer=False)
+
+    async def _listed(
+        self,
+        request: web.Request,
+        api: str,
+        select: Callable[[], list[dict[str, Any]]],
+        *,
+        of_customer: bool = True,
+    ) -> web.Response:
+        """users.list, groups.list, members.list: the grant (and customer) checked, then the
+        items `select` finds, one page of them."""
+        page, offset = _page(request, api)
+
+        def answer() -> web.Response:
+            self._grant(request, api)
+            if of_customer:
+                self._customer_matches(request)
+            return _listing(request, api, f"admin#directory#{api}", select(), page, offset)
+
+        return await self._answer(request, api, page, answer)
 
 
 def _fault_message(fault: Fault) -> str:

@@ -38,7 +38,6 @@ import copy
 import json
 import re
 import secrets
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,7 +47,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gwsync.testing.request_log import LoggedRequest, RequestLog
 from gwsync.testing.threads import serving_in_thread
+from gwsync.testing.throttle import Throttle
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -60,42 +61,10 @@ FILTER = re.compile(r'^\s*(userName|externalId|displayName)\s+eq\s+"((?:[^"\\]|\
 MEMBER_PATH = re.compile(r'^members\[value eq "([^"]+)"\]$')
 
 
-@dataclass(frozen=True)
-class Answered:
-    method: str
-    path: str
-    status: int
-    at: float
-
-    @property
-    def write(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
-
-
 class ScimRefusal(Exception):
     def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.scim_type = status, detail, scim_type
-
-
-class Bucket:
-    """A token bucket: `rate` requests per second, holding at most one second's worth."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.at = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
-            self.at = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return True
-            return False
 
 
 @dataclass
@@ -161,7 +130,7 @@ class LightScim:
     ) -> None:
         self.token = token
         self.latency = latency
-        self.bucket = Bucket(rate_limit) if rate_limit else None
+        self.throttle = Throttle(rate_limit or None)
         self.retry_after = retry_after
         self.page_size = page_size
         self.bulk_max_operations = bulk_max_operations
@@ -171,7 +140,7 @@ class LightScim:
         self.bulk_operations: list[int] = []  # operations of each Bulk request answered 200
         self.users = Store("User", "userName")
         self.groups = Store("Group", "displayName")
-        self.log: list[Answered] = []
+        self.log = RequestLog()
         self.in_flight = 0
         self.max_in_flight = 0
         self.url = ""
@@ -211,7 +180,7 @@ class LightScim:
             return await handler(request)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             response: web.StreamResponse = error(401, "The bearer token is not valid")
-        elif self.bucket is not None and not self.bucket.take():
+        elif not self.throttle.allow():
             response = error(429, "Too many requests")
             response.headers["Retry-After"] = self.retry_after
         else:
@@ -227,7 +196,11 @@ class LightScim:
                 await asyncio.sleep(max(0.0, self.latency - (time.monotonic() - arrived)))
             finally:
                 self.in_flight -= 1
-        self.log.append(Answered(request.method, request.path, response.status, arrived))
+        self.log.append(
+            LoggedRequest(
+                request.method, request.path, request.query_string, response.status, started=arrived
+            )
+        )
         return response
 
     async def _config(self, request: web.Request) -> web.Response:

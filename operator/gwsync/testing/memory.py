@@ -14,22 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gwsync.directory import Directory, Person, Selection
-from gwsync.sync.ports import SourceUnavailable, TargetError, TargetGroup, TargetUser, UserAttributes
-
-NAMES = {
-    "userName": "user_name",
-    "emails": "email",
-    "externalId": "external_id",
-    "name.givenName": "given_name",
-    "name.familyName": "family_name",
-    "displayName": "display_name",
-    "active": "active",
-    "title": "title",
-    "department": "department",
-    "userType": "user_type",
-    "photos": "photo",
-}
-"""USER_FIELDS names -> UserAttributes attributes."""
+from gwsync.sync.ports import (
+    DEFAULT_SLOTS,
+    SourceUnavailable,
+    TargetError,
+    TargetGroup,
+    TargetUser,
+    UserAttributes,
+)
 
 
 @dataclass
@@ -104,7 +96,7 @@ class MemoryTarget:
 
     def _stored(self, user: UserAttributes) -> UserAttributes:
         """`user` less the fields this target does not store."""
-        dropped: dict[str, Any] = {NAMES[f]: None for f in self.unsupported_fields}
+        dropped: dict[str, Any] = {DEFAULT_SLOTS[f]: None for f in self.unsupported_fields}
         return replace(user, **dropped) if dropped else user
 
     async def update_user(self, target_id: str, user: UserAttributes, fields: Sequence[str]) -> None:

@@ -4,13 +4,16 @@ The same YAML is what `gwsync sync --directory-file` reads, so the model is stri
 unknown key or a member that names nobody is refused with the path of the mistake.
 """
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from gwsync.api.base import ApiModel
+
+Item = TypeVar("Item")
 
 
 class OrgCustomer(ApiModel):
@@ -88,19 +91,11 @@ class Org(ApiModel):
 
     def user(self, email: str) -> OrgUser:
         """The user with this primary email (case-insensitive); KeyError if none."""
-        wanted = email.lower()
-        for user in self.users:
-            if user.primary_email.lower() == wanted:
-                return user
-        raise KeyError(email)
+        return _by_email(self.users, email, lambda user: user.primary_email)
 
     def group(self, email: str) -> OrgGroup:
         """The group with this email (case-insensitive); KeyError if none."""
-        wanted = email.lower()
-        for group in self.groups:
-            if group.email.lower() == wanted:
-                return group
-        raise KeyError(email)
+        return _by_email(self.groups, email, lambda group: group.email)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_wire(), sort_keys=False, allow_unicode=True)
@@ -121,6 +116,15 @@ class Org(ApiModel):
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
             where = where or "(top level)"
             raise OrgError(f"{source}: {where}: {first['msg']}.") from exc
+
+
+def _by_email(items: Iterable[Item], email: str, email_of: Callable[[Item], str]) -> Item:
+    """The item with this email (case-insensitive); KeyError if none."""
+    wanted = email.lower()
+    found = next((item for item in items if email_of(item).lower() == wanted), None)
+    if found is None:
+        raise KeyError(email)
+    return found
 
 
 def load_org(path: Path | str) -> Org:

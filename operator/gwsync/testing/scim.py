@@ -40,7 +40,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scim2_models import Schema, SchemaExtension, ScimProvider
@@ -54,6 +54,8 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
+from gwsync.testing.request_log import LoggedRequest, RequestLog, RequestMatch, take
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -64,37 +66,23 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 @dataclass
-class Fault:
+class Fault(RequestMatch):
     """Answer matching requests with `status` instead of passing them to scim2-server.
 
-    A request matches when its method equals `method` (if set), its path contains `path`
-    (if set) and its body contains `body` (if set). `times` is how many matching requests
-    get the fault (None: all of them). With `applied`, the request first goes to
-    scim2-server (a POST creates, a PUT replaces...) and only its answer is replaced: the
-    ambiguous failure of a gateway that timed out after the backend did the work. `delay`
+    Which requests: gwsync.testing.request_log.RequestMatch (method, substrings of the path,
+    query and body, `times`: 1 by default, None for all). With `applied`, the request first
+    goes to scim2-server (a POST creates, a PUT replaces...) and only its answer is replaced:
+    the ambiguous failure of a gateway that timed out after the backend did the work. `delay`
     holds the answer back that many seconds (server-side latency, e.g. past a client timeout).
     """
 
     status: int
-    method: str | None = None
-    path: str | None = None
-    body: str | None = None
-    times: int | None = 1
+    _: KW_ONLY  # which requests (method, path, ...) are named, never positional
     retry_after: str | None = None
     scim_type: str | None = None
     detail: str = "Injected fault"
     applied: bool = False
     delay: float = 0.0
-    hits: int = 0
-
-    def matches(self, method: str, path: str, body: bytes) -> bool:
-        if self.times is not None and self.hits >= self.times:
-            return False
-        if self.method is not None and self.method != method:
-            return False
-        if self.path is not None and self.path not in path:
-            return False
-        return self.body is None or self.body.encode() in body
 
     def response(self) -> tuple[str, list[tuple[str, str]], bytes]:
         error: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
@@ -107,28 +95,14 @@ class Fault:
 
 
 @dataclass
-class Interleave:
+class Interleave(RequestMatch):
     """Run `action` (another client's request) just before a matching request is served.
 
-    Matching is as for `Fault` (method, path substring, body substring, `times`). The action
-    runs outside the middleware's lock, so it may itself call the server over HTTP.
+    Matching is as for `Fault`. The action runs outside the middleware's lock, so it may
+    itself call the server over HTTP.
     """
 
     action: Callable[[], object]
-    method: str | None = None
-    path: str | None = None
-    body: str | None = None
-    times: int | None = 1
-    hits: int = 0
-
-    def matches(self, method: str, path: str, body: bytes) -> bool:
-        if self.times is not None and self.hits >= self.times:
-            return False
-        if self.method is not None and self.method != method:
-            return False
-        if self.path is not None and self.path not in path:
-            return False
-        return self.body is None or self.body.encode() in body
 
 
 @dataclass
@@ -169,17 +143,6 @@ class Quirks:
         return body
 
 
-@dataclass(frozen=True)
-class LoggedRequest:
-    method: str
-    path: str
-    status: int
-
-    @property
-    def write(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
-
-
 @dataclass
 class FaultInjector:
     """The observing, fault-injecting WSGI middleware in front of scim2-server."""
@@ -187,7 +150,7 @@ class FaultInjector:
     app: WSGIApplication
     faults: list[Fault] = field(default_factory=list)
     delay: float = 0.0
-    request_log: list[LoggedRequest] = field(default_factory=list)
+    request_log: RequestLog = field(default_factory=RequestLog)
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -196,16 +159,12 @@ class FaultInjector:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-        body = read_body(environ)
+        query, body = environ.get("QUERY_STRING", ""), read_body(environ)
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            fault = next((f for f in self.faults if f.matches(method, path, body)), None)
-            if fault is not None:
-                fault.hits += 1
-            interleave = next((i for i in self.interleaves if i.matches(method, path, body)), None)
-            if interleave is not None:
-                interleave.hits += 1
+            fault = take(self.faults, method, path, query, body)
+            interleave = take(self.interleaves, method, path, query, body)
         try:
             if self.delay:
                 time.sleep(self.delay)  # server-side latency, so concurrency is observable
@@ -227,7 +186,7 @@ class FaultInjector:
                     time.sleep(fault.delay)  # the answer comes late (a client may have given up)
             start_response(status, headers)
             with self.lock:
-                self.request_log.append(LoggedRequest(method, path, int(status.split()[0])))
+                self.request_log.append(LoggedRequest(method, path, query, int(status.split()[0])))
             return [payload]
         finally:
             with self.lock:
@@ -330,12 +289,12 @@ class ScimServer(ScimAdmin):
         return self.url
 
     @property
-    def request_log(self) -> list[LoggedRequest]:
+    def request_log(self) -> RequestLog:
         return self.injector.request_log
 
     @property
     def writes(self) -> list[LoggedRequest]:
-        return [r for r in self.injector.request_log if r.write]
+        return self.injector.request_log.writes
 
     @property
     def max_in_flight(self) -> int:

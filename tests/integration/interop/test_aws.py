@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -98,6 +99,39 @@ def test_the_emulator_holds_clients_to_aws_limits(aws: AwsIdentityCenter) -> Non
     assert len(paged["Resources"]) == 100 and paged["nextCursor"] and "totalResults" not in paged
 
 
+
+def test_list_groups_takes_only_the_filters_aws_documents(aws: AwsIdentityCenter) -> None:
+    """ListGroups' documented filters (listgroups.html, Constraints) answer; others are AWS's 400."""
+    jane = call(aws, "POST", "/Users", user("jane@acme.com"))[1]["id"]
+    eng = call(aws, "POST", "/Groups", {"displayName": "Eng", "members": [{"value": jane}]})[1]["id"]
+    call(aws, "POST", "/Groups", {"displayName": "Ops", "members": []})
+
+    def names(query: str) -> list[str]:
+        status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote(query))
+        assert status == 200, body
+        return [g["displayName"] for g in body["Resources"]]
+
+    assert names(f'members.value eq "{jane}"') == ["Eng"]
+    assert names(f'id eq "{eng}" and member eq "{jane}"') == ["Eng"]
+    assert names(f'members eq "{jane}" and id eq "{eng}"') == ["Eng"]
+    assert names(f'id eq "{eng}"') == ["Eng"]
+    assert names('displayName eq "Ops"') == ["Ops"]
+    for undocumented in (
+        f'members.value eq "{jane}" and displayName eq "Eng"',
+        f'members eq "{jane}"',
+        f'displayName eq "Eng" and id eq "{eng}"',
+    ):
+        status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote(undocumented))
+        assert status == 400
+        assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert (body["status"], body["detail"]) == ("400", f"Filter {undocumented!r} is not supported.")
+    status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote('members.value eq "nobody"'))
+    assert (status, body["detail"]) == (404, "User nobody does not exist.")
+    aws.groups_value_filter = False  # the older pages document neither membership filter
+    query = f'members.value eq "{jane}"'
+    status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote(query))
+    assert (status, body["detail"]) == (400, f"Filter {query!r} is not supported.")
+
 def reads(aws: AwsIdentityCenter) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in aws.log:
@@ -129,6 +163,10 @@ async def test_a_250_member_team_costs_the_fewest_requests_aws_allows(
         assert second.phase == "Succeeded" and aws.writes == []
         # ServiceProviderConfig, the token check, 3 pages of 100 users, 1 page of groups.
         assert reads(aws) == {"ServiceProviderConfig": 1, "Users": 4, "Groups": 1, "members": member_reads}
+        # Every filter gwsync sent is one AWS documents: the emulator refuses any other with a 400,
+        # and the only 400 is the refused groups.value query of the older API.
+        refused = [r.params["filter"] for r in aws.log if r.status == 400]
+        assert refused == ([] if groups_value_filter else [f'groups.value eq "{aws.all_groups()[0]["id"]}"'])
 
 
 async def test_unscoped_reads_ask_for_every_groups_members() -> None:

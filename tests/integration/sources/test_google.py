@@ -26,8 +26,10 @@ def test_reads_every_page_at_the_maximum_size_with_a_field_projection() -> None:
     assert len(directory.people) == 1206
     pages = emulator.requests("users")
     assert len(pages) == math.ceil(1206 / 500) == 3
-    assert all(p.query["maxResults"] == "500" and "users(id,primaryEmail" in p.query["fields"] for p in pages)
-    assert [("pageToken" in p.query) for p in pages] == [False, True, True]
+    assert all(
+        p.params["maxResults"] == "500" and "users(id,primaryEmail" in p.params["fields"] for p in pages
+    )
+    assert [("pageToken" in p.params) for p in pages] == [False, True, True]
 
 
 def test_each_page_of_users_is_handed_over_as_it_is_read() -> None:
@@ -70,7 +72,7 @@ def test_nested_groups_with_a_cycle_and_a_diamond_expand_to_users_once(emulator:
     # every reachable group is read exactly once, even through the cycle and the diamond
     read = sorted(r.path.split("/")[-2] for r in emulator.requests("members"))
     assert read == ["core@acme.example", "eng@acme.example", "mobile@acme.example", "platform@acme.example"]
-    assert all(r.query["maxResults"] == "200" for r in emulator.requests("members"))
+    assert all(r.params["maxResults"] == "200" for r in emulator.requests("members"))
 
 
 def test_a_user_in_two_chosen_groups_counts_once(emulator: GoogleEmulator) -> None:
@@ -109,7 +111,7 @@ def test_a_group_only_a_team_maps_that_does_not_exist_is_missing_and_the_rest_is
     # Each mapping's first group: one groups.get for its id, asking for the id only.
     eng = group_resource(emulator.org.groups[0])["id"]
     assert directory.group_ids == {"eng@acme.example": eng}
-    asked = sorted((r.path.rsplit("/", 1)[-1], r.query.get("fields")) for r in emulator.requests("groups"))
+    asked = sorted((r.path.rsplit("/", 1)[-1], r.params.get("fields")) for r in emulator.requests("groups"))
     assert asked == [("eng@acme.example", "id"), ("nope@acme.example", "id")]
 
 

@@ -67,7 +67,7 @@ def test_a_few_members_are_read_one_by_one_and_read_as_the_listing_reads_them(bi
     known = {ADA, GONE}  # ADA: managed, in no chosen group; GONE: deleted from Google
     big.log.clear()
     full = reader(big).read(["sales@acme.example", *TEAMS], FIELDS)
-    listed = big.requests("users")[0].query
+    listed = big.requests("users")[0].params
     big.log.clear()
     selection = Selection(("sales@acme.example",), known=frozenset(known))
     pages: list[int] = []
@@ -85,8 +85,8 @@ def test_a_few_members_are_read_one_by_one_and_read_as_the_listing_reads_them(bi
     # No listing: one users.get per member (the outsider too) and per known user.
     assert counted(big) == (0, 6)
     for get in big.requests("users"):  # the same user resource as the listing's
-        assert "users(" + get.query["fields"] + ")" in listed["fields"]
-        assert get.query["projection"] == listed["projection"]
+        assert "users(" + get.params["fields"] + ")" in listed["fields"]
+        assert get.params["projection"] == listed["projection"]
 
 
 def test_many_members_or_the_whole_customer_are_read_by_the_listing(big: GoogleEmulator) -> None:
@@ -132,7 +132,7 @@ def test_a_group_query_selects_groups_and_one_that_selects_none_fails(big: Googl
     # mobile holds bjorn and core; core holds kenji and eng (platform: amelie): a cycle back
     assert part.groups["mobile@acme.example"] == {BJORN, KENJI, AMELIE}
     assert set(part.people) == {BJORN, KENJI, AMELIE}
-    assert [r.query["query"] for r in big.requests("groups")] == ["name:'Mob*'"]
+    assert [r.params["query"] for r in big.requests("groups")] == ["name:'Mob*'"]
     with pytest.raises(SourceUnavailable) as failed:
         reader(big).read([], (), None, Selection((), "email:tema*"))
     assert str(failed.value) == (

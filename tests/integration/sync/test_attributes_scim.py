@@ -114,7 +114,7 @@ async def test_a_mapping_of_each_kind_round_trips(emulator: GoogleEmulator, scim
     assert scim.user_by_name(ADMIN)[ACME] == {"admin": True}
     # customSchemas are asked for with projection=custom and the mapped schema only.
     [listing] = [r for r in emulator.requests("users")]
-    assert (listing.query["projection"], listing.query["customFieldMask"]) == ("custom", "Employment")
+    assert (listing.params["projection"], listing.params["customFieldMask"]) == ("custom", "Employment")
     # Read back, everything is as mapped: a second sync writes nothing.
     scim.reset_log()
     second = await sync(emulator, scim, EVERY_KIND, first.ledger)

@@ -92,7 +92,7 @@ async def test_a_team_carries_its_google_groups_id_and_a_second_sync_writes_noth
     assert group(scim, "Engineering").get("externalId") == ENG_ID
     assert group(scim, "Sales").get("externalId") == group_resource(SALES)["id"]
     # The ids cost one groups.get per mapping, asking for the id alone.
-    assert sorted(r.query.get("fields") for r in emulator.requests("groups")) == ["id", "id"]
+    assert sorted(r.params.get("fields") for r in emulator.requests("groups")) == ["id", "id"]
 
     scim.reset_log()
     second = await sync(emulator, scim, first.ledger)
@@ -144,9 +144,11 @@ async def test_a_target_refusing_a_groups_external_id_is_asked_once_and_the_sync
 ) -> None:
     existing = scim.seed_group("Engineering")
     refusal = Fault(
-        400, "PATCH", f"/Groups/{existing}", body="externalId", times=None, detail="No externalId"
+        400, method="PATCH", path=f"/Groups/{existing}", body="externalId", times=None, detail="No externalId"
     )
-    refused_create = Fault(400, "POST", "/Groups", body="externalId", times=None, detail="No externalId")
+    refused_create = Fault(
+        400, method="POST", path="/Groups", body="externalId", times=None, detail="No externalId"
+    )
     scim.set_faults([refusal, refused_create])
     first = await sync(emulator, scim, Ledger.empty())
     assert first.phase == "Succeeded", first.message
