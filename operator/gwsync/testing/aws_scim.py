@@ -150,19 +150,25 @@ class AwsIdentityCenter:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        r = app.router
-        r.add_get("/scim/v2/ServiceProviderConfig", self._config)
-        r.add_get("/scim/v2/Users", self._list_users)
-        r.add_post("/scim/v2/Users", self._create_user)
-        r.add_get("/scim/v2/Users/{id}", self._get_user)
-        r.add_put("/scim/v2/Users/{id}", self._put_user)
-        r.add_patch("/scim/v2/Users/{id}", self._patch_user)
-        r.add_delete("/scim/v2/Users/{id}", self._delete_user)
-        r.add_get("/scim/v2/Groups", self._list_groups)
-        r.add_post("/scim/v2/Groups", self._create_group)
-        r.add_get("/scim/v2/Groups/{id}", self._get_group)
-        r.add_patch("/scim/v2/Groups/{id}", self._patch_group)
-        r.add_delete("/scim/v2/Groups/{id}", self._delete_group)
+        routes = {
+            "/ServiceProviderConfig": {"GET": self._config},
+            "/Users": {"GET": self._list_users, "POST": self._create_user},
+            "/Users/{id}": {
+                "GET": self._get_user,
+                "PUT": self._put_user,
+                "PATCH": self._patch_user,
+                "DELETE": self._delete_user,
+            },
+            "/Groups": {"GET": self._list_groups, "POST": self._create_group},
+            "/Groups/{id}": {
+                "GET": self._get_group,
+                "PATCH": self._patch_group,
+                "DELETE": self._delete_group,
+            },
+        }
+        for path, handlers in routes.items():
+            for method, handler in handlers.items():
+                app.router.add_route(method, f"/scim/v2{path}", handler)
         return app
 
     @web.middleware
