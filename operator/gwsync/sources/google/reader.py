@@ -97,6 +97,35 @@ def directory_for(google: GoogleSource, key: str | None) -> GoogleDirectory:
     )
 
 
+GroupsRead = tuple[dict[str, "list[Member] | None"], frozenset[str], dict[str, str]]
+"""What the groups' read gave: the members graph, the groups missing, the groups' own ids."""
+
+
+def directory_of(
+    customer: tuple[str, str],
+    wanted: list[str],
+    groups: GroupsRead,
+    people: dict[str, Person],
+    asked: set[str] | None = None,
+    found: tuple[str, ...] = (),
+) -> Directory:
+    """The Directory of one read: `asked`, the users read one by one (None: all were listed)."""
+    graph, missing, group_ids = groups
+    expanded, notes = memberships([g for g in wanted if g not in missing], graph, people, asked)
+    return Directory(
+        customer[0],
+        customer[1],
+        people,
+        expanded,
+        tuple(notes),
+        nesting(graph, people),
+        asked is None,
+        found,
+        group_ids,
+        missing,
+    )
+
+
 # --- The reader ---------------------------------------------------------------------------------
 
 
@@ -139,20 +168,12 @@ class GoogleDirectory(DirectoryApi):
         key: str,
         *,
         admin_email: str,
-        customer_id: str = "my_customer",
-        api_endpoint: str = DEFAULT_ENDPOINT,
         **options: Any,
     ) -> GoogleDirectory:
-        """Delegation signed with a JSON key; GoogleAuthError if the key is not usable."""
+        """Delegation signed with a JSON key; GoogleAuthError if the key is not usable.
+        `options` are the constructor's (customer_id, api_endpoint, max_workers...)."""
         credentials, email = key_credentials(key, admin_email)
-        return cls(
-            credentials,
-            admin_email=admin_email,
-            service_account=email,
-            customer_id=customer_id,
-            api_endpoint=api_endpoint,
-            **options,
-        )
+        return cls(credentials, admin_email=admin_email, service_account=email, **options)
 
     @classmethod
     def keyless(
@@ -160,8 +181,6 @@ class GoogleDirectory(DirectoryApi):
         service_account_email: str,
         *,
         admin_email: str,
-        customer_id: str = "my_customer",
-        api_endpoint: str = DEFAULT_ENDPOINT,
         token_uri: str = DEFAULT_TOKEN_URI,
         iam_endpoint: str = DEFAULT_IAM_ENDPOINT,
         source_credentials: google_credentials.Credentials | None = None,
@@ -175,14 +194,7 @@ class GoogleDirectory(DirectoryApi):
             token_uri=token_uri,
             iam_endpoint=iam_endpoint,
         )
-        return cls(
-            credentials,
-            admin_email=admin_email,
-            service_account=service_account_email,
-            customer_id=customer_id,
-            api_endpoint=api_endpoint,
-            **options,
-        )
+        return cls(credentials, admin_email=admin_email, service_account=service_account_email, **options)
 
     # -- what callers use -------------------------------------------------------------------------
 
@@ -229,18 +241,8 @@ class GoogleDirectory(DirectoryApi):
             graph, missing = self._read_groups(pool, wanted, spared=spared)
             people = users_future.result()
             group_ids = self._group_ids(ids_future, missing)
-        expanded, notes = memberships([g for g in wanted if g not in missing], graph, people)
         log.info("Read %d users and %d groups from %s.", len(people), len(graph), customer[1])
-        return Directory(
-            customer[0],
-            customer[1],
-            people,
-            expanded,
-            tuple(notes),
-            nesting(graph, people),
-            group_ids=group_ids,
-            missing=missing,
-        )
+        return directory_of(customer, wanted, (graph, missing, group_ids), people)
 
     def _read_chosen(
         self,
@@ -284,21 +286,9 @@ class GoogleDirectory(DirectoryApi):
                 if not listing:
                     list_everyone()
                 people, ids = listing[0].result(), None
-        expanded, notes = memberships([g for g in wanted if g not in missing], graph, people, ids)
         how = "each" if ids is not None else "the users listing"
         log.info("Read %d users (%s) and %d groups from %s.", len(people), how, len(graph), customer[1])
-        return Directory(
-            customer[0],
-            customer[1],
-            people,
-            expanded,
-            tuple(notes),
-            nesting(graph, people),
-            ids is None,
-            found,
-            group_ids,
-            missing,
-        )
+        return directory_of(customer, wanted, (graph, missing, group_ids), people, ids, found)
 
     def search_groups(self, text: str, limit: int = 20) -> list[GroupInfo]:
         """Groups whose name or email starts with `text` (the seed's type-ahead)."""
