@@ -9,6 +9,9 @@ scenario then checks that the limit is really there (see scenarios.Check).
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -93,3 +96,23 @@ class HttpBackend(ScimAdmin):
     def members(self, group_id: str) -> set[str]:
         group = self.call("GET", f"/Groups/{group_id}")
         return {str(m["value"]) for m in group.get("members") or []}
+
+    def raw(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str = ""
+    ) -> tuple[int, Any]:
+        """The status and the body of one request to the server itself, whatever the status
+        (a body that is not JSON as text): what a server answers, for its quirk tests."""
+        request = urllib.request.Request(
+            self.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
+        )
+        request.add_header("Authorization", f"Bearer {token or self.token}")
+        request.add_header("Content-Type", "application/scim+json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read()
+        try:
+            return status, json.loads(payload) if payload else None
+        except ValueError:
+            return status, payload.decode(errors="replace")

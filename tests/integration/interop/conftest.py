@@ -6,7 +6,6 @@ pytest-xdist (`make test`) each worker that gets Canaille tests starts its own C
 each that gets scim-sdk-server tests its own JVM (both wiped between tests).
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -14,13 +13,7 @@ import pytest
 
 from .backend import Backend
 from .launchers.node import Unavailable
-from .servers import SERVERS
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"server unavailable in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+from .servers import SERVERS, unavailable
 
 
 @pytest.fixture(params=sorted(SERVERS))

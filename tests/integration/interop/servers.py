@@ -6,17 +6,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gwsync.testing.aws_scim import AwsIdentityCenter, aws_identity_center_in_thread
 from gwsync.testing.faults import fault_proxy_in_thread
 from gwsync.testing.scim import ScimServer, run_scim_server
 
 from .backend import GROUP_SCHEMA, Backend, HttpBackend, Logged
+from .launchers.node import Unavailable
 
 
 @dataclass
@@ -247,3 +251,21 @@ SERVERS: dict[str, Callable[[], AbstractContextManager[Backend]]] = {
     GO_SCIM: go_scim_server,
     SCIM_SDK: scim_sdk_server,
 }
+
+
+def unavailable(reason: str) -> None:
+    """A server that cannot be installed or started here: its tests skip, in CI they fail."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"server unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextmanager
+def started(name: str) -> Iterator[HttpBackend]:
+    """One server of SERVERS reached over HTTP, for its own quirk tests (or the skip, or the failure)."""
+    try:
+        with SERVERS[name]() as served:
+            assert isinstance(served, HttpBackend)
+            yield served
+    except Unavailable as exc:
+        unavailable(f"{name}: {exc}")

@@ -11,10 +11,6 @@ unique. Each test fails when Canaille changes, so docs/targets.md must change wi
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -28,40 +24,17 @@ from gwsync.targets.scim import ScimTarget
 from gwsync.testing.memory import StaticSource
 
 from .backend import USER_SCHEMA, HttpBackend
-from .launchers.node import Unavailable
 from .scenarios import PEOPLE, org, spec
-from .servers import CANAILLE, canaille_server
+from .servers import CANAILLE, started
 
 
 @pytest.fixture
 def canaille() -> Iterator[HttpBackend]:
-    try:
-        with canaille_server() as served:
-            assert isinstance(served, HttpBackend)
-            yield served
-    except Unavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{CANAILLE} unavailable in CI: {exc}", pytrace=False)
-        pytest.skip(f"{CANAILLE}: {exc}")
+    with started(CANAILLE) as served:
+        yield served
 
 
-def call(
-    backend: HttpBackend, method: str, path: str, body: dict[str, Any] | None = None, token: str = ""
-) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        backend.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
-    )
-    request.add_header("Authorization", f"Bearer {token or backend.token}")
-    request.add_header("Content-Type", "application/scim+json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, payload = exc.code, exc.read()
-    try:
-        return status, json.loads(payload) if payload else None
-    except ValueError:
-        return status, payload.decode(errors="replace")
+call = HttpBackend.raw
 
 
 def user(user_name: str, **attributes: Any) -> dict[str, Any]:

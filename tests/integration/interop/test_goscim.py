@@ -13,15 +13,12 @@ And the build trusts go.sum only: a module whose hash differs is refused, saying
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,33 +27,16 @@ from gwsync.targets.scim import ScimTarget
 from .backend import PATCH_SCHEMA, USER_SCHEMA, HttpBackend
 from .launchers import go
 from .launchers.node import Unavailable
-from .servers import GO_SCIM, GO_SCIM_APP, go_scim_server
+from .servers import GO_SCIM, GO_SCIM_APP, started
 
 
 @pytest.fixture
 def goscim() -> Iterator[HttpBackend]:
-    try:
-        with go_scim_server() as served:
-            assert isinstance(served, HttpBackend)
-            yield served
-    except Unavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{GO_SCIM} unavailable in CI: {exc}", pytrace=False)
-        pytest.skip(f"{GO_SCIM}: {exc}")
+    with started(GO_SCIM) as served:
+        yield served
 
 
-def raw(backend: HttpBackend, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        backend.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
-    )
-    request.add_header("Authorization", f"Bearer {backend.token}")
-    request.add_header("Content-Type", "application/scim+json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, payload = exc.code, exc.read()
-    return status, json.loads(payload) if payload else None
+raw = HttpBackend.raw
 
 
 async def test_empty_uris_in_its_service_provider_config_are_taken_as_absent(goscim: HttpBackend) -> None:

@@ -8,46 +8,23 @@
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from gwsync.targets.scim import ScimTarget
 
 from .backend import USER_SCHEMA, HttpBackend
-from .launchers.node import Unavailable
-from .servers import SCIM_SDK, scim_sdk_server
+from .servers import SCIM_SDK, started
 
 
 @pytest.fixture
 def scim_sdk() -> Iterator[HttpBackend]:
-    try:
-        with scim_sdk_server() as served:
-            assert isinstance(served, HttpBackend)
-            yield served
-    except Unavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{SCIM_SDK} unavailable in CI: {exc}", pytrace=False)
-        pytest.skip(f"{SCIM_SDK}: {exc}")
+    with started(SCIM_SDK) as served:
+        yield served
 
 
-def raw(backend: HttpBackend, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        backend.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
-    )
-    request.add_header("Authorization", f"Bearer {backend.token}")
-    request.add_header("Content-Type", "application/scim+json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, payload = exc.code, exc.read()
-    return status, json.loads(payload) if payload else None
+raw = HttpBackend.raw
 
 
 async def test_its_config_carries_the_librarys_patch_settings_and_gwsync_reads_it(

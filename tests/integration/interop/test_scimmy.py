@@ -9,12 +9,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -22,34 +17,16 @@ from gwsync.sync.ports import UserAttributes
 from gwsync.targets.scim import ScimTarget
 
 from .backend import PATCH_SCHEMA, HttpBackend
-from .launchers.node import Unavailable
-from .servers import SCIMMY, scimmy_server
+from .servers import SCIMMY, started
 
 
 @pytest.fixture
 def scimmy() -> Iterator[HttpBackend]:
-    try:
-        with scimmy_server() as served:
-            assert isinstance(served, HttpBackend)
-            yield served
-    except Unavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{SCIMMY} unavailable in CI: {exc}", pytrace=False)
-        pytest.skip(f"{SCIMMY}: {exc}")
+    with started(SCIMMY) as served:
+        yield served
 
 
-def raw(backend: HttpBackend, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        backend.direct + path, data=None if body is None else json.dumps(body).encode(), method=method
-    )
-    request.add_header("Authorization", f"Bearer {backend.token}")
-    request.add_header("Content-Type", "application/scim+json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, payload = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, payload = exc.code, exc.read()
-    return status, json.loads(payload) if payload else None
+raw = HttpBackend.raw
 
 
 def seed(backend: HttpBackend, n: int) -> list[str]:
