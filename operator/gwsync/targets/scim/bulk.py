@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,7 +106,8 @@ def member_patch(op: str, values: Sequence[str]) -> dict[str, Any]:
     if op == "add":
         operations = [{"op": "add", "path": "members", "value": [{"value": v} for v in values]}]
     else:
-        operations = [{"op": "remove", "path": f'members[value eq "{v}"]'} for v in values]
+        # The value as a filter string literal (RFC 7644 §3.4.2.2: JSON string syntax, as wire.filter_string).
+        operations = [{"op": "remove", "path": f"members[value eq {json.dumps(v)}]"} for v in values]
     return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
 
 

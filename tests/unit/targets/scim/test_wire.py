@@ -299,3 +299,9 @@ def test_members_are_added_in_one_operation_and_removed_one_filter_each() -> Non
             {"op": "remove", "path": 'members[value eq "u2"]'},
         ],
     }
+
+
+def test_a_member_id_with_a_quote_is_removed_by_a_well_formed_filter() -> None:
+    # The id comes from the target; a quote or backslash in it must not end the literal early.
+    (operation,) = member_patch("remove", ['a"b\\c'])["Operations"]
+    assert operation["path"] == 'members[value eq "a\\"b\\\\c"]'
