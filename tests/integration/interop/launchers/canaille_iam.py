@@ -9,55 +9,41 @@ installing it twice). `canaille/serve.py` then runs in it: Canaille as pytest-ia
 (in-memory database, loopback), one OAuth client registered. gwsync gets what a real
 deployment gives a provisioning client: a bearer token from Canaille's own token endpoint by
 the client_credentials grant. One process per test process, wiped between tests (a `wipe`
-line on its stdin); it exits when the tests do (its stdin closes).
+line on its stdin: process.LineServer); it exits when the tests do (its stdin closes).
 """
 
 from __future__ import annotations
 
-import atexit
 import base64
-import fcntl
-import hashlib
 import json
-import os
-import selectors
 import shutil
-import subprocess
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
 
-from .node import Unavailable
+from . import builds, process
+from .process import Unavailable
 
 HERE = Path(__file__).resolve().parent / "canaille"
 REQUIREMENTS = HERE / "requirements.txt"
 SERVE = HERE / "serve.py"
 CLIENT_ID, CLIENT_SECRET = "gwsync", "gwsync-client-secret"
 INSTALL_TIMEOUT = 900.0
-ANSWER_TIMEOUT = 60.0
-_running: dict[str, Any] = {}
-
-
-def cache_folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gwsync" / "python"
+SERVER = process.LineServer("Canaille", "its store")
 
 
 @cache
 def installed() -> Path:
     """The Canaille virtualenv, built from requirements.txt if not there yet."""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + python.encode()).hexdigest()[:16]
-    venv = cache_folder() / f"canaille-{digest}"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{venv}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker installing: wait for it, then reuse
+    digest = builds.short_hash(REQUIREMENTS.read_bytes(), python.encode())
+    venv = builds.folder("python") / f"canaille-{digest}"
+    # built in place, not renamed: a virtualenv's scripts name its folder
+    with builds.locked(Path(f"{venv}.lock")):
         if (venv / ".complete").exists():
             return venv
         shutil.rmtree(venv, ignore_errors=True)  # an install that died half-way
@@ -70,65 +56,12 @@ def installed() -> Path:
             ],
         ]  # fmt: skip
         for step in steps:
-            try:
-                done = subprocess.run(
-                    step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise Unavailable(f"installing Canaille did not finish in {INSTALL_TIMEOUT:.0f} s") from exc
+            done = process.run(step, "installing Canaille", INSTALL_TIMEOUT)
             if done.returncode != 0:
-                tail = " ".join(done.stderr.strip().splitlines()[-3:])
+                tail = process.tail(done.stderr)
                 raise Unavailable(f"installing Canaille failed ({done.returncode}): {tail}")
         (venv / ".complete").touch()
     return venv
-
-
-def answer(process: subprocess.Popen[str], errors: IO[str]) -> str:
-    """The server's next line on stdout, within ANSWER_TIMEOUT; Unavailable if it dies."""
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        line = process.stdout.readline() if selector.select(ANSWER_TIMEOUT) else ""
-    if not line:
-        process.kill()
-        process.wait()
-        errors.seek(0)
-        tail = " ".join(errors.read().strip().splitlines()[-3:])
-        raise Unavailable(f"Canaille did not answer (exit {process.returncode}): {tail}")
-    return line.strip()
-
-
-def _start() -> tuple[subprocess.Popen[str], IO[str], int]:
-    if "process" in _running and _running["process"].poll() is None:
-        return _running["process"], _running["errors"], _running["port"]
-    python = installed() / "bin" / "python"
-    # stderr to a file, not a pipe: never blocks the server; open as long as the process runs.
-    errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-    process = subprocess.Popen(
-        [str(python), str(SERVE), CLIENT_ID, CLIENT_SECRET],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-    )
-    first = answer(process, errors)
-    if not first.isdigit():
-        process.kill()
-        raise Unavailable(f"Canaille did not start: {first}")
-    _running.update(process=process, errors=errors, port=int(first))
-    atexit.register(_stop, process)
-    return process, errors, int(first)
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        assert process.stdin is not None
-        process.stdin.close()  # the server exits at the end of its stdin
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def bearer_token(base: str) -> str:
@@ -145,11 +78,7 @@ def bearer_token(base: str) -> str:
 @contextmanager
 def serving() -> Iterator[tuple[str, str]]:
     """(SCIM base URL, bearer token) of a running Canaille with no user and no group."""
-    process, errors, port = _start()
-    assert process.stdin is not None
-    process.stdin.write("wipe\n")
-    process.stdin.flush()
-    if (said := answer(process, errors)) != "wiped":
-        raise Unavailable(f"Canaille did not wipe its store: {said}")
+    port = SERVER.start([str(installed() / "bin" / "python"), str(SERVE), CLIENT_ID, CLIENT_SECRET])
+    SERVER.wipe()
     base = f"http://localhost:{port}/"  # its SERVER_NAME: Flask answers 404 to another host
     yield base + "scim/v2", bearer_token(base)
