@@ -36,6 +36,7 @@ soak: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -170,8 +170,7 @@ def local_sync(
             note(f"State file: ./{state} (no --state given: the default for {owner}).")
     elif planning and not state.exists():
         note(
-            f"State file {state} does not exist yet: removals cannot be planned until a sync has "
-            "written it."
+            f"State file {state} does not exist yet: removals cannot be planned until a sync has written it."
         )
     return LocalSync(
         manifest,

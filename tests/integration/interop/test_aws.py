@@ -99,7 +99,6 @@ def test_the_emulator_holds_clients_to_aws_limits(aws: AwsIdentityCenter) -> Non
     assert len(paged["Resources"]) == 100 and paged["nextCursor"] and "totalResults" not in paged
 
 
-
 def test_list_groups_takes_only_the_filters_aws_documents(aws: AwsIdentityCenter) -> None:
     """ListGroups' documented filters (listgroups.html, Constraints) answer; others are AWS's 400."""
     jane = call(aws, "POST", "/Users", user("jane@acme.com"))[1]["id"]
@@ -131,6 +130,7 @@ def test_list_groups_takes_only_the_filters_aws_documents(aws: AwsIdentityCenter
     query = f'members.value eq "{jane}"'
     status, body = call(aws, "GET", "/Groups?filter=" + urllib.parse.quote(query))
     assert (status, body["detail"]) == (400, f"Filter {query!r} is not supported.")
+
 
 def reads(aws: AwsIdentityCenter) -> dict[str, int]:
     counts: dict[str, int] = {}
