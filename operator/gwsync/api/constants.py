@@ -64,6 +64,8 @@ ENDPOINT_OVERRIDE_REFUSED: Final = "EndpointOverrideRefused"
 LEDGER_UNSIGNED: Final = "LedgerUnsigned"
 LEDGER_SIGNATURE_MISMATCH: Final = "LedgerSignatureMismatch"
 LEDGER_KEY_UNAVAILABLE: Final = "LedgerKeyUnavailable"
+LEDGER_ROLLED_BACK: Final = "LedgerRolledBack"
+LEDGER_MISSING: Final = "LedgerMissing"
 LEDGER_REJECTED: Final = "LedgerRejected"
 
 DEFAULT_GOOGLE_ENDPOINT: Final = "https://admin.googleapis.com/"

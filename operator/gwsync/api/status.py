@@ -84,6 +84,14 @@ class LedgerStatus(ApiModel):
     config_maps: list[str] = Field(default_factory=list, description="ConfigMaps holding it.")
     users: int = Field(default=0, description="Managed users.")
     teams: int = Field(default=0, description="Managed teams.")
+    generation: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "The newest ledger generation the operator saved. A signed generation older than this "
+            "one is an older copy put back, and is ignored (LedgerVerified=False, LedgerRolledBack)."
+        ),
+    )
 
 
 class SyncLock(ApiModel):

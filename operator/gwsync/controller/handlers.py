@@ -127,6 +127,8 @@ def completion_status(
         patch["google"] = result.google.to_wire()
     if result.ledger is not None:
         patch["ledger"] = result.ledger.to_wire()
+    if result.ledger_generation is not None:  # never lowered: a save numbers above the recorded one
+        patch.setdefault("ledger", {})["generation"] = result.ledger_generation
     after = before.model_copy(
         update={
             "last_sync": kube_reports.last_sync(result.report),

@@ -8,6 +8,11 @@ sync found, and a ``LedgerRejected`` Warning Event records each ledger ignored, 
 sentence naming the GoogleProvisioning and its ConfigMaps. A ledger with no signature at all
 is what a gwsync from before signing (or a person) wrote; its message says so, more gently
 than the one of a ledger whose signature does not match.
+
+A signed generation older than the one the GoogleProvisioning's status records as saved last
+(``status.ledger.generation``, which tenants may not write) is an older copy put back in place
+of the newest, and is ignored the same way; a ledger gone altogether while the status records
+one was deleted outside gwsync, and the sync says so.
 """
 
 from collections.abc import Sequence
@@ -37,15 +42,32 @@ def config_map_names(names: Sequence[str]) -> str:
     return f"ConfigMap {names[0]}" if len(names) == 1 else "ConfigMaps " + ", ".join(names)
 
 
-def ledger_trust(stored: StoredLedger | None, namespace: str, name: str, key_namespace: str) -> LedgerTrust:
-    """What the sync of GoogleProvisioning `namespace`/`name` takes from its stored ledger."""
+def ledger_trust(
+    stored: StoredLedger | None, namespace: str, name: str, key_namespace: str, recorded: int = 0
+) -> LedgerTrust:
+    """What the sync of GoogleProvisioning `namespace`/`name` takes from its stored ledger;
+    `recorded`: the generation its status records as saved last (0: none)."""
+    if stored is None and recorded:
+        message = (
+            f"The ledger of GoogleProvisioning {namespace}/{name} is missing: its status records "
+            f"generation {recorded}, and no ConfigMap holds a complete generation (they were deleted "
+            "outside gwsync), so this sync started without one: users were matched by externalId only "
+            "and teams by name."
+        )
+        return LedgerTrust(Ledger.empty(), ("False", c.LEDGER_MISSING, message), message)
     if stored is None:
         return LedgerTrust(Ledger.empty(), ("True", "NoLedger", "No ledger was saved yet."))
     if stored.verdict is Verdict.SIGNED:
         verified = ("True", "Verified", "The ledger carries the operator's signature.")
         return LedgerTrust(Ledger.from_json(stored.data), verified)
     where = f"The ledger of GoogleProvisioning {namespace}/{name} ({config_map_names(stored.config_maps)})"
-    if stored.verdict is Verdict.UNSIGNED:
+    if stored.verdict is Verdict.ROLLED_BACK:
+        reason = c.LEDGER_ROLLED_BACK
+        message = (
+            f"{where} is generation {stored.generation}, older than generation {recorded} that its "
+            f"status records as saved last (an older copy was put back in place of the newest), {IGNORED}"
+        )
+    elif stored.verdict is Verdict.UNSIGNED:
         reason = c.LEDGER_UNSIGNED
         message = (
             f"{where} is not signed (a gwsync from before ledger signing, or a person, wrote it), {IGNORED}"

@@ -71,6 +71,7 @@ class SyncResult:
     summary: SyncSummary = field(default_factory=SyncSummary)
     google: GoogleConnection | None = None
     ledger: LedgerStatus | None = None
+    ledger_generation: int | None = None  # the newest ledger generation saved, even by a failed sync
     conditions: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # type -> status, reason, msg
     warnings: list[tuple[str, str]] = field(default_factory=list)  # Warning Events: reason, message
 
@@ -296,12 +297,14 @@ async def sync_both_sides(run: SyncRun, credentials: Credentials) -> None:
     """Connect to Google, then to the target, trust the ledger, run the engine, record it all."""
     source = await check_google(run, credentials.google_key)
     target = target_for(run.spec, credentials.token, credentials.ca_bundle)
+    owner, key = Owner.of(run.body), credentials.signing_key
+    store = LedgerStore(run.kube, owner, run.namespace, key=key, floor=recorded_generation(run))
     try:
         await check_target(run, target)
-        store = LedgerStore(run.kube, Owner.of(run.body), run.namespace, key=credentials.signing_key)
         ledger = await trusted_ledger(run, store)
         outcome, saved = await run_engine(run, source, target, store, ledger)
     finally:
+        run.result.ledger_generation = store.saved_generation
         await target.aclose()
         metrics.API_REQUESTS.labels("google").inc(source.counts.requests)
         metrics.API_ERRORS.labels("google").inc(source.counts.errors)
@@ -335,9 +338,17 @@ async def check_target(run: SyncRun, target: ScimTarget) -> None:
     run.result.conditions[c.TARGET_REACHABLE] = ("True", "Reachable", f"{run.spec.target.scim.url} answers.")
 
 
+def recorded_generation(run: SyncRun) -> int:
+    """The ledger generation the object's status records as saved last (0: none yet)."""
+    recorded = ((run.body.get("status") or {}).get("ledger") or {}).get("generation")
+    return recorded if isinstance(recorded, int) and recorded > 0 else 0
+
+
 async def trusted_ledger(run: SyncRun, store: LedgerStore) -> Ledger:
-    """The stored ledger, ignored unless its signature verifies (controller/ledger_trust.py)."""
-    trust = ledger_trust(await asyncio.to_thread(store.read), run.namespace, run.name, run.operator_namespace)
+    """The stored ledger, ignored unless its signature verifies and it is not older than the
+    generation the status records (controller/ledger_trust.py)."""
+    stored = await asyncio.to_thread(store.read)
+    trust = ledger_trust(stored, run.namespace, run.name, run.operator_namespace, store.floor)
     run.result.conditions[c.LEDGER_VERIFIED] = trust.condition
     if trust.rejected is not None:
         log.warning("%s", trust.rejected)
@@ -369,6 +380,7 @@ async def run_engine(
         approved_removals=approved,
         checkpoint=checkpoint,
         approve_hint=approve_command(namespace, name, str(run.result.report.metadata["name"])),
+        now=run.clock(),
     )
     await checkpoint(outcome.ledger)
     return outcome, saved

@@ -20,6 +20,11 @@ otherwise make the ledger say that gwsync manages any target user. The signature
 generation and the ledger's bytes, with the operator's key (kube/ledger_key.py), so a ledger
 can be neither edited, nor copied to another GoogleProvisioning, nor renumbered. ``read`` says
 whether the newest generation verifies; the controller ignores one that does not.
+
+A signature cannot tell an older generation put back (deleting the newer ConfigMaps) from the
+newest: both are the operator's. The GoogleProvisioning's status, which tenants may not write,
+records the newest generation saved (``status.ledger.generation``); the store takes it as its
+``floor``, calls a signed generation below it ``ROLLED_BACK``, and numbers every save above it.
 """
 
 from __future__ import annotations
@@ -86,13 +91,18 @@ def _part(config_map: Mapping[str, Any]) -> int | None:
 class LedgerStore:
     """Saves and loads one GoogleProvisioning's ledger; safe to share between threads."""
 
-    def __init__(self, kube: Kube, owner: blobs.Owner, namespace: str, key: bytes | None = None) -> None:
+    def __init__(
+        self, kube: Kube, owner: blobs.Owner, namespace: str, key: bytes | None = None, floor: int = 0
+    ) -> None:
         """`key`: the operator's signing key; without one, generations are saved unsigned (tests
-        of the storage alone) and none verifies."""
+        of the storage alone) and none verifies. `floor`: the newest generation the owner's
+        status records as saved; an older one read is rolled back, and saves number above it."""
         self.kube = kube
         self.owner = owner
         self.namespace = namespace
         self.key = key
+        self.floor = floor
+        self.saved_generation: int | None = None  # the newest generation this store saved
         self._lock = threading.Lock()
         self._generation: int | None = None  # highest generation seen, complete or not
         self._stored: set[str] = set()  # every ledger ConfigMap known to exist
@@ -116,7 +126,10 @@ class LedgerStore:
                 data = self._assemble(config_maps)
                 if data is not None:
                     names = tuple(sorted(cm["metadata"]["name"] for cm in config_maps))
-                    return StoredLedger(data, generation, names, self._verdict(config_maps, generation, data))
+                    verdict = self._verdict(config_maps, generation, data)
+                    if verdict is Verdict.SIGNED and generation < self.floor:
+                        verdict = Verdict.ROLLED_BACK
+                    return StoredLedger(data, generation, names, verdict)
             return None
 
     def _verdict(self, config_maps: list[dict[str, Any]], generation: int, data: bytes) -> Verdict:
@@ -134,7 +147,7 @@ class LedgerStore:
             newer = self._foreign_generations(self._scan(), known)
             if newer:
                 raise self._conflict(newer[0])
-            generation = (self._generation or 0) + 1
+            generation = max(self._generation or 0, self.floor) + 1
             chunks = list(blobs.gzip_chunks([data]))
             names = [chunk_name(self.provisioning, generation, index) for index in range(len(chunks))]
             signature = sign(self.key, self.owner.uid, generation, data) if self.key is not None else None
@@ -143,7 +156,7 @@ class LedgerStore:
                 self._create_chunk(body, generation)
             # Only now is the new generation complete: the old one can go.
             blobs.delete_config_maps(self.kube, self.namespace, sorted(self._stored - set(names)))
-            self._generation = generation
+            self._generation = self.saved_generation = generation
             self._stored = set(names)
             return names
 

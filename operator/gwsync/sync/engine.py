@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from gwsync.api.provisioning import GoogleProvisioningSpec, SyncPhase, SyncSummary
 from gwsync.api.report import Action, ReportItem, Result
@@ -98,11 +99,13 @@ async def run_sync(
     checkpoint: Callable[[Ledger], Awaitable[None]] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     approve_hint: str = DEFAULT_APPROVE_HINT,
+    now: datetime | None = None,
 ) -> SyncOutcome:
-    """Run one sync of `spec` from `source` to `target`; never raises for item failures."""
+    """Run one sync of `spec` from `source` to `target`; never raises for item failures.
+    `now`: the sync's time, for the grace period of leavers (default: the clock's now)."""
     with tuned_for_syncs():
         return await _run_sync(
-            source, target, spec, ledger, dry_run, approved_removals, checkpoint, progress, approve_hint
+            source, target, spec, ledger, dry_run, approved_removals, checkpoint, progress, approve_hint, now
         )
 
 
@@ -116,6 +119,7 @@ async def _run_sync(
     checkpoint: Callable[[Ledger], Awaitable[None]] | None,
     progress: Callable[[str, int, int], None] | None,
     approve_hint: str,
+    now: datetime | None,
 ) -> SyncOutcome:
     # What a failure before the target is read keeps: nothing of a ledger of unknown origin,
     # since the ledger a sync returns is saved (and signed) as this operator's.
@@ -177,6 +181,7 @@ async def _run_sync(
         users,
         groups,
         unsupported,
+        now,
         extensions=extensions,
         settled=settled,
         group_external_ids=keeps_ids,

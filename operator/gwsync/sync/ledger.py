@@ -45,6 +45,7 @@ class Verdict(StrEnum):
     SIGNED = "Signed"  # the signature is this key's, for this owner and generation
     UNSIGNED = "Unsigned"  # no signature: an older gwsync, or a person, wrote it
     MISMATCH = "SignatureMismatch"  # changed, copied from another owner, or another key signed it
+    ROLLED_BACK = "RolledBack"  # signed, but older than the generation its owner's status records
 
 
 class LedgerError(ValueError):

@@ -112,3 +112,26 @@ def test_a_key_too_short_is_named_without_its_value(kube: Kube, emulator: KubeEm
         "Secret gwsync/gwsync-ledger-key holds no key of 32 bytes or more under key; delete it and the "
         "operator creates a new one (each ledger is then ignored once, and signed anew by its next sync)"
     )
+
+
+def test_an_older_generation_put_back_reads_as_rolled_back_and_saves_number_above_the_status(
+    kube: Kube, emulator: KubeEmulator, acme: dict[str, Any]
+) -> None:
+    [first] = signed(kube, acme).save(LEDGER)
+    kept = chunk(emulator, first)  # what a tenant with ConfigMap rights copies aside
+    [second] = signed(kube, acme).save(LEDGER.replace(b"2819c223", b"7d1e0a55"))
+    kube.delete(blobs.CONFIG_MAPS, "default", second)  # and later puts the copy back in its place
+    metadata = {key: kept["metadata"][key] for key in ("name", "namespace", "labels", "annotations")}
+    emulator.seed(CONFIGMAPS, {"metadata": metadata, "binaryData": kept["binaryData"]})
+
+    store = LedgerStore(kube, blobs.Owner.of(acme), "default", key=KEY, floor=2)
+    put_back = store.read()
+
+    assert put_back is not None
+    assert (put_back.data, put_back.generation, put_back.verdict) == (LEDGER, 1, Verdict.ROLLED_BACK)
+    at_floor = LedgerStore(kube, blobs.Owner.of(acme), "default", key=KEY, floor=1).read()
+    assert at_floor is not None and at_floor.verdict is Verdict.SIGNED
+    [third] = store.save(LEDGER)
+    assert (store.saved_generation, third) == (3, blobs.fit_name("acme", "-ledger-3-0"))
+    newest = LedgerStore(kube, blobs.Owner.of(acme), "default", key=KEY, floor=3).read()
+    assert newest is not None and (newest.generation, newest.verdict) == (3, Verdict.SIGNED)
