@@ -11,6 +11,7 @@ from gwsync.kube.blobs import Owner
 from gwsync.kube.ledger import LedgerStore
 from gwsync.sync.ledger import Ledger
 from gwsync.testing.org import Org
+from gwsync.testing.scim import Interleave
 
 from .conftest import Cluster, eventually
 
@@ -24,9 +25,17 @@ def test_a_sync_killed_midway_is_interrupted_then_retried_to_the_same_end(cluste
     # operator (random priority above 1) may pause for it.
     lease = ("--sync-lease", "10")  # the killed process's lock lapses 10 s after its last renewal
     first = cluster.start_operator("--priority", "1", "--retry-delay", "1", *lease)
+    killed: list[int] = []
+
+    def kill_at_the_hundredth_user() -> None:  # before a write is served: never after the last one
+        if not killed and len(cluster.scim.users()) >= 100:
+            first.kill()
+            killed.append(len(cluster.scim.users()))
+
+    cluster.scim.set_interleaves([Interleave(method="POST", action=kill_at_the_hundredth_user, times=None)])
     cluster.apply(cluster.provisioning())
-    eventually(lambda: len(cluster.scim.users()) >= 100 or None, seconds=120, what="100 users created")
-    first.kill()
+    eventually(lambda: killed or None, seconds=120, what="100 users created")
+    cluster.scim.set_interleaves([])
     [running] = cluster.reports()
     assert running["status"]["phase"] == "Running"
     assert len(cluster.scim.users()) < USERS
