@@ -41,7 +41,7 @@ from gwsync.kube.client import PROVISIONINGS, Kube, KubeApiError
 from gwsync.kube.ledger import LedgerConflict, LedgerStore
 from gwsync.kube.ledger_key import DEFAULT_OPERATOR_NAMESPACE, LedgerKeyUnavailable, ensure_ledger_key
 from gwsync.kube.secrets import SecretNotLabelled, SecretUnavailable, read_secret_value
-from gwsync.kube.status import patch_status
+from gwsync.kube.status import StatusConflict, patch_status
 from gwsync.sources.google import GoogleAuthError, GoogleDirectory, directory_for
 from gwsync.sync.engine import SyncOutcome, SyncTimedOut, run_sync, sync_deadline
 from gwsync.sync.ledger import Ledger
@@ -370,6 +370,7 @@ async def run_engine(
     async def checkpoint(current: Ledger) -> None:
         if not spec.dry_run:
             saved[:] = await asyncio.to_thread(store.save, current.to_json())
+            await record_ledger_generation(run, store.saved_generation)
 
     outcome = await run_sync(
         source,
@@ -384,6 +385,22 @@ async def run_engine(
     )
     await checkpoint(outcome.ledger)
     return outcome, saved
+
+
+async def record_ledger_generation(run: SyncRun, generation: int | None) -> None:
+    """status.ledger.generation, as soon as a generation is saved: a copy of an older one put
+    back is then known as such, even if this process dies before the sync ends."""
+
+    def change(current: dict[str, Any]) -> dict[str, Any] | None:
+        recorded = ((current.get("status") or {}).get("ledger") or {}).get("generation")
+        if generation is None or (isinstance(recorded, int) and recorded >= generation):
+            return None  # never lowered
+        return {"ledger": {"generation": generation}}
+
+    try:
+        await asyncio.to_thread(patch_status, run.kube, PROVISIONINGS, run.namespace, run.name, change)
+    except (KubeApiError, StatusConflict) as exc:  # the status written when the sync ends records it
+        log.warning("The ledger generation of %s/%s was not recorded yet: %s", run.namespace, run.name, exc)
 
 
 def record_outcome(run: SyncRun, outcome: SyncOutcome, saved: list[str]) -> None:

@@ -11,10 +11,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from tests.integration.orgs import small_org
 
 from gwsync.kube.client import CONFIG_MAPS, connect
+from gwsync.sync.ports import WRITE_BATCH
 from gwsync.testing.kube import CONFIGMAPS
+from gwsync.testing.org import Org
+from gwsync.testing.scim import Interleave
 
 from .conftest import NS, World, eventually
 
@@ -89,3 +93,26 @@ async def test_an_older_ledger_put_back_is_ignored_and_cannot_end_a_grace_period
     verified = await eventually(lambda: world.condition_is("LedgerVerified", "True"))
     assert verified["reason"] == "Verified"
     assert len(world.events("LedgerRejected")) == 1
+
+
+@pytest.mark.parametrize("org", [small_org(WRITE_BATCH + 97)], ids=["300-users"])
+async def test_each_generation_saved_is_in_the_status_before_the_sync_goes_on(world: World, org: Org) -> None:
+    """So that a process killed mid-sync leaves no generation newer than the status says."""
+    seen: list[tuple[int | None, set[int]]] = []
+
+    def look() -> None:  # before each create is served: the first one after the first checkpoint
+        saved = {
+            int(cm["metadata"]["annotations"]["gwsync.io/generation"]) for cm in ledger_config_maps(world)
+        }
+        if saved and not seen:
+            seen.append((recorded_generation(world), saved))
+
+    world.scim.set_interleaves([Interleave(method="POST", path="/Users", action=look, times=None)])
+    await world.start()
+    await world.create(world.provisioning())
+    [report] = await eventually(world.finished)
+
+    assert report["status"]["phase"] == "Succeeded", report["status"]
+    assert seen == [(1, {1})]  # a batch of 200 written and saved; the status says so at once
+    [final] = {int(cm["metadata"]["annotations"]["gwsync.io/generation"]) for cm in ledger_config_maps(world)}
+    assert await eventually(lambda: recorded_generation(world) == final or None)
