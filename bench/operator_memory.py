@@ -113,6 +113,7 @@ def operator_phase(settings: dict[str, Any]) -> dict[str, Any]:
         namespaces=[namespace],
         tick=0.5,
         allow_endpoint_overrides=True,  # the emulators' loopback URLs
+        operator_namespace=namespace,  # its ledger signing key: made there, or read (daily)
         startup_timeout=120,
     )
     with RssSampler() as sampler, operator:
@@ -244,6 +245,7 @@ def run_operator_phase(phase: str, args: argparse.Namespace, kubeconfig: str) ->
     from gwsync.kube.blobs import Owner
     from gwsync.kube.client import PROVISIONINGS, SECRETS, connect
     from gwsync.kube.ledger import LedgerStore
+    from gwsync.kube.ledger_key import ensure_ledger_key
     from gwsync.sync.ledger import Ledger
 
     users = args.users
@@ -268,7 +270,9 @@ def run_operator_phase(phase: str, args: argparse.Namespace, kubeconfig: str) ->
                 body["spec"]["suspend"] = True
                 created = kube.create(PROVISIONINGS, namespace, body)
                 ledger = Ledger(dict(scim.info.pop("ledger")), {})
-                LedgerStore(kube, Owner.of(created), namespace).save(ledger.to_json())
+                # Signed with the key the operator then reads there, as its own earlier sync did.
+                key = ensure_ledger_key(kube, namespace)
+                LedgerStore(kube, Owner.of(created), namespace, key=key).save(ledger.to_json())
                 del ledger
             google.reset()
             scim.reset()
@@ -288,6 +292,8 @@ def run_operator_phase(phase: str, args: argparse.Namespace, kubeconfig: str) ->
             if child.returncode != 0:
                 raise SystemExit(f"the operator's process failed ({child.returncode})")
             result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+            if result["phase_result"] != "Succeeded":  # a figure of a failed sync measures nothing
+                raise SystemExit(f"the {phase} sync ended {result['phase_result']}: {result['message']}")
             scim_stats, google_stats = scim.stats(), google.stats()
     finally:
         kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false")

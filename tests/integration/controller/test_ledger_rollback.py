@@ -8,6 +8,7 @@ person came back, and would have removed them three days early.
 """
 
 import asyncio
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -100,12 +101,15 @@ async def test_each_generation_saved_is_in_the_status_before_the_sync_goes_on(wo
     """So that a process killed mid-sync leaves no generation newer than the status says."""
     seen: list[tuple[int | None, set[int]]] = []
 
+    looking = threading.Lock()  # creates are served several at once
+
     def look() -> None:  # before each create is served: the first one after the first checkpoint
-        saved = {
-            int(cm["metadata"]["annotations"]["gwsync.io/generation"]) for cm in ledger_config_maps(world)
-        }
-        if saved and not seen:
-            seen.append((recorded_generation(world), saved))
+        with looking:
+            saved = {
+                int(cm["metadata"]["annotations"]["gwsync.io/generation"]) for cm in ledger_config_maps(world)
+            }
+            if saved and not seen:
+                seen.append((recorded_generation(world), saved))
 
     world.scim.set_interleaves([Interleave(method="POST", path="/Users", action=look, times=None)])
     await world.start()
