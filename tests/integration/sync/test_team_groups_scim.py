@@ -79,6 +79,16 @@ def team(outcome: SyncOutcome, name: str) -> Any:
     return item
 
 
+def rename_in_target(scim: ScimServer, group_id: str, name: str) -> None:
+    """What an administrator of the target does to a group gwsync manages."""
+    patch = [{"op": "replace", "path": "displayName", "value": name}]
+    scim.call(
+        "PATCH",
+        f"/Groups/{group_id}",
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": patch},
+    )
+
+
 def group(scim: ScimServer, name: str) -> dict[str, Any]:
     [found] = [g for g in scim.groups() if g["displayName"] == name]
     return found
@@ -123,14 +133,7 @@ async def test_a_team_renamed_in_the_target_is_found_again_by_its_external_id(
 ) -> None:
     first = await sync(emulator, scim, Ledger.empty())
     renamed = group(scim, "Engineering")["id"]
-    scim.call(
-        "PATCH",
-        f"/Groups/{renamed}",
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": "R&D"}],
-        },
-    )
+    rename_in_target(scim, renamed, "R&D")
     # The ledger is lost: the team is found by the Google group id it carries, not created again,
     # and its group is given the team's name again.
     again = await sync(emulator, scim, Ledger(users=first.ledger.users))
@@ -180,14 +183,7 @@ async def test_a_group_renamed_in_the_target_is_given_the_teams_name_again(
 ) -> None:
     first = await sync(emulator, scim, Ledger.empty())
     eng = group(scim, "Engineering")["id"]
-    scim.call(
-        "PATCH",
-        f"/Groups/{eng}",
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": "R&D"}],
-        },
-    )
+    rename_in_target(scim, eng, "R&D")
 
     second = await sync(emulator, scim, first.ledger)
 
