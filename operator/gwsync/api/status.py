@@ -43,7 +43,8 @@ class TeamCounts(ApiModel):
     created: int = Field(default=0, description="Teams created.")
     adopted: int = Field(default=0, description="Existing groups taken under management as teams.")
     updated: int = Field(
-        default=0, description="Teams whose group was given its Google group's id as externalId."
+        default=0,
+        description="Teams whose group was renamed, or given its Google group's id as externalId.",
     )
     unchanged: int = Field(default=0, description="Teams already present.")
     failed: int = Field(default=0, description="Team items that failed.")

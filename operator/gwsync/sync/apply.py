@@ -366,6 +366,13 @@ async def apply_team(run: Run, step: TeamStep) -> ReportItem:
             group_id = step.group_id
         run.groups[step.team] = group_id
         run.ledger.teams[step.team] = group_id
+        if step.renamed_from is not None:  # the group is this team's now, renamed or not yet
+            run.ledger.teams.pop(step.renamed_from, None)
+            sent = run.ledger.team_sources.pop(step.renamed_from, None)
+            if sent is not None:
+                run.ledger.team_sources.setdefault(step.team, sent)
+        if step.display_name is not None and step.group_id is not None:
+            await run.target.rename_group(step.group_id, step.display_name)
     except TargetUnavailable:
         raise
     except Exception as exc:

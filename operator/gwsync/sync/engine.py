@@ -32,6 +32,7 @@ from gwsync.sync.mapping import source_fields
 from gwsync.sync.plan import make_plan, member_selection, source_groups, team_groups, trusted_entries
 from gwsync.sync.ports import (
     GroupExternalIds,
+    GroupMemberScope,
     Source,
     SourceUnavailable,
     Target,
@@ -128,6 +129,8 @@ async def _run_sync(
     creating: list[EarlyCreates] = []  # the creates written during the read, once the target is read
 
     async def read_target_early() -> tuple[list[TargetUser], list[TargetGroup]]:
+        if isinstance(target, GroupMemberScope):
+            target.read_members_of(fallback.teams.values())
         users, groups = await read_target(target)
         creates = EarlyCreates.into(target, dry_run)
         creating.extend([creates] if creates is not None else [])

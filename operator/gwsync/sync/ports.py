@@ -1,7 +1,7 @@
 """What the sync core needs from the outside world, as protocols adapters implement."""
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -245,9 +245,22 @@ class Target(Protocol):
         """Create an empty group; returns its target id."""
         ...
 
+    async def rename_group(self, group_id: str, display_name: str) -> None:
+        """Set the group's displayName (a team renamed in the spec, or its group in the target)."""
+        ...
+
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
 
     async def remove_members(self, group_id: str, user_ids: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class GroupMemberScope(Protocol):
+    """What a Target that reads the members of some groups only (AWS: each costs requests)
+    adds: the groups the ledger gives teams, read too, so that a team renamed in the spec
+    finds its group with its members (sync/teams.py)."""
+
+    def read_members_of(self, group_ids: Iterable[str]) -> None: ...
 
 
 @runtime_checkable

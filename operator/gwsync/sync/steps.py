@@ -30,13 +30,16 @@ source was read (sync.early)."""
 
 @dataclass(frozen=True, slots=True)
 class TeamStep:
-    """One mapped team: Create (no group yet), Adopt (same-named group), Update (its
+    """One mapped team: Create (no group yet), Adopt (an existing group), Rename (its group
+    renamed: the team renamed in the spec, or the group in the target), Update (its
     externalId) or Unchanged; Failed already when a mapped group is gone from the source."""
 
     item: ReportItem
     team: str
     group_id: str | None
     external_id: str | None = None  # the Google group id to write as the group's externalId
+    display_name: str | None = None  # the name to give the group (None: it has the team's)
+    renamed_from: str | None = None  # the team's name in the ledger, when renamed in the spec
 
 
 @dataclass(frozen=True, slots=True)

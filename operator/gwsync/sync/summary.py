@@ -45,7 +45,7 @@ def summarize(items: Iterable[ReportItem]) -> SyncSummary:
                 teams["created"] += 1
             elif item.action is Action.ADOPT:  # an existing group: never "created"
                 teams["adopted"] += 1
-            elif item.action is Action.UPDATE:  # its externalId written
+            elif item.action in (Action.UPDATE, Action.RENAME):  # its externalId or name written
                 teams["updated"] += 1
             else:
                 teams["unchanged"] += 1

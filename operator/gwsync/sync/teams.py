@@ -11,6 +11,11 @@ sent (`Ledger.team_sources`), so a target that drops it is not written at every 
 
 A mapped group the source no longer has (Directory.missing) fails its mapping's item with
 the source's sentence; that team is left as it is (no member added or removed), the rest syncs.
+
+A team's group carries the team's name: a team renamed in the spec keeps its group (the
+ledger's team no mapping names any more, whose group carries the same Google group id, or was
+sent it), which is renamed, and a group renamed in the target is renamed back. A group is never
+renamed to a name another group already has (the team then adopts that group, as before).
 """
 
 from collections.abc import Iterable
@@ -55,20 +60,27 @@ def plan_teams(
     )
     # A leaver within its grace period keeps its teams: nothing is written for it until it is due.
     waiting = {step.item.source_id for step in plan.removals if step.item.action is Action.PENDING_REMOVAL}
+    mapped = {mapping.team for mapping in spec.teams.mappings}
+    unmapped = {group_id: name for name, group_id in ledger.teams.items() if name not in mapped}
     for mapping in spec.teams.mappings:
         team = mapping.team
         source_id = directory.group_ids.get(address_key(mapping.groups[0])) if mapping.groups else None
         found = carried.get(source_id or "")
         if found is not None and found.id in claimed and ledger.teams.get(team) != found.id:
             found = None  # another team's group: never taken over by its externalId
-        group = by_id.get(ledger.teams.get(team, "")) or found or group_named(team, target_groups)
+        own = by_id.get(ledger.teams.get(team, ""))
+        named = group_named(team, target_groups)
+        former = renamed_team(source_id, unmapped, ledger, by_id) if own is None and named is None else None
+        renamed_from = unmapped.pop(former.id) if former is not None else None
+        group = own or former or found or named
         gone = [address_key(g) for g in mapping.groups if address_key(g) in directory.missing]
         if gone:  # the team is left as it is: its members cannot be known
             plan.teams.append(lost_team_step(team, group, ledger, gone[0]))
             plan.notes.append(f"Team {team} was left as it is: {group_not_found(gone[0])}")
             continue
         written = source_id if group_external_ids else None
-        plan.teams.append(team_step(team, group, ledger, written))
+        rename = group is not None and named is None and group.display_name.casefold() != team.casefold()
+        plan.teams.append(team_step(team, group, ledger, written, rename=rename, renamed_from=renamed_from))
         members = directory.members_of(mapping.groups) & desired_ids
         current = group.members if group is not None else frozenset()
         current_gids = {gid_of[tid] for tid in current if tid in gid_of}
@@ -108,20 +120,59 @@ def carrying(
     return {gid: same[0] for gid, same in found.items() if len(same) == 1}
 
 
-def team_step(team: str, group: TargetGroup | None, ledger: Ledger, source_id: str | None = None) -> TeamStep:
+def renamed_team(
+    source_id: str | None, unmapped: dict[str, str], ledger: Ledger, by_id: dict[str, TargetGroup]
+) -> TargetGroup | None:
+    """The group of a ledger team no mapping names any more that was this mapping's before its
+    team was renamed in the spec: the one such group carrying `source_id` as externalId, or
+    sent it (Ledger.team_sources, for a target that drops it)."""
+    if not source_id:
+        return None
+    groups = [
+        by_id[group_id]
+        for group_id, name in unmapped.items()
+        if group_id in by_id
+        and (by_id[group_id].external_id == source_id or ledger.team_sources.get(name) == source_id)
+    ]
+    return groups[0] if len(groups) == 1 else None
+
+
+def team_step(
+    team: str,
+    group: TargetGroup | None,
+    ledger: Ledger,
+    source_id: str | None = None,
+    *,
+    rename: bool = False,
+    renamed_from: str | None = None,
+) -> TeamStep:
     """The team's step; `source_id`: the Google group id its group should carry as externalId
-    (None: the target keeps none, or the source gave none)."""
+    (None: the target keeps none, or the source gave none); `rename`: the group is given the
+    team's name; `renamed_from`: the team's name in the ledger (renamed in the spec)."""
     if group is None:
         item = user_item(
             team, None, None, Action.CREATE, "Mapped team missing in the target.", None, ItemType.TEAM
         )
         return TeamStep(item, team, None, source_id)
     write = source_id if source_id and external_id_due(team, group, ledger, source_id) else None
-    changes = [FieldChange(field="externalId", from_=group.external_id, to=write)] if write else None
+    changes = [FieldChange(field="displayName", from_=group.display_name, to=team)] if rename else []
+    if write:
+        changes.append(FieldChange(field="externalId", from_=group.external_id, to=write))
+    name = team if rename else None
+    if renamed_from is not None:
+        kept = f"is renamed {team}" if rename else "keeps its name"
+        details = f"Team renamed from {renamed_from} in the spec: its group {group.display_name} {kept}."
+        item = user_item(team, None, group.id, Action.RENAME, details, changes or None, ItemType.TEAM)
+        return TeamStep(item, team, group.id, write, name, renamed_from)
     if ledger.teams.get(team) != group.id:
-        details = f"Existing group {group.display_name} adopted as the team."
-        item = user_item(team, None, group.id, Action.ADOPT, details, changes, ItemType.TEAM)
-        return TeamStep(item, team, group.id, write)
+        also = f" and renamed {team}" if rename else ""
+        details = f"Existing group {group.display_name} adopted as the team{also}."
+        item = user_item(team, None, group.id, Action.ADOPT, details, changes or None, ItemType.TEAM)
+        return TeamStep(item, team, group.id, write, name)
+    if rename:
+        details = f"Group {group.display_name}, renamed in the target, is given the team's name again."
+        item = user_item(team, None, group.id, Action.RENAME, details, changes, ItemType.TEAM)
+        return TeamStep(item, team, group.id, write, name)
     if write:
         details = "The id of the team's Google group written as its externalId."
         item = user_item(team, None, group.id, Action.UPDATE, details, changes, ItemType.TEAM)

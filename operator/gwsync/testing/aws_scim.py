@@ -34,8 +34,10 @@ AWS publishes, so gwsync is held to the same limits:
   (.../limitations.html): only ``eq`` with ``and``; no /Bulk, /Me, /Search; multi-valued user
   attributes hold a single value (one email, which must be primary here); ``photos``,
   ``ims``, ``entitlements``, ``x509Certificates`` and ``password`` are not supported (a 400
-  here, so a client that sends them is caught); PatchGroup supports neither ``replace`` nor a
-  ``remove`` of all members.
+  here, so a client that sends them is caught); PatchGroup takes only ``displayName``,
+  ``members`` and ``externalId`` (``replace`` of an attribute, by path or as its example does,
+  a value object of ``id`` and ``displayName``; ``add`` alike), and refuses a ``replace`` or
+  ``remove`` of all members ("Not supported").
 - page CreateUser (.../createuser.html): ``userName``, ``name.givenName``, ``name.familyName``
   and ``displayName`` are required; userName is unique (409 ConflictException); group
   displayName is unique (409).
@@ -373,8 +375,10 @@ class AwsIdentityCenter:
                 raise AwsError(400, f"A maximum of {MAX_MEMBER_OPERATIONS} member operations per request.")
             for op in steps:
                 kind, path = str(op.get("op", "")).lower(), str(op.get("path") or "")
-                if kind == "replace" or (kind == "remove" and path == "members" and not op.get("value")):
-                    raise AwsError(400, f"PatchGroup does not support {kind} of {path or 'the group'}.")
+                if (kind == "replace" and path == "members") or (
+                    kind == "remove" and path == "members" and not op.get("value")
+                ):
+                    raise AwsError(400, f"PatchGroup does not support {kind} of {path}.")
                 if kind == "add" and path == "members":
                     added = [str(m.get("value")) for m in op.get("value") or []]
                     self._known_users(added)
@@ -383,16 +387,29 @@ class AwsIdentityCenter:
                     members.difference_update(str(m.get("value")) for m in op.get("value") or [])
                 elif kind == "remove" and (match := re.fullmatch(r'members\[value eq "([^"]+)"\]', path)):
                     members.discard(match.group(1))
-                elif kind == "add" and not path and isinstance(op.get("value"), dict):
-                    value = op["value"]
-                    if "displayName" in value:
-                        group["displayName"] = value["displayName"]
-                    if "externalId" in value:
-                        group["externalId"] = value["externalId"]
+                elif kind in ("add", "replace") and not path and isinstance(op.get("value"), dict):
+                    value = {key: v for key, v in op["value"].items() if key != "id"}
+                    if set(value) - {"displayName", "externalId"}:
+                        raise AwsError(400, "Only displayName, members and externalId can be changed.")
+                    self._change_group(group, value)
+                elif kind == "replace" and path in ("displayName", "externalId"):
+                    self._change_group(group, {path: op.get("value")})
                 else:
                     raise AwsError(400, f"The operation {kind} {path!r} is unsupported.")
             group["meta"] = {**group["meta"], "lastModified": now()}
         return web.Response(status=204)
+
+    def _change_group(self, group: dict[str, Any], value: dict[str, Any]) -> None:
+        """displayName (required, unique: 409 as at CreateGroup) and externalId, from a PatchGroup."""
+        if "displayName" in value:
+            name = str(value["displayName"] or "").strip()
+            if not name:
+                raise AwsError(400, "displayName is required.")
+            if any(g["displayName"] == name and g["id"] != group["id"] for g in self.groups.values()):
+                raise AwsError(409, "Group already exists.", "ConflictException")
+            group["displayName"] = name
+        if "externalId" in value:
+            group["externalId"] = value["externalId"]
 
     async def _delete_group(self, request: web.Request) -> web.Response:
         with self.lock:

@@ -124,6 +124,10 @@ class MemoryTarget:
         self.groups[gid] = TargetGroup(gid, display_name)
         return gid
 
+    async def rename_group(self, group_id: str, display_name: str) -> None:
+        self.writes += 1
+        self.groups[group_id] = replace(self.groups[group_id], display_name=display_name)
+
     async def add_members(self, group_id: str, user_ids: Sequence[str]) -> None:
         self.writes += 1
         group = self.groups[group_id]

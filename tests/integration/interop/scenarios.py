@@ -27,12 +27,13 @@ from gwsync.testing.memory import StaticSource
 from .backend import ENTERPRISE, Backend
 
 TEAM = "Engineering"
+RENAMED = "Platform"
 TEAMS = {"enabled": True, "mappings": [{"team": TEAM, "groups": ["eng@acme.com"]}]}
 ENG_ID = "03x5nn3a1zq4mbg"
 """The Google id of eng@acme.com: the team's externalId, where the server keeps one on groups."""
 
 
-def spec(teams: bool = False, **overrides: Any) -> GoogleProvisioningSpec:
+def spec(teams: bool = False, /, **overrides: Any) -> GoogleProvisioningSpec:
     document: dict[str, Any] = {
         "google": {"adminEmail": "admin@acme.com", "credentialsSecretRef": {"name": "g", "key": "k"}},
         "target": {"scim": {"url": "http://127.0.0.1/v2", "tokenSecretRef": {"name": "s", "key": "t"}}},
@@ -84,15 +85,20 @@ class Run:
     targets: list[ScimTarget] = field(default_factory=list)
 
     async def sync(
-        self, directory: Directory, teams: bool = False, ledger: Ledger | None = None, **overrides: Any
+        self,
+        directory: Directory,
+        teams: bool = False,
+        ledger: Ledger | None = None,
+        mapped: dict[str, Any] | None = None,
+        **overrides: Any,
     ) -> SyncOutcome:
-        """One sync as the operator runs it: a new client, the ledger of the previous sync."""
-        scope = [TEAM] if teams else None
+        """One sync as the operator runs it: a new client, the ledger of the previous sync;
+        `mapped`: spec.teams in place of TEAMS."""
+        built = spec(teams, **({"teams": mapped} if mapped else {}), **overrides)
+        scope = built.mapped_teams  # as the controller scopes its target (targets.scim.target_for)
         async with ScimTarget(self.backend.url, self.backend.token, retry_base=0.01, teams=scope) as target:
             self.targets.append(target)
-            outcome = await run_sync(
-                StaticSource(directory), target, spec(teams, **overrides), ledger or Ledger.empty()
-            )
+            outcome = await run_sync(StaticSource(directory), target, built, ledger or Ledger.empty())
         failures = [f"{i.key}: {i.details}" for i in outcome.items if i.result is Result.FAILED]
         assert outcome.phase in ("Succeeded", "PartiallySucceeded"), (outcome.message, failures[:5])
         return outcome
@@ -287,6 +293,22 @@ async def team_adopt(run: Run) -> None:
     assert not [w for w in run.backend.log if w.write and "/Groups" in w.path], run.backend.log
 
 
+async def team_rename(run: Run) -> None:
+    """The team renamed in the spec keeps its group, renamed, with its members; no group twice."""
+    groups = {"eng@acme.com": PEOPLE[:2]}
+    first = await run.sync(org(PEOPLE, groups), teams=True)
+    kept = run.group()["id"]
+    renamed = {"enabled": True, "mappings": [{"team": RENAMED, "groups": ["eng@acme.com"]}]}
+    second = await run.sync(org(PEOPLE, groups), teams=True, ledger=first.ledger, mapped=renamed)
+    names = sorted(str(g["displayName"]) for g in run.backend.groups() if g["displayName"] in (TEAM, RENAMED))
+    run.expect("team rename", names == [RENAMED] and run.group(RENAMED)["id"] == kept, names)
+    assert run.members(RENAMED) == {"user1@acme.com", "user2@acme.com"}
+    run.backend.reset_log()
+    third = await run.sync(org(PEOPLE, groups), teams=True, ledger=second.ledger, mapped=renamed)
+    assert not [w for w in run.backend.log if w.write and "/Groups" in w.path], run.backend.log
+    assert {i.action for i in third.items if i.type is ItemType.TEAM} == {Action.UNCHANGED}
+
+
 async def membership(run: Run) -> None:
     first = await run.sync(org(PEOPLE, {"eng@acme.com": PEOPLE[:2]}), teams=True)
     moved = {"eng@acme.com": [PEOPLE[1], PEOPLE[2], PEOPLE[3]]}
@@ -398,6 +420,7 @@ SCENARIOS: dict[str, Scenario] = {
     "adopt user": adopt_existing_user,
     "team create": team_create,
     "team adopt": team_adopt,
+    "team rename": team_rename,
     "membership": membership,
     "team of 250": large_team,
     "zero writes": second_sync_writes_nothing,

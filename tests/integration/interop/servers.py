@@ -167,6 +167,8 @@ CANAILLE_LIMITS: dict[str, str] = {
     "is created (201)",
     "team externalId": "its Group schema declares externalId readOnly, returned never: Canaille does "
     "not store it on groups, so gwsync sends none (a team is known there by the ledger and its name)",
+    "team rename": "its groups keep no externalId (see team externalId), so nothing ties the group "
+    "of a team renamed in the spec to its Google group: the renamed team gets a new group",
 }
 
 

@@ -99,6 +99,26 @@ def test_the_emulator_holds_clients_to_aws_limits(aws: AwsIdentityCenter) -> Non
     assert len(paged["Resources"]) == 100 and paged["nextCursor"] and "totalResults" not in paged
 
 
+async def test_a_group_is_renamed_as_aws_patchgroup_documents(aws: AwsIdentityCenter) -> None:
+    """patchgroup.html: "Only displayName, members, and externalId attributes are allowed", its
+    example a `replace` of a value object {id, displayName}; group names are unique (409)."""
+    group = call(aws, "POST", "/Groups", {"displayName": "Engineering", "members": []})[1]
+    call(aws, "POST", "/Groups", {"displayName": "Sales", "members": []})
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+    example = {**patch, "Operations": [{"op": "replace", "value": {"id": group["id"], "displayName": "R&D"}}]}
+    assert call(aws, "PATCH", f"/Groups/{group['id']}", example) == (204, None)
+    taken = {**patch, "Operations": [{"op": "replace", "path": "displayName", "value": "Sales"}]}
+    assert call(aws, "PATCH", f"/Groups/{group['id']}", taken)[0] == 409
+    other = {**patch, "Operations": [{"op": "replace", "value": {"description": "x"}}]}
+    assert call(aws, "PATCH", f"/Groups/{group['id']}", other)[0] == 400
+
+    async with ScimTarget(aws.url, aws.token, retry_base=0.01) as target:
+        await target.check()
+        await target.rename_group(group["id"], "Platform")
+
+    assert call(aws, "GET", f"/Groups/{group['id']}")[1]["displayName"] == "Platform"
+
+
 def test_list_groups_takes_only_the_filters_aws_documents(aws: AwsIdentityCenter) -> None:
     """ListGroups' documented filters (listgroups.html, Constraints) answer; others are AWS's 400."""
     jane = call(aws, "POST", "/Users", user("jane@acme.com"))[1]["id"]

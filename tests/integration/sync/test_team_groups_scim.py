@@ -79,6 +79,16 @@ def team(outcome: SyncOutcome, name: str) -> Any:
     return item
 
 
+def rename_in_target(scim: ScimServer, group_id: str, name: str) -> None:
+    """What an administrator of the target does to a group gwsync manages."""
+    patch = [{"op": "replace", "path": "displayName", "value": name}]
+    scim.call(
+        "PATCH",
+        f"/Groups/{group_id}",
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": patch},
+    )
+
+
 def group(scim: ScimServer, name: str) -> dict[str, Any]:
     [found] = [g for g in scim.groups() if g["displayName"] == name]
     return found
@@ -123,20 +133,79 @@ async def test_a_team_renamed_in_the_target_is_found_again_by_its_external_id(
 ) -> None:
     first = await sync(emulator, scim, Ledger.empty())
     renamed = group(scim, "Engineering")["id"]
-    scim.call(
-        "PATCH",
-        f"/Groups/{renamed}",
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": "R&D"}],
-        },
-    )
-    # The ledger is lost: the team is found by the Google group id it carries, not created again.
+    rename_in_target(scim, renamed, "R&D")
+    # The ledger is lost: the team is found by the Google group id it carries, not created again,
+    # and its group is given the team's name again.
     again = await sync(emulator, scim, Ledger(users=first.ledger.users))
     item = team(again, "Engineering")
-    assert (item.action, item.target_id) == (Action.ADOPT, renamed), item
-    assert item.details == "Existing group R&D adopted as the team."
-    assert sorted(g["displayName"] for g in scim.groups()) == ["R&D", "Sales"]
+    assert (item.action, item.result, item.target_id) == (Action.ADOPT, Result.SUCCEEDED, renamed), item
+    assert item.details == "Existing group R&D adopted as the team and renamed Engineering."
+    assert sorted(g["displayName"] for g in scim.groups()) == ["Engineering", "Sales"]
+
+
+async def test_a_team_renamed_in_the_spec_keeps_its_group_and_members_under_the_new_name(
+    emulator: GoogleEmulator, scim: ScimServer
+) -> None:
+    first = await sync(emulator, scim, Ledger.empty())
+    kept = group(scim, "Engineering")["id"]
+    renamed = {
+        **TEAMS,
+        "mappings": [
+            {"team": "Platform", "groups": ["eng@acme.example"]},
+            {"team": "Sales", "groups": ["sales@acme.example"]},
+        ],
+    }
+    scim.reset_log()
+
+    second = await sync(emulator, scim, first.ledger, teams=renamed)
+
+    assert second.phase == "Succeeded", second.message
+    item = team(second, "Platform")
+    assert (item.action, item.result, item.target_id) == (Action.RENAME, Result.SUCCEEDED, kept)
+    assert (
+        item.details
+        == "Team renamed from Engineering in the spec: its group Engineering is renamed Platform."
+    )
+    assert [(c.field, c.from_, c.to) for c in item.changes] == [("displayName", "Engineering", "Platform")]
+    assert sorted(g["displayName"] for g in scim.groups()) == ["Platform", "Sales"]  # no second group
+    assert scim.group_members("Platform") == {"ana@acme.example", "bo@acme.example"}
+    assert [(w.method, w.path) for w in scim.writes] == [("PATCH", f"/v2/Groups/{kept}")]  # the name alone
+    assert (second.ledger.teams.get("Platform"), "Engineering" in second.ledger.teams) == (kept, False)
+    assert second.summary.teams.updated == 1
+
+    scim.reset_log()
+    third = await sync(emulator, scim, second.ledger, teams=renamed)
+    assert scim.writes == [] and team(third, "Platform").action is Action.UNCHANGED
+
+
+async def test_a_group_renamed_in_the_target_is_given_the_teams_name_again(
+    emulator: GoogleEmulator, scim: ScimServer
+) -> None:
+    first = await sync(emulator, scim, Ledger.empty())
+    eng = group(scim, "Engineering")["id"]
+    rename_in_target(scim, eng, "R&D")
+
+    second = await sync(emulator, scim, first.ledger)
+
+    item = team(second, "Engineering")
+    assert (item.action, item.result, item.target_id) == (Action.RENAME, Result.SUCCEEDED, eng)
+    assert item.details == "Group R&D, renamed in the target, is given the team's name again."
+    assert sorted(g["displayName"] for g in scim.groups()) == ["Engineering", "Sales"]
+
+
+async def test_a_team_renamed_to_the_name_of_another_group_adopts_that_group(
+    emulator: GoogleEmulator, scim: ScimServer
+) -> None:
+    first = await sync(emulator, scim, Ledger.empty())
+    eng = group(scim, "Engineering")["id"]
+    platform = scim.seed_group("Platform")
+    renamed = {**TEAMS, "mappings": [{"team": "Platform", "groups": ["eng@acme.example"]}]}
+
+    second = await sync(emulator, scim, first.ledger, teams=renamed)
+
+    item = team(second, "Platform")
+    assert (item.action, item.target_id) == (Action.ADOPT, platform)  # never two groups of one name
+    assert group(scim, "Engineering")["id"] == eng  # left as it was
 
 
 async def test_a_target_refusing_a_groups_external_id_is_asked_once_and_the_sync_succeeds(

@@ -215,6 +215,7 @@ class ScimReads:
 
     url: str
     teams: set[str] | None
+    team_groups: set[str]  # ids of the groups the ledger gives teams
     list_limits: ListLimits
     notes: list[str]
     _scim: ScimTransport
@@ -240,6 +241,10 @@ class ScimReads:
             listing = self._users_listing = asyncio.ensure_future(self._list("User", "/Users", user_reader()))
         return listing
 
+    def read_members_of(self, group_ids: Iterable[str]) -> None:
+        """`GroupMemberScope`: these groups' members are read too (the ledger's teams)."""
+        self.team_groups = set(group_ids)
+
     async def list_groups(self) -> list[TargetGroup]:
         try:
             listed = await self._list("Group", "/Groups", team_of)
@@ -247,7 +252,11 @@ class ScimReads:
                 return await self._members_by_id(listed)
             groups: list[TargetGroup] = []
             for group in listed:
-                if self.teams is None or group.display_name.casefold() in self.teams:
+                if (
+                    self.teams is None
+                    or group.display_name.casefold() in self.teams
+                    or group.id in self.team_groups
+                ):
                     members = await self._members_of(group.id)
                     groups.append(dataclasses.replace(group, members=members))
                 else:

@@ -66,6 +66,7 @@ class ScimTarget(ScimReads, ScimWrites):
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         self.profile = profile
         self.teams = None if teams is None else {team.casefold() for team in teams}
+        self.team_groups: set[str] = set()
         self._users_listing: asyncio.Future[list[TargetUser]] | None = None
         self._member_values: dict[str, str] = {}  # user id -> how groups name it, when not by id
         self.url = url.rstrip("/")

@@ -235,12 +235,20 @@ def group_resource(display_name: str, external_id: str | None = None) -> dict[st
 def group_external_id_operation(external_id: str, capabilities: Capabilities) -> dict[str, Any]:
     """The PATCH operation setting a group's externalId: `replace` with its path (RFC 7644
     §3.5.2.3); on AWS, an `add` of the attribute without a path (§3.5.2.1: an add to a
-    single-valued attribute replaces it). AWS documents PatchGroup as taking externalId but
-    refuses some `replace` operations on groups (of all members), and the AWS emulator
-    (gwsync.testing.aws_scim) refuses every `replace` on a group: the `add` is taken by both."""
+    single-valued attribute replaces it). AWS documents PatchGroup as taking externalId and
+    refuses a `replace` of all members; the `add` is taken by AWS and its emulator
+    (gwsync.testing.aws_scim) alike."""
     if capabilities.profile == "aws-identity-center":
         return {"op": "add", "value": {"externalId": external_id}}
     return {"op": "replace", "path": "externalId", "value": external_id}
+
+
+def group_display_name_operation(display_name: str, capabilities: Capabilities) -> dict[str, Any]:
+    """The PATCH operation renaming a group: `replace` with its path (RFC 7644 §3.5.2.3); on
+    AWS, a `replace` of a value object without a path, as AWS's PatchGroup page shows it."""
+    if capabilities.profile == "aws-identity-center":
+        return {"op": "replace", "value": {"displayName": display_name}}
+    return {"op": "replace", "path": "displayName", "value": display_name}
 
 
 def change_members(group: dict[str, Any], add: Iterable[str], remove: Iterable[str]) -> bool:

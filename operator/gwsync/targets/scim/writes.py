@@ -46,6 +46,7 @@ from gwsync.targets.scim.wire import (
     fit_operation,
     fit_user,
     formatted_name,
+    group_display_name_operation,
     group_external_id_operation,
     group_resource,
     put_user_fields,
@@ -267,10 +268,26 @@ class ScimWrites:
 
     async def set_group_external_id(self, group_id: str, external_id: str) -> None:
         """`GroupExternalIds.set_group_external_id`: one PATCH (or a read-modify-write PUT)."""
-        capabilities = await self._capabilities()
         doing = "setting the team's externalId"
+        await self._change_group(group_id, "externalId", external_id, group_external_id_operation, doing)
+
+    async def rename_group(self, group_id: str, display_name: str) -> None:
+        """`Target.rename_group`: one PATCH (or a read-modify-write PUT)."""
+        doing = f"renaming the team's group to {display_name}"
+        await self._change_group(group_id, "displayName", display_name, group_display_name_operation, doing)
+
+    async def _change_group(
+        self,
+        group_id: str,
+        attribute: str,
+        value: str,
+        operation: Callable[[str, Capabilities], dict[str, Any]],
+        doing: str,
+    ) -> None:
+        """Set one attribute of a group: a PATCH where the target takes them, else a PUT."""
+        capabilities = await self._capabilities()
         if capabilities.patch:
-            operations = [group_external_id_operation(external_id, capabilities)]
+            operations = [operation(value, capabilities)]
             await self._write(
                 "PATCH",
                 f"/Groups/{group_id}",
@@ -281,7 +298,7 @@ class ScimWrites:
             return
 
         def change(resource: dict[str, Any]) -> bool:
-            resource["externalId"] = external_id
+            resource[attribute] = value
             return True
 
         await self._read_modify_write("Group", group_id, change, doing)

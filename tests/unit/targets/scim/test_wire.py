@@ -12,6 +12,7 @@ from gwsync.targets.scim.wire import (
     change_members,
     chunks,
     fit_user,
+    group_display_name_operation,
     put_user_fields,
     user_operation,
     user_resource,
@@ -305,3 +306,18 @@ def test_a_member_id_with_a_quote_is_removed_by_a_well_formed_filter() -> None:
     # The id comes from the target; a quote or backslash in it must not end the literal early.
     (operation,) = member_patch("remove", ['a"b\\c'])["Operations"]
     assert operation["path"] == 'members[value eq "a\\"b\\\\c"]'
+
+
+def test_a_group_is_renamed_by_path_and_on_aws_as_its_patchgroup_page_shows() -> None:
+    generic = Capabilities(patch=True, filter=True)
+    aws = Capabilities(patch=True, filter=True, profile="aws-identity-center")
+
+    assert group_display_name_operation("Platform", generic) == {
+        "op": "replace",
+        "path": "displayName",
+        "value": "Platform",
+    }
+    assert group_display_name_operation("Platform", aws) == {
+        "op": "replace",
+        "value": {"displayName": "Platform"},
+    }
